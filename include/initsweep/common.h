@@ -1,0 +1,59 @@
+/* Status codes, error reports and small helpers shared by every module. */
+#ifndef ISW_COMMON_H
+#define ISW_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define ISW_VERSION "0.1.0"
+
+/* Library status codes.  Every exported function that can fail returns one. */
+enum {
+    ISW_OK = 0,
+    ISW_EINVAL = 1,  /* bad input: spec, option, data file content */
+    ISW_EIO = 2,     /* a file could not be opened, read or written */
+    ISW_ENOMEM = 3,
+    ISW_EINTR = 4,   /* interrupted by a signal, state is resumable */
+    ISW_EMPI = 5,    /* an MPI call failed */
+    ISW_EGSL = 6,    /* a GSL routine reported an error */
+    ISW_ESTATE = 7   /* OUTDIR in use or holds another spec */
+};
+
+const char *isw_strerror(int status);
+
+/* Where and why something failed, filled by parsers and loaders the way
+ * jansson's json_error_t is: file (may be empty), line (0 = none), column
+ * (0 = none) and a message that says what was found and what was expected. */
+typedef struct {
+    char file[512];
+    int line;
+    int column;
+    char text[1024];
+} isw_error_t;
+
+void isw_error_clear(isw_error_t *err);
+/* Fills err (which may be NULL) and returns status, so callers can write
+ * `return isw_error_set(err, ISW_EINVAL, path, line, "...", ...);`. */
+int isw_error_set(isw_error_t *err, int status, const char *file, int line,
+                  const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* "file:line:column: text" (the parts present) followed by a newline. */
+void isw_error_print(FILE *out, const isw_error_t *err);
+
+/* Sizes that bound the fixed-size config structs. */
+#define ISW_MAX_HIDDEN 64            /* hidden layers */
+#define ISW_MAX_LAYERS (ISW_MAX_HIDDEN + 1) /* weight layers */
+#define ISW_MAX_TARGETS 64           /* CSV target columns */
+#define ISW_PATH_MAX 1024
+#define ISW_NAME_MAX 128
+
+/* 64-bit mixing (splitmix64 finalizer): derives independent seeds from
+ * (base seed, run seed, stream) without touching a global RNG. */
+uint64_t isw_mix64(uint64_t x);
+uint64_t isw_seed_derive(uint64_t base, uint64_t run, uint64_t stream);
+
+/* Wall clock in seconds (CLOCK_MONOTONIC). */
+double isw_now(void);
+
+#endif

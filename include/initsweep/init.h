@@ -1,0 +1,46 @@
+/* Weight and bias initialisation.
+ *
+ * Common random numbers (DESIGN.md): every parameter consumes exactly one
+ * uniform draw u in (0,1) from the run's RNG, in parameter order, and every
+ * family is a monotone transform of u times init.scale, plus init.mean:
+ *   uniform            s * (2u - 1)            U[-s, s]
+ *   uniform_positive   s * u                   U[0, s)
+ *   normal             s * Phi^-1(u)           N(0, s^2)
+ *   truncated_normal   s * Phi^-1(Phi(-2) + u (Phi(2) - Phi(-2)))   cut at 2 sigma
+ *   xavier_uniform     s * sqrt(6/(fan_in+fan_out)) * (2u - 1)
+ *   xavier_normal      s * sqrt(2/(fan_in+fan_out)) * Phi^-1(u)
+ *   he_uniform         s * sqrt(6/fan_in) * (2u - 1)
+ *   he_normal          s * sqrt(2/fan_in) * Phi^-1(u)
+ *   lecun_uniform      s * sqrt(3/fan_in) * (2u - 1)
+ *   lecun_normal       s * sqrt(1/fan_in) * Phi^-1(u)
+ *   zero               0
+ * so runs that differ only in scale or family are paired draw by draw, and
+ * a power-of-two scale scales every weight exactly (the scale multiplies
+ * last).  Biases (init.bias: same) use the family with the layer's fan_in
+ * and fan_out; init.bias: zero sets them to 0 but still consumes their draws,
+ * so switching it leaves the weights unchanged. */
+#ifndef ISW_INIT_H
+#define ISW_INIT_H
+
+#include <gsl/gsl_rng.h>
+
+#include "initsweep/common.h"
+#include "initsweep/spec.h"
+#include "initsweep/mlp.h"
+
+/* One weight from a uniform draw u in (0,1). */
+double isw_init_value(const isw_init_spec_t *init, double u, size_t fan_in, size_t fan_out);
+
+/* Standard deviation of the family (before the mean offset), for tests. */
+double isw_init_stddev(const isw_init_spec_t *init, size_t fan_in, size_t fan_out);
+
+/* Initialises all parameters of net from r.  scratch holds nparams doubles. */
+void isw_init_params(isw_mlp_t *net, const isw_init_spec_t *init, gsl_rng *r,
+                     double *scratch);
+
+/* The run's RNG for a stream (ISW_STREAM_*) seeded from (base, seed) only. */
+enum { ISW_STREAM_INIT = 1, ISW_STREAM_SHUFFLE = 2, ISW_STREAM_DATA = 3,
+       ISW_STREAM_PROBE = 4 };
+gsl_rng *isw_init_rng(uint64_t base_seed, uint64_t seed, int stream);
+
+#endif

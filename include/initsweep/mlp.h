@@ -1,0 +1,114 @@
+/* The multilayer perceptron: parameters in one contiguous buffer, forward and
+ * backward on whole batches through cblas_sgemm / cblas_dgemm.  The only
+ * module that calls BLAS.
+ *
+ * Layout.  Weight layer l (0 = input side, L-1 = output) maps width[l] to
+ * width[l+1].  W_l is (width[l+1], width[l]) row-major at params + woff[l],
+ * b_l is (width[l+1]) at params + boff[l] (absent without bias).  Batches
+ * are row-major (B, width).  Pre-activation of layer l:
+ *     Z_l = alpha[l] * H_{l-1} W_l^T + b_l
+ * with alpha = 1 (standard) or, for mean_field, 1/sqrt(fan_in) on hidden
+ * layers and 1/fan_in on the output layer.
+ *
+ * Every buffer is typed by `prec`: float* or double* behind the void*.  All
+ * memory is allocated in isw_mlp_alloc; nothing else allocates. */
+#ifndef ISW_MLP_H
+#define ISW_MLP_H
+
+#include "initsweep/common.h"
+#include "initsweep/spec.h"
+#include "initsweep/data.h"
+
+typedef struct {
+    isw_prec_t prec;
+    size_t elsize;                       /* sizeof(float) or sizeof(double) */
+    int L;                               /* weight layers = nhidden + 1 */
+    int width[ISW_MAX_LAYERS + 1];       /* width[0] = nin, width[L] = nout */
+    isw_act_t act;
+    isw_out_t out;
+    isw_loss_t loss;
+    int bias;
+    double leaky_slope;
+    double alpha[ISW_MAX_LAYERS];        /* pre-activation multipliers */
+    size_t woff[ISW_MAX_LAYERS], boff[ISW_MAX_LAYERS];
+    size_t lsize[ISW_MAX_LAYERS];        /* parameters of layer l (W and b) */
+    size_t nparams;
+    size_t nhidden_units;                /* sum of hidden widths */
+    size_t max_batch;
+
+    void *params;                        /* (nparams) */
+    void *grads;                         /* (nparams), same layout */
+    void *velocity;                      /* (nparams), momentum buffer */
+    void *X;                             /* (max_batch, nin): batch inputs */
+    void *Y;                             /* (max_batch, nout): batch targets */
+    void *Z[ISW_MAX_LAYERS];             /* (max_batch, width[l+1]) pre-activations */
+    void *H[ISW_MAX_LAYERS];             /* (max_batch, width[l+1]) activations; H[L-1] = output */
+    void *dA, *dB;                       /* (max_batch, max width) backward scratch */
+
+    /* Evaluation accumulators, reset by isw_mlp_stats_reset. */
+    double st_loss;                      /* sum of per-sample losses */
+    size_t st_correct, st_n, st_out_saturated;
+    uint32_t *st_active;                 /* (nhidden_units) samples with z > 0 */
+    uint32_t *st_saturated;              /* (nhidden_units) samples with tiny derivative */
+} isw_mlp_t;
+
+/* Summary of an evaluation pass. */
+typedef struct {
+    double loss;                         /* mean loss (DESIGN.md convention) */
+    double accuracy;                     /* NaN for regression */
+    double dead_fraction;                /* relu hidden units with z <= 0 on every sample */
+    int layer_dead;                      /* 1: some relu hidden layer entirely dead */
+    double saturated_fraction;           /* sigmoid/tanh hidden units saturated on >= 99 % */
+    double output_saturated_fraction;    /* samples whose output is saturated */
+    size_t n;
+} isw_mlp_stats_t;
+
+/* Number of parameters of a model spec for given input/output widths. */
+size_t isw_mlp_nparams(const isw_model_spec_t *m, size_t nin, size_t nout);
+/* Bytes isw_mlp_alloc will allocate. */
+size_t isw_mlp_nbytes(const isw_model_spec_t *m, size_t nin, size_t nout,
+                      isw_prec_t prec, size_t max_batch);
+/* FLOPs of one forward+backward on a batch of B samples (2 per multiply-add). */
+double isw_mlp_flops(const isw_model_spec_t *m, size_t nin, size_t nout, size_t B);
+
+int isw_mlp_alloc(isw_mlp_t *net, const isw_model_spec_t *m, size_t nin, size_t nout,
+                  isw_prec_t prec, size_t max_batch);
+void isw_mlp_free(isw_mlp_t *net);
+
+/* Copies rows idx[0..B) of data into X and Y (cast to the precision).
+ * idx NULL means rows first .. first+B-1. */
+void isw_mlp_load_batch(isw_mlp_t *net, const isw_data_t *data, const size_t *idx,
+                        size_t first, size_t B);
+
+/* Fills Z and H for the first B rows of X. */
+void isw_mlp_forward(isw_mlp_t *net, size_t B);
+/* Sum over the B rows of the per-sample loss against Y (forward first). */
+double isw_mlp_loss(const isw_mlp_t *net, size_t B);
+/* grads (+)= scale * sum_i d loss_i / d params.  scale = 1/B gives the
+ * mean-loss gradient; accumulate = 1 adds to grads (chunked full batch). */
+void isw_mlp_backward(isw_mlp_t *net, size_t B, double scale, int accumulate);
+/* params -= lr * lr_mult[l] * (momentum buffer or grads), layer by layer. */
+void isw_mlp_sgd_step(isw_mlp_t *net, double lr, const double *lr_mult, double momentum);
+
+/* Evaluation: reset, then after each forward accumulate, then summarize.
+ * sat_derivative: sigma'(z) or tanh'(z) below it counts as saturated. */
+void isw_mlp_stats_reset(isw_mlp_t *net);
+void isw_mlp_stats_accumulate(isw_mlp_t *net, size_t B, double sat_derivative);
+void isw_mlp_stats_get(const isw_mlp_t *net, isw_mlp_stats_t *out);
+
+/* Euclidean norm of the gradient of each weight layer (W and b): norms[L]. */
+void isw_mlp_grad_norms(const isw_mlp_t *net, double *norms);
+/* 1 when every parameter is finite. */
+int isw_mlp_params_finite(const isw_mlp_t *net);
+
+/* Parameters and gradients as double, for init, tests and Hessian probes. */
+void isw_mlp_params_get(const isw_mlp_t *net, double *dst);   /* dst (nparams) */
+void isw_mlp_params_set(isw_mlp_t *net, const double *src);   /* src (nparams) */
+void isw_mlp_grads_get(const isw_mlp_t *net, double *dst);    /* dst (nparams) */
+/* Output of row i, unit j after forward. */
+double isw_mlp_output(const isw_mlp_t *net, size_t i, size_t j);
+/* Input row i, feature j of the current batch (tests write inputs directly). */
+void isw_mlp_set_input(isw_mlp_t *net, size_t i, size_t j, double v);
+void isw_mlp_set_target(isw_mlp_t *net, size_t i, size_t j, double v);
+
+#endif

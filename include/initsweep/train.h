@@ -1,0 +1,92 @@
+/* The SGD loop, per-epoch metrics, run classification and diagnostics.
+ * Knows nothing about MPI: `initsweep train`, the sweep and the tests call
+ * isw_train_run directly. */
+#ifndef ISW_TRAIN_H
+#define ISW_TRAIN_H
+
+#include "initsweep/common.h"
+#include "initsweep/spec.h"
+#include "initsweep/data.h"
+
+typedef enum {
+    ISW_OUTCOME_CONVERGED = 0,
+    ISW_OUTCOME_DIVERGED,
+    ISW_OUTCOME_DEAD,
+    ISW_OUTCOME_SATURATED,
+    ISW_OUTCOME_STALLED,
+    ISW_OUTCOME_SLOW,
+    ISW_NOUTCOMES
+} isw_outcome_t;
+
+const char *isw_outcome_name(int outcome);
+/* -1 when the name is not an outcome. */
+int isw_outcome_parse(const char *name);
+
+/* One run's record: the fields of a runs.csv row other than the axes.
+ * Fixed size, so it travels as one MPI message.  NaN = not defined. */
+typedef struct {
+    uint64_t task;
+    int32_t outcome;                     /* isw_outcome_t */
+    int32_t epochs;                      /* epochs trained */
+    int32_t epoch_converged;             /* first epoch at target, -1 none */
+    int32_t layer_dead;                  /* a hidden layer entirely dead at the end */
+    double loss_initial, loss_final, loss_best;
+    double loss_max;                     /* largest evaluated loss */
+    double accuracy_final;
+    double grad_norm_initial;            /* whole-gradient norm at init */
+    double dead_fraction, saturated_fraction, output_saturated_fraction;
+    double sharpness_initial;            /* lambda_max of the Hessian at init */
+    double seconds;
+} isw_record_t;
+
+void isw_record_init(isw_record_t *rec, uint64_t task);
+
+/* Metrics of one evaluation (epoch 0 = at initialisation). */
+typedef struct {
+    int epoch;
+    double loss, accuracy;               /* accuracy NaN for regression */
+    int nlayers;
+    double grad_norm[ISW_MAX_LAYERS];    /* per weight layer, full-data gradient */
+    double dead_fraction, saturated_fraction, output_saturated_fraction;
+} isw_epoch_t;
+
+/* Called after every evaluation; return nonzero to stop the run. */
+typedef int (*isw_epoch_fn)(const isw_epoch_t *ep, void *user);
+
+/* Trains one run of spec on data and fills rec (rec->task is kept).  A
+ * diverging run is a result, not an error: ISW_OK with outcome diverged. */
+int isw_train_run(isw_record_t *rec, const isw_spec_t *spec, const isw_data_t *data,
+                  isw_epoch_fn fn, void *user, isw_error_t *err);
+
+/* The outcome rules, on an evaluated trajectory, exposed for tests.
+ * loss[0..n) are the evaluated losses (loss[0] at init), acc likewise or
+ * NULL; nonfinite: a step produced a non-finite value; capped: a loss passed
+ * diverge_ratio * loss[0]; the fractions are from the last evaluation. */
+typedef struct {
+    const double *loss;
+    const double *acc;
+    int n;
+    int nonfinite, capped;
+    int budget_done;                     /* all epochs ran (no early stop) */
+    int layer_dead;
+    double dead_fraction, saturated_fraction, output_saturated_fraction;
+    int uses_relu, uses_saturating;      /* hidden units relu / sigmoid-tanh */
+    int softmax_output;
+} isw_trajectory_t;
+
+/* Returns the outcome and sets *epoch_converged (-1 when never). */
+isw_outcome_t isw_train_classify(const isw_criteria_spec_t *c, const isw_trajectory_t *t,
+                                 int *epoch_converged);
+/* Index of the first evaluation at target, -1 none. */
+int isw_train_target_epoch(const isw_criteria_spec_t *c, const isw_trajectory_t *t);
+/* 1 when the last `patience` evaluations improved the best loss by less than
+ * min_improvement (relative). */
+int isw_train_is_flat(const isw_criteria_spec_t *c, const double *loss, int n);
+
+/* Sharpness: top eigenvalue of the Hessian of the mean loss on the
+ * evaluation set at the current parameters, by power iteration on central
+ * finite-difference Hessian-vector products (exposed for tests). */
+int isw_train_sharpness(double *lambda, const isw_spec_t *spec, const isw_data_t *data,
+                        int iters, isw_error_t *err);
+
+#endif

@@ -1,0 +1,1 @@
+/* placeholder */ typedef int isw_sched_placeholder_t;

@@ -1,0 +1,22 @@
+# Runs `initsweep train CASE/spec.yaml [args]` (or the command in CASE/command)
+# and checks exit status 2 and that stderr contains CASE/expected_error.
+set(args "")
+if(EXISTS ${CASE}/args)
+  file(STRINGS ${CASE}/args args)
+endif()
+set(cmd train)
+if(EXISTS ${CASE}/command)
+  file(STRINGS ${CASE}/command cmd)
+endif()
+execute_process(COMMAND ${EXE} ${cmd} ${CASE}/spec.yaml ${args}
+  WORKING_DIRECTORY ${CASE}
+  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+file(READ ${CASE}/expected_error expected)
+string(STRIP "${expected}" expected)
+if(NOT rc EQUAL 2)
+  message(FATAL_ERROR "exit status ${rc}, expected 2\nstderr: ${err}")
+endif()
+string(FIND "${err}" "${expected}" pos)
+if(pos EQUAL -1)
+  message(FATAL_ERROR "stderr does not contain the expected message\nexpected: ${expected}\nstderr:   ${err}")
+endif()
