@@ -9,7 +9,7 @@
 
 static int check_failures;
 
-static int check_true(int ok, const char *expr, const char *file, int line)
+static inline int check_true(int ok, const char *expr, const char *file, int line)
 {
     if (!ok) {
         fprintf(stderr, "%s:%d: check failed: %s\n", file, line, expr);
@@ -18,7 +18,7 @@ static int check_true(int ok, const char *expr, const char *file, int line)
     return ok;
 }
 
-static int check_int(long long a, long long b, const char *ea, const char *eb,
+static inline int check_int(long long a, long long b, const char *ea, const char *eb,
                      const char *file, int line)
 {
     if (a != b) {
@@ -30,7 +30,7 @@ static int check_int(long long a, long long b, const char *ea, const char *eb,
 }
 
 /* |a - b| <= tol (absolute); NaN never passes. */
-static int check_near(double a, double b, double tol, const char *ea, const char *eb,
+static inline int check_near(double a, double b, double tol, const char *ea, const char *eb,
                       const char *file, int line)
 {
     if (!(fabs(a - b) <= tol)) {
@@ -42,7 +42,7 @@ static int check_near(double a, double b, double tol, const char *ea, const char
     return 1;
 }
 
-static int check_str(const char *a, const char *b, const char *ea, const char *eb,
+static inline int check_str(const char *a, const char *b, const char *ea, const char *eb,
                      const char *file, int line)
 {
     if (!a || !b || strcmp(a, b) != 0) {
@@ -55,7 +55,7 @@ static int check_str(const char *a, const char *b, const char *ea, const char *e
 }
 
 /* strstr(haystack, needle) != NULL */
-static int check_contains(const char *hay, const char *needle, const char *file, int line)
+static inline int check_contains(const char *hay, const char *needle, const char *file, int line)
 {
     if (!hay || !needle || !strstr(hay, needle)) {
         fprintf(stderr, "%s:%d: \"%s\" does not contain \"%s\"\n", file, line,

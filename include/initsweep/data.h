@@ -20,28 +20,112 @@ typedef struct {
     float *buf;      /* owned storage holding X then Y; NULL when attached */
 } isw_data_t;
 
-/* Number of floats of the single buffer: n*nin + n*nout. */
+/* Number of floats of the single buffer: n*nin + n*nout (SIZE_MAX when
+ * that does not fit in a size_t). */
 size_t isw_data_nfloats(size_t n, size_t nin, size_t nout);
 
-/* Loads what spec->data describes (synthetic data are generated from
- * data.seed or else the base seed).  On error err names the file, and the
- * line and column for CSV, and says what was found and what was expected. */
+/* Allocates the owned, zeroed buffer for n samples and points X and Y into
+ * it; data is overwritten, not freed.  Readers and generators fill it
+ * through buf (X = buf, Y = buf + n*nin); tests and benchmarks use it to
+ * build a dataset by hand.  classes: >0 classification (nout == classes),
+ * 0 regression. */
+int isw_data_alloc(isw_data_t *data, size_t n, size_t nin, size_t nout, int classes,
+                   isw_error_t *err);
+
+/* Loads what spec->data describes: idx (classes 0 means 10), csv or
+ * synthetic (generated from data.seed when has_seed, else spec->base_seed;
+ * never from the run's seed, so every run of a sweep sees the same data).
+ * data.limit (first N, 0 = all) and data.normalize (inputs divided by it,
+ * 0 = 1) apply to every kind; at least one sample must remain.  data is
+ * overwritten, not freed, and is left empty on error.  On error err names
+ * the file, and the line and column for CSV, and says what was found and
+ * what was expected. */
 int isw_data_load(isw_data_t *data, const isw_spec_t *spec, isw_error_t *err);
 
 /* Re-points X and Y into an external buffer of isw_data_nfloats() floats
  * laid out as isw_data_load's buf; frees the owned buffer. */
 void isw_data_attach(isw_data_t *data, const float *shared);
 
+/* Frees the owned buffer (none when attached) and empties *data; accepts
+ * NULL. */
 void isw_data_free(isw_data_t *data);
 
-/* Label of sample i: argmax of its target row (classification only). */
+/* Label of sample i: argmax of its target row (the first maximum);
+ * -1 for regression data (classes == 0). */
 int isw_data_label(const isw_data_t *data, size_t i);
 
-/* Lower-level readers, exposed for tests. */
+/* Lower-level readers, exposed for tests.  Every one overwrites *data (it
+ * does not free it) and on error leaves it empty (buf NULL, n 0).
+ * limit: keep the first N samples, 0 = all.  normalize: inputs are divided
+ * by it; 0 means 1; a negative or non-finite value is an error. */
+
+/* IDX (the MNIST format), plain or gzip (zlib reads both).  images: magic
+ * 0x00000803 (unsigned byte, 3 dimensions: count, rows, columns); labels:
+ * magic 0x00000801 (unsigned byte, 1 dimension: count); all big-endian.
+ * The counts must agree and every label must lie in 0..classes-1 (classes 0
+ * means 10).  X is (n, rows*cols) pixel / normalize; Y one-hot (n, classes).
+ * With a limit only the first `limit` items are read (and checked), so a
+ * small limit on a large .gz file is fast; a truncated file is reported
+ * with the bytes it was expected to hold and the bytes it held. */
 int isw_data_read_idx(isw_data_t *data, const char *images, const char *labels,
                       long limit, double normalize, int classes, isw_error_t *err);
+
+/* CSV: ds->path, header, target/ntargets, classes, limit, normalize.
+ * Comma-separated, no quoting; fields are trimmed of blanks; blank lines and
+ * lines whose first non-blank character is '#' are skipped; every row must
+ * have as many fields as the header (or, without one, the first row).
+ * Targets are header names or 0-based decimal column indices (a name is
+ * tried first); no target means the last column.  classes = K > 0: exactly
+ * one target holding integer labels 0..K-1 (written "3" or "3.0"), one-hot
+ * in Y.  classes = 0: regression, Y holds the targets in the order given.
+ * X holds every other column in file order.  Errors carry err->line (the
+ * 1-based physical line) and err->column (the 1-based field). */
 int isw_data_read_csv(isw_data_t *data, const isw_data_spec_t *ds, isw_error_t *err);
+
+/* Synthetic data, a function of (ds, seed) only: one gsl_rng_mt19937 seeded
+ * with isw_seed_derive(seed, 0, 3) (mt19937 keeps the low 32 bits of the
+ * seed), drawn in the order written below; sample i of n is the same for
+ * every n >= i + 1, so `limit` gives a prefix of the full set.  Where
+ * classes are balanced, sample i has class i mod K.  ds fields used:
+ * generator, samples (>= 1), inputs, targets, classes, noise (>= 0),
+ * teacher_hidden, limit, normalize.
+ *
+ *  xor      2 inputs, 2 classes (classes must be 0 or 2, inputs 0 or 2).
+ *           Four clusters centred at (±1, ±1), std `noise` per coordinate;
+ *           sample i has class c = i mod 2 and takes the cluster
+ *           q = (i / 2) mod 2 of that class: class 0 = same signs
+ *           ((+1,+1) when q = 0, (-1,-1) when q = 1), class 1 = opposite
+ *           signs ((+1,-1), (-1,+1)).  The label is the XOR of the signs of
+ *           the cluster centre, so large noise makes classes overlap.
+ *           Balanced over classes and clusters.  Draws: x1 then x2 noise.
+ *  spirals  2 inputs, K = classes arms (0 means 3, at least 2).  Sample i is
+ *           on arm c = i mod K at t ~ U(0,1): radius t, angle
+ *           2*pi*c/K + 2*pi*t (one full turn per arm), plus N(0, noise²)
+ *           on each coordinate.  Draws: t, then the two noises.
+ *  blobs    `inputs` dims, K = classes clusters (0 means 3, at least 2).
+ *           Centres are drawn first, centre k coordinate j ~ N(0, 4) (std 2),
+ *           row by row; sample i is centre (i mod K) + N(0, noise² I).
+ *  teacher  x ~ N(0, I_inputs) through a random 1-hidden-layer net with no
+ *           biases: h = tanh(W1 x), o = W2 h, with W1 (teacher_hidden,
+ *           inputs) ~ N(0, 1/inputs) and W2 (m, teacher_hidden) ~
+ *           N(0, 1/teacher_hidden), drawn first, row-major, W1 then W2.
+ *           classes = K >= 2: m = K and the label is argmax o (not balanced:
+ *           the frequencies are the teacher's); classes = 0: m = `targets`
+ *           regression outputs y = o + noise * N(0, 1), drawn after x.
+ *  linear   Regression, `targets` outputs (classes must be 0): W (targets,
+ *           inputs) ~ N(0, 1) row-major, then b (targets) ~ N(0, 1), are
+ *           drawn first; then per sample x ~ N(0, I), y = W x + b +
+ *           noise * N(0, 1).
+ *  gaussian Regression (classes must be 0): per sample x (inputs) then y
+ *           (targets), every entry i.i.d. N(0, 1); `noise` is unused.  The
+ *           setup of "the boundary of neural network trainability is
+ *           fractal" (random inputs, random targets). */
 int isw_data_generate(isw_data_t *data, const isw_data_spec_t *ds, uint64_t seed,
                       isw_error_t *err);
+
+/* Number of classes the data described by ds will have (0 = regression)
+ * without loading them: idx: classes or 10; csv: classes; synthetic: xor 2,
+ * spirals and blobs classes or 3, teacher classes, linear and gaussian 0. */
+int isw_data_spec_classes(const isw_data_spec_t *ds);
 
 #endif

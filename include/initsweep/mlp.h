@@ -11,7 +11,14 @@
  * layers and 1/fan_in on the output layer.
  *
  * Every buffer is typed by `prec`: float* or double* behind the void*.  All
- * memory is allocated in isw_mlp_alloc; nothing else allocates. */
+ * memory is allocated in isw_mlp_alloc (one block per kind: params, grads,
+ * velocity, activations, stats counters; named tensors point into them, all
+ * zeroed); nothing else allocates, so a training step allocates nothing.
+ *
+ * Losses per sample (DESIGN.md): mse = 1/2 ||yhat - y||^2;  cross_entropy
+ * with softmax = -sum_k y_k log p_k (from the logits by log-sum-exp), with
+ * sigmoid = sum over units of binary cross-entropy (softplus of the logits).
+ * cross_entropy with a linear output is invalid (isw_mlp_alloc: ISW_EINVAL). */
 #ifndef ISW_MLP_H
 #define ISW_MLP_H
 
@@ -28,6 +35,7 @@ typedef struct {
     isw_out_t out;
     isw_loss_t loss;
     int bias;
+    int classification;                  /* caller sets data->classes > 0; 0: accuracy NaN */
     double leaky_slope;
     double alpha[ISW_MAX_LAYERS];        /* pre-activation multipliers */
     size_t woff[ISW_MAX_LAYERS], boff[ISW_MAX_LAYERS];
@@ -35,6 +43,7 @@ typedef struct {
     size_t nparams;
     size_t nhidden_units;                /* sum of hidden widths */
     size_t max_batch;
+    size_t max_width;                    /* max of width[1..L]: rows of dA, dB */
 
     void *params;                        /* (nparams) */
     void *grads;                         /* (nparams), same layout */
@@ -43,7 +52,8 @@ typedef struct {
     void *Y;                             /* (max_batch, nout): batch targets */
     void *Z[ISW_MAX_LAYERS];             /* (max_batch, width[l+1]) pre-activations */
     void *H[ISW_MAX_LAYERS];             /* (max_batch, width[l+1]) activations; H[L-1] = output */
-    void *dA, *dB;                       /* (max_batch, max width) backward scratch */
+    void *dA, *dB;                       /* (max_batch, max_width) backward scratch */
+    void *acts;                          /* the one block X, Y, Z, H, dA, dB point into */
 
     /* Evaluation accumulators, reset by isw_mlp_stats_reset. */
     double st_loss;                      /* sum of per-sample losses */
@@ -59,7 +69,9 @@ typedef struct {
     double dead_fraction;                /* relu hidden units with z <= 0 on every sample */
     int layer_dead;                      /* 1: some relu hidden layer entirely dead */
     double saturated_fraction;           /* sigmoid/tanh hidden units saturated on >= 99 % */
-    double output_saturated_fraction;    /* samples whose output is saturated */
+    double output_saturated_fraction;    /* samples whose output is saturated: softmax
+                                          * max p > 0.999; sigmoid every unit < 0.001 or
+                                          * > 0.999; linear never */
     size_t n;
 } isw_mlp_stats_t;
 
@@ -68,12 +80,18 @@ size_t isw_mlp_nparams(const isw_model_spec_t *m, size_t nin, size_t nout);
 /* Bytes isw_mlp_alloc will allocate. */
 size_t isw_mlp_nbytes(const isw_model_spec_t *m, size_t nin, size_t nout,
                       isw_prec_t prec, size_t max_batch);
-/* FLOPs of one forward+backward on a batch of B samples (2 per multiply-add). */
+/* FLOPs of one forward+backward on a batch of B samples (2 per multiply-add):
+ * forward 2*B*in*out per layer, backward twice that (dW and dH), so
+ * 6*B*sum(in*out).  Bias adds, activations and the loss are not counted. */
 double isw_mlp_flops(const isw_model_spec_t *m, size_t nin, size_t nout, size_t B);
 
 int isw_mlp_alloc(isw_mlp_t *net, const isw_model_spec_t *m, size_t nin, size_t nout,
                   isw_prec_t prec, size_t max_batch);
+/* Frees the buffers and zeroes the struct; accepts NULL and a zeroed struct. */
 void isw_mlp_free(isw_mlp_t *net);
+
+/* Threads OpenBLAS may use (openblas_set_num_threads); the sweep pins 1. */
+void isw_mlp_blas_threads(int n);
 
 /* Copies rows idx[0..B) of data into X and Y (cast to the precision).
  * idx NULL means rows first .. first+B-1. */
@@ -91,7 +109,13 @@ void isw_mlp_backward(isw_mlp_t *net, size_t B, double scale, int accumulate);
 void isw_mlp_sgd_step(isw_mlp_t *net, double lr, const double *lr_mult, double momentum);
 
 /* Evaluation: reset, then after each forward accumulate, then summarize.
- * sat_derivative: sigma'(z) or tanh'(z) below it counts as saturated. */
+ * accumulate adds the batch loss sum, the correct count (argmax output ==
+ * argmax Y, classification only), and per hidden unit: st_active (relu and
+ * leaky_relu: samples with z > 0) and st_saturated (sigmoid: s(1-s), tanh:
+ * 1-t^2 below sat_derivative).  get: dead_fraction counts relu units (never
+ * leaky ones) with st_active == 0; saturated_fraction counts sigmoid/tanh
+ * units saturated on >= 99 % of samples; loss and accuracy are NaN when no
+ * sample was seen. */
 void isw_mlp_stats_reset(isw_mlp_t *net);
 void isw_mlp_stats_accumulate(isw_mlp_t *net, size_t B, double sat_derivative);
 void isw_mlp_stats_get(const isw_mlp_t *net, isw_mlp_stats_t *out);

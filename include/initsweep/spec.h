@@ -43,6 +43,10 @@ typedef struct {
     double normalize;                    /* divide inputs by this, default 1 */
     int has_seed;                        /* data.seed given; else base seed */
     uint64_t seed;
+    /* 1 when isw_spec_validate filled `classes` from its default (xor 2,
+     * spirals/blobs 3, idx 10); validate re-resolves it, so a later change
+     * of kind or generator gets that generator's default. */
+    int classes_default;
 } isw_data_spec_t;
 
 typedef enum { ISW_ACT_SIGMOID, ISW_ACT_TANH, ISW_ACT_RELU, ISW_ACT_LEAKY_RELU,
@@ -62,7 +66,8 @@ typedef struct {
     double leaky_slope;                  /* model.leaky_slope, default 0.01 */
     /* Whether output / loss were given.  When not, isw_spec_validate's
      * resolution picks softmax + cross_entropy for classification data and
-     * linear + mse for regression data. */
+     * linear + mse for regression data (on every validate).  The value
+     * `auto` (model.output: auto) clears them again. */
     int output_set, loss_set;
 } isw_model_spec_t;
 
@@ -84,8 +89,13 @@ typedef enum { ISW_PREC_FLOAT, ISW_PREC_DOUBLE } isw_prec_t;
 
 typedef struct {
     double lr;                           /* default 0.1 */
+    /* Per-layer multipliers of lr.  Every entry is always valid (1.0 unless
+     * set), so a trainer may use lr_layer[l] for l < layers directly.
+     * nlr_layer = max(lr_layer_list, lr_layer_keys): entries past it are 1. */
     int nlr_layer;                       /* 0 = all multipliers 1 */
     double lr_layer[ISW_MAX_LAYERS];     /* per weight layer, input side first */
+    int lr_layer_list;                   /* length of a `lr_layer: [...]` list, 0 none */
+    int lr_layer_keys;                   /* 1 + largest K of `lr_layer.K` keys, 0 none */
     double momentum;                     /* heavy ball, default 0 */
     isw_prec_t precision;                /* default float */
     int epochs;                          /* default 30 */
@@ -97,8 +107,10 @@ typedef struct {
 } isw_train_spec_t;
 
 typedef struct {
-    /* At most one target; NaN = unset.  Default: target_loss_ratio 0.05 for
-     * regression, target_accuracy 0.9 for classification. */
+    /* At most one target; NaN = unset.  When none is given, validate sets
+     * target_accuracy 0.9 (classification) or target_loss_ratio 0.01
+     * (regression) and target_default = 1, and re-resolves it on the next
+     * validate (so an axis that changes the task gets the right default). */
     double target_accuracy;
     double target_loss;
     double target_loss_ratio;
@@ -111,12 +123,15 @@ typedef struct {
     double dead_fraction;                /* dead label threshold, default 0.5 */
     double saturated_fraction;           /* saturated label threshold, default 0.5 */
     double saturation_derivative;        /* sigma' or tanh' below this, default 1e-3 */
+    int target_default;                  /* the target above came from the default */
 } isw_criteria_spec_t;
 
 typedef struct {
     char name[ISW_NAME_MAX];             /* default: file name without .yaml */
     uint64_t base_seed;                  /* top-level `seed` in the file */
-    uint64_t seed;                       /* the run's seed: `seed` axis or --set */
+    uint64_t seed;                       /* the run's seed: `seed` axis or --set
+                                          * (isw_spec_write saves it as `run_seed`
+                                          * when it differs from base_seed) */
     isw_data_spec_t data;
     isw_model_spec_t model;
     isw_init_spec_t init;
@@ -194,7 +209,12 @@ int isw_spec_get(const isw_spec_t *spec, const char *key, char *buf, size_t size
 /* Number of weight layers: nhidden + 1. */
 int isw_spec_layers(const isw_spec_t *spec);
 
+/* An empty sweep with refine defaults (axis train.lr, tolerance 0.01,
+ * rounds 10, disabled).  Load and override start from this. */
+void isw_sweep_init(isw_sweep_t *sweep);
 void isw_sweep_free(isw_sweep_t *sweep);
+/* Index of the axis with this key, -1 when there is none. */
+int isw_sweep_find(const isw_sweep_t *sweep, const char *key);
 /* Value i of an axis as text (computed for linspace/logspace/range). */
 void isw_axis_value(const isw_axis_t *axis, size_t i, char *buf, size_t size);
 
@@ -203,5 +223,9 @@ const char *isw_act_name(isw_act_t a);
 const char *isw_out_name(isw_out_t o);
 const char *isw_loss_name(isw_loss_t l);
 const char *isw_dist_name(isw_dist_t d);
+const char *isw_data_kind_name(isw_data_kind_t k);
+const char *isw_generator_name(isw_generator_t g);
+const char *isw_param_name(isw_param_t p);
+const char *isw_prec_name(isw_prec_t p);
 
 #endif

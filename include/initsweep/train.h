@@ -48,6 +48,7 @@ typedef struct {
     int nlayers;
     double grad_norm[ISW_MAX_LAYERS];    /* per weight layer, full-data gradient */
     double dead_fraction, saturated_fraction, output_saturated_fraction;
+    int layer_dead;                      /* a relu hidden layer entirely dead */
 } isw_epoch_t;
 
 /* Called after every evaluation; return nonzero to stop the run. */

@@ -1,0 +1,51 @@
+/* The sweep grid: the product of the spec's axes, expanded lazily.
+ *
+ * Task t has one value per axis; the first axis varies slowest (row-major
+ * mixed radix), so task ids are stable for a given spec.  Nothing per task is
+ * stored: a 16-million-point grid costs a few hundred bytes.  Refinement
+ * probes (sched) get ids from ntasks upward. */
+#ifndef ISW_GRID_H
+#define ISW_GRID_H
+
+#include "initsweep/common.h"
+#include "initsweep/spec.h"
+
+typedef struct {
+    const isw_sweep_t *sweep;
+    int naxes;
+    size_t dims[ISW_MAX_AXES];           /* values per axis */
+    uint64_t ntasks;                     /* product of dims (1 with no axes) */
+    int lr_axis;                         /* index of "train.lr", -1 none */
+    int seed_axis;                       /* index of "seed", -1 none */
+    int scale_axis;                      /* index of "init.scale", -1 none */
+} isw_grid_t;
+
+/* Fails (ISW_EINVAL) when the product overflows 2^63. */
+int isw_grid_init(isw_grid_t *grid, const isw_sweep_t *sweep, isw_error_t *err);
+
+/* Axis value indices of a task: idx[naxes]. */
+void isw_grid_task_index(const isw_grid_t *grid, uint64_t task, size_t *idx);
+/* Task of axis value indices. */
+uint64_t isw_grid_task_of(const isw_grid_t *grid, const size_t *idx);
+
+/* Text of axis a's value for task (the runs.csv column). */
+void isw_grid_task_value(const isw_grid_t *grid, uint64_t task, int a, char *buf, size_t size);
+
+/* base with the task's axis values applied (in axis order), validated.
+ * The values were all checked when the spec was loaded, so an error here
+ * means an inconsistent combination (e.g. lr_layer length vs depth). */
+int isw_grid_task_spec(isw_spec_t *out, const isw_grid_t *grid, const isw_spec_t *base,
+                       uint64_t task, isw_error_t *err);
+
+/* Same with explicit value indices and, when lr_text is not NULL, train.lr
+ * replaced by it (refinement probes). */
+int isw_grid_point_spec(isw_spec_t *out, const isw_grid_t *grid, const isw_spec_t *base,
+                        const size_t *idx, const char *lr_text, isw_error_t *err);
+
+/* Checks every task's combination would validate, without enumerating a
+ * huge grid: each axis value alone was checked at load; this checks the
+ * combinations of the axes that interact (model.hidden with
+ * train.lr_layer.*, output/loss/activation), over their sub-product. */
+int isw_grid_validate(const isw_grid_t *grid, const isw_spec_t *base, isw_error_t *err);
+
+#endif

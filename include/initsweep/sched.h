@@ -1,0 +1,21 @@
+/* The MPI layer: `initsweep run`.  The only module that includes mpi.h.
+ *
+ * Rank 0 coordinates: it hands out task indices in chunks sized to about
+ * half a second of work, journals the fixed-size records that come back,
+ * generates refinement probes as slices complete, prints progress, and
+ * (on up to ISW_SCHED_TRAINING_COORDINATOR ranks) trains between those
+ * duties, serving requests after every epoch of its own runs.  The dataset
+ * is read once per node and shared read-only through an MPI-3 shared
+ * window. */
+#ifndef ISW_SCHED_H
+#define ISW_SCHED_H
+
+#include "initsweep/cli.h"
+
+/* Up to this many ranks, rank 0 trains too; above it only coordinates. */
+#define ISW_SCHED_TRAINING_COORDINATOR 32
+
+/* Runs the sweep (MPI_Init .. MPI_Finalize inside); returns the exit status. */
+int isw_sched_run(const isw_cli_args_t *args, int *argc, char ***argv);
+
+#endif

@@ -1,0 +1,175 @@
+/* Statistics of a sweep (GSL): per-cell outcome rates with confidence
+ * intervals and loss quantiles, learning-rate edges per slice, power-law
+ * fits of the edges against init.scale; written as cells.csv, boundary.csv
+ * and fit.csv (INTERFACE.md, "Files in OUTDIR").
+ *
+ * Definitions (DESIGN.md, "Edges are not always single"):
+ * - cell: the runs that share every axis value except `seed`.
+ * - slice: the cells that share every axis value except `train.lr` (and
+ *   `seed`); its points are the distinct learning rates (numeric value of
+ *   the train.lr column; refinement probes are simply more points), sorted
+ *   ascending.  Cells whose lr parses to the same number are merged.
+ * - p_converged and p_diverged are fractions of a point's runs.  A point is
+ *   "converged" when p_converged >= 0.5, "diverged" when p_diverged >= 0.5.
+ * - boundary edge: the end of the first converged range, i.e. the first
+ *   crossing going up in lr where p_converged falls from >= 0.5 to < 0.5.
+ * - diverge edge: the first crossing where p_diverged rises from < 0.5 to
+ *   >= 0.5; when the lowest lr is already diverged the edge is below the
+ *   range and not reported.
+ * - An edge lies between its bracketing points lo < hi and is interpolated
+ *   linearly in log lr where p passes 0.5: with p_lo, p_hi the fractions at
+ *   the bracket, t = (p_lo - 0.5) / (p_lo - p_hi) and
+ *   lr = exp(log lo + t (log hi - log lo)).  (Linear in lr when lo <= 0.)
+ * - crossings: how many times p passes 0.5 between adjacent points, in both
+ *   directions; more than one means a single edge hides structure.
+ *
+ * Choices:
+ * - 95 % intervals for proportions are Clopper-Pearson ("exact") intervals,
+ *   from the beta quantile gsl_cdf_beta_Pinv: conservative (coverage at
+ *   least 95 %) and well defined at k = 0 and k = n, where sweeps with few
+ *   seeds often are.
+ * - Loss quantiles use every run of the cell: a non-finite loss_final (a
+ *   diverged run) counts as +infinity, so divergence pushes the median up
+ *   instead of silently dropping out; a quantile that lands on such a run is
+ *   written "inf".  Quantiles are R's type 7 (gsl_stats_quantile_from_sorted_data),
+ *   with inf handled: h = (n-1) q, x[floor h] + (h - floor h)(x[floor h + 1] - x[floor h]).
+ * - Fits: ordinary least squares of ln(edge lr) on ln(init.scale) by
+ *   gsl_fit_linear over the slices where the edge is defined (scale > 0);
+ *   slope_se = sqrt(cov11), gsl's cov11 already scaled by the residual
+ *   variance sumsq/(n-2), i.e. the usual OLS standard error.  n < 2: no fit;
+ *   n < 3: no slope_se; r2 = 1 - SSres/SStot, empty when SStot = 0. */
+#ifndef ISW_STATS_H
+#define ISW_STATS_H
+
+#include "initsweep/common.h"
+#include "initsweep/journal.h"
+
+/* Confidence of every interval written (two-sided). */
+#define ISW_STATS_CONFIDENCE 0.95
+
+/* A proportion k/n with its Clopper-Pearson interval; NaN when n = 0. */
+typedef struct {
+    double p, lo, hi;
+} isw_stats_prop_t;
+
+/* Clopper-Pearson interval of k successes in n trials at `confidence`
+ * (0.95): lo = B^-1((1-c)/2; k, n-k+1) (0 when k = 0), hi = B^-1((1+c)/2;
+ * k+1, n-k) (1 when k = n).  ISW_EINVAL for k > n or n < 0; ISW_EGSL when
+ * the beta quantile fails. */
+int isw_stats_clopper_pearson(isw_stats_prop_t *out, long k, long n, double confidence);
+
+/* Quantile q in [0,1] of sorted[0..n) (ascending, +inf allowed), type 7.
+ * NaN when n = 0. */
+double isw_stats_quantile_sorted(const double *sorted, size_t n, double q);
+
+/* One learning-rate point of a slice. */
+typedef struct {
+    double lr;
+    long n;              /* runs at this lr */
+    long n_converged;
+    long n_diverged;
+} isw_stats_point_t;
+
+/* Where an edge lies relative to the points of its slice. */
+typedef enum {
+    ISW_EDGE_NONE = 0,   /* no points */
+    ISW_EDGE_IN_RANGE,   /* found: bracketed by two adjacent points */
+    ISW_EDGE_BELOW,      /* below the lowest lr (boundary: no converged point;
+                          * diverge: the lowest point already diverged) */
+    ISW_EDGE_ABOVE       /* above the highest lr (boundary: converged up to the
+                          * last point; diverge: no point diverged) */
+} isw_edge_where_t;
+
+/* One edge of a slice. */
+typedef struct {
+    int found;           /* 1 when where == ISW_EDGE_IN_RANGE */
+    isw_edge_where_t where;
+    double value;        /* interpolated lr; NaN unless found */
+    double lo, hi;       /* bracketing lrs: points[ilo].lr < points[ihi].lr; NaN unless found */
+    long ilo, ihi;       /* indices of the bracketing points (ihi = ilo + 1), -1 unless found */
+    int crossings;       /* 0.5-crossings of the slice's p, both directions */
+} isw_stats_edge_t;
+
+/* Both edges and the first stable range of a slice. */
+typedef struct {
+    isw_stats_edge_t boundary;   /* p_converged falls through 0.5 */
+    isw_stats_edge_t diverge;    /* p_diverged rises through 0.5 */
+    int stable_found;            /* some point has p_converged >= 0.5 */
+    double stable_min, stable_max; /* lrs of the first converged range; NaN unless found */
+    long istable_min, istable_max; /* their point indices, -1 unless found */
+} isw_stats_edges_t;
+
+/* Edges of one slice: points[0..n) sorted by strictly increasing lr, every
+ * n > 0 (ISW_EINVAL otherwise).  n = 0 points gives where = NONE. */
+int isw_stats_slice_edges(isw_stats_edges_t *out, const isw_stats_point_t *points,
+                          size_t npoints);
+
+/* Least squares of ln(y) on ln(x) over the pairs with finite x, y > 0. */
+typedef struct {
+    size_t n;            /* pairs used */
+    double slope, slope_se, intercept, r2; /* NaN when not defined (see above) */
+} isw_stats_fit_t;
+
+int isw_stats_fit_loglog(isw_stats_fit_t *fit, const double *x, const double *y, size_t n);
+
+/* ---- the summary of a runs table ---------------------------------------- */
+
+/* One cell (axis point without seed). */
+typedef struct {
+    size_t run;          /* index of its first run (lowest task) in the runs table:
+                          * its axis values are the cell's (ignore seed) */
+    uint64_t first_task; /* lowest task id of its runs: the cells' order */
+    long n;
+    long count[ISW_NOUTCOMES];
+    isw_stats_prop_t converged, diverged;
+    double loss_median, loss_q25, loss_q75; /* of loss_final, non-finite = +inf */
+    double epochs_median;
+    double lr;           /* numeric train.lr, NaN without that axis */
+} isw_stats_cell_t;
+
+/* One slice (axis point without train.lr and seed). */
+typedef struct {
+    size_t run;          /* a run of the slice (of its lowest task): its axis
+                          * values other than lr and seed are the slice's */
+    uint64_t first_task;
+    size_t npoints;
+    isw_stats_point_t *points; /* sorted by lr */
+    isw_stats_edges_t edges;
+    double scale;        /* numeric init.scale, NaN without that axis */
+} isw_stats_slice_t;
+
+/* One fit row: a group of slices that differ only in init.scale, one edge. */
+typedef struct {
+    size_t run;          /* a run of the group: its other axis values are the group's */
+    uint64_t first_task;
+    int edge;            /* 0 boundary, 1 diverge */
+    isw_stats_fit_t fit;
+} isw_stats_fitrow_t;
+
+typedef struct {
+    const isw_runs_t *runs;      /* borrowed: must outlive the summary */
+    int seed_axis, lr_axis, scale_axis; /* column indices, -1 when absent */
+    size_t ncells;
+    isw_stats_cell_t *cells;     /* ordered by first_task */
+    size_t nslices;
+    isw_stats_slice_t *slices;   /* ordered by first_task; 0 without train.lr */
+    size_t nfits;
+    isw_stats_fitrow_t *fits;    /* ordered by first_task, boundary then diverge;
+                                  * 0 without train.lr or init.scale */
+} isw_stats_t;
+
+/* Computes cells, slices and fits of a runs table.  ISW_EINVAL (naming
+ * file:line of the run) when a train.lr or init.scale value is not a
+ * number; ISW_EGSL when a GSL routine fails.  The summary borrows runs. */
+int isw_stats_compute(isw_stats_t *stats, const isw_runs_t *runs, isw_error_t *err);
+/* Frees the contents and zeroes it; accepts NULL. */
+void isw_stats_free(isw_stats_t *stats);
+
+/* Writes OUTDIR/cells.csv, boundary.csv and fit.csv atomically. */
+int isw_stats_write(const isw_stats_t *stats, const char *outdir, isw_error_t *err);
+
+/* `initsweep summarize`: reads OUTDIR/runs.csv, computes, writes the three
+ * files.  Outputs depend only on the set of runs, not on line order. */
+int isw_stats_summarize(const char *outdir, isw_error_t *err);
+
+#endif

@@ -1,0 +1,359 @@
+/* Subcommands without MPI (train, and the option parser shared by all). */
+#include "initsweep/cli.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_errno.h>
+
+#include "initsweep/data.h"
+#include "initsweep/grid.h"
+#include "initsweep/stats.h"
+#include "initsweep/mlp.h"
+#include "initsweep/train.h"
+
+void isw_cli_usage(FILE *out)
+{
+    fputs("usage:\n"
+          "  initsweep run SPEC.yaml [-o OUTDIR] [--set KEY=VALUE]... [--resume|--fresh] [--quiet]\n"
+          "  initsweep plan SPEC.yaml [--set KEY=VALUE]... [--ranks N]\n"
+          "  initsweep train SPEC.yaml [--set KEY=VALUE]...\n"
+          "  initsweep summarize OUTDIR\n"
+          "  initsweep --help | --version\n"
+          "\n"
+          "run        train every run of the spec's sweep grid (under mpirun/srun on N ranks)\n"
+          "           into OUTDIR (default results/<spec name>): runs.csv, cells.csv,\n"
+          "           boundary.csv, fit.csv, spec.yaml; resumes a journal of the same spec\n"
+          "plan       print the grid, its size and a cost estimate; trains nothing\n"
+          "train      one run of the spec (sweep ignored): a line per epoch, then its record\n"
+          "summarize  recompute cells.csv, boundary.csv and fit.csv from OUTDIR/runs.csv\n"
+          "\n"
+          "--set KEY=VALUE  override a dotted key (train.lr=0.5, model.hidden=[15]);\n"
+          "                 on run also a sweep axis: --set 'sweep.train.lr={logspace: [1e-3, 1, 7]}'\n"
+          "exit status: 0 done, 2 bad input, 3 interrupted (resumable), 1 other failure\n",
+          out);
+}
+
+void isw_cli_startup(void)
+{
+    gsl_set_error_handler_off();
+    isw_mlp_blas_threads(1);
+}
+
+int isw_cli_exit_status(int status)
+{
+    switch (status) {
+    case ISW_OK: return ISW_EXIT_OK;
+    case ISW_EINVAL:
+    case ISW_ESTATE: return ISW_EXIT_INPUT;
+    case ISW_EINTR: return ISW_EXIT_INTERRUPTED;
+    case ISW_EIO: return ISW_EXIT_INPUT;
+    default: return ISW_EXIT_FAIL;
+    }
+}
+
+static int bad_option(isw_error_t *err, const char *fmt, const char *what)
+{
+    isw_error_set(err, ISW_EINVAL, "", 0, fmt, what);
+    return ISW_EINVAL;
+}
+
+int isw_cli_parse(isw_cli_args_t *args, int argc, char **argv, isw_error_t *err)
+{
+    memset(args, 0, sizeof *args);
+    if (argc < 2)
+        return bad_option(err, "%s", "no command given; expected run, plan, train or summarize (see --help)");
+    args->command = argv[1];
+    if (strcmp(args->command, "run") && strcmp(args->command, "plan") &&
+        strcmp(args->command, "train") && strcmp(args->command, "summarize"))
+        return isw_error_set(err, ISW_EINVAL, "", 0,
+                             "unknown command \"%s\"; expected run, plan, train or summarize",
+                             args->command);
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        const char *val = NULL;
+        if (strcmp(a, "--set") == 0 || strcmp(a, "-o") == 0 || strcmp(a, "--outdir") == 0 ||
+            strcmp(a, "--shard") == 0 || strcmp(a, "--ranks") == 0) {
+            if (i + 1 >= argc)
+                return bad_option(err, "option %s needs a value", a);
+            val = argv[++i];
+        } else if (strncmp(a, "--set=", 6) == 0) {
+            val = a + 6;
+            a = "--set";
+        }
+        if (strcmp(a, "--set") == 0) {
+            if (args->nsets == ISW_MAX_SETS)
+                return bad_option(err, "too many --set options (at most %s)", "256");
+            args->sets[args->nsets++] = val;
+        } else if (strcmp(a, "-o") == 0 || strcmp(a, "--outdir") == 0) {
+            args->outdir = val;
+        } else if (strcmp(a, "--shard") == 0) {
+            args->shard = val;
+        } else if (strcmp(a, "--ranks") == 0) {
+            char *end;
+            long r = strtol(val, &end, 10);
+            if (*end || r < 1 || r > 10000000)
+                return bad_option(err, "--ranks: found \"%s\", expected a positive integer", val);
+            args->ranks = (int)r;
+        } else if (strcmp(a, "--resume") == 0) {
+            args->resume = 1;
+        } else if (strcmp(a, "--fresh") == 0) {
+            args->fresh = 1;
+        } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
+            args->quiet = 1;
+        } else if (a[0] == '-' && a[1] != '\0') {
+            return bad_option(err, "unknown option \"%s\" (see --help)", a);
+        } else if (!args->path) {
+            args->path = a;
+        } else {
+            return bad_option(err, "unexpected argument \"%s\" (see --help)", a);
+        }
+    }
+    if (!args->path)
+        return isw_error_set(err, ISW_EINVAL, "", 0, "%s: missing %s argument", args->command,
+                             strcmp(args->command, "summarize") ? "SPEC.yaml" : "OUTDIR");
+    if (args->resume && args->fresh)
+        return bad_option(err, "%s", "--resume and --fresh exclude each other");
+    return ISW_OK;
+}
+
+int isw_cli_load_spec(isw_spec_t *spec, isw_sweep_t *sweep, const isw_cli_args_t *args,
+                      isw_error_t *err)
+{
+    int st = isw_spec_load(spec, sweep, args->path, err);
+    if (st != ISW_OK)
+        return st;
+    for (int i = 0; i < args->nsets; i++) {
+        st = isw_spec_override(spec, sweep, args->sets[i], err);
+        if (st != ISW_OK)
+            return st;
+    }
+    if (args->nsets > 0)
+        st = isw_spec_validate(spec, "--set", err);
+    return st;
+}
+
+static void print_num(FILE *out, const char *key, double v)
+{
+    if (isnan(v))
+        fprintf(out, "  %-26s\n", key);
+    else
+        fprintf(out, "  %-26s %.9g\n", key, v);
+}
+
+static int print_epoch(const isw_epoch_t *ep, void *user)
+{
+    FILE *out = user;
+    fprintf(out, "epoch %4d  loss %-12.6g", ep->epoch, ep->loss);
+    if (!isnan(ep->accuracy))
+        fprintf(out, "  acc %.4f", ep->accuracy);
+    fputs("  |grad|", out);
+    for (int l = 0; l < ep->nlayers; l++)
+        fprintf(out, " %.3g", ep->grad_norm[l]);
+    fprintf(out, "  dead %.3f  sat %.3f  outsat %.3f%s\n", ep->dead_fraction,
+            ep->saturated_fraction, ep->output_saturated_fraction,
+            ep->layer_dead ? "  (a layer is dead)" : "");
+    fflush(out);
+    return 0;
+}
+
+static void print_record(FILE *out, const isw_record_t *r)
+{
+    fprintf(out, "record:\n  %-26s %s\n", "outcome", isw_outcome_name(r->outcome));
+    fprintf(out, "  %-26s %d\n", "epochs", r->epochs);
+    if (r->epoch_converged >= 0)
+        fprintf(out, "  %-26s %d\n", "epoch_converged", r->epoch_converged);
+    else
+        fprintf(out, "  %-26s\n", "epoch_converged");
+    print_num(out, "loss_initial", r->loss_initial);
+    print_num(out, "loss_final", r->loss_final);
+    print_num(out, "loss_best", r->loss_best);
+    print_num(out, "loss_max", r->loss_max);
+    print_num(out, "accuracy_final", r->accuracy_final);
+    print_num(out, "grad_norm_initial", r->grad_norm_initial);
+    print_num(out, "dead_fraction", r->dead_fraction);
+    print_num(out, "saturated_fraction", r->saturated_fraction);
+    print_num(out, "output_saturated_fraction", r->output_saturated_fraction);
+    fprintf(out, "  %-26s %d\n", "layer_dead", r->layer_dead);
+    print_num(out, "sharpness_initial", r->sharpness_initial);
+    print_num(out, "seconds", r->seconds);
+}
+
+int isw_cli_train(const isw_cli_args_t *args)
+{
+    isw_error_t err;
+    isw_error_clear(&err);
+    isw_spec_t spec;
+    isw_sweep_t sweep;
+    memset(&sweep, 0, sizeof sweep);
+    int st = isw_cli_load_spec(&spec, &sweep, args, &err);
+    isw_sweep_free(&sweep);
+    if (st != ISW_OK) {
+        isw_error_print(stderr, &err);
+        return isw_cli_exit_status(st);
+    }
+    isw_data_t data;
+    st = isw_data_load(&data, &spec, &err);
+    if (st != ISW_OK) {
+        isw_error_print(stderr, &err);
+        return isw_cli_exit_status(st);
+    }
+    printf("# %s: %zu samples, %zu inputs, %zu outputs%s; %zu parameters; lr %g, %s, %s\n",
+           spec.name, data.n, data.nin, data.nout, data.classes ? " (classes)" : "",
+           isw_mlp_nparams(&spec.model, data.nin, data.nout), spec.train.lr,
+           isw_dist_name(spec.init.dist), spec.train.precision == ISW_PREC_FLOAT ? "float" : "double");
+    if (spec.train.sharpness)
+        printf("# sharpness_initial is computed before epoch 0's line\n");
+    isw_record_t rec;
+    isw_record_init(&rec, 0);
+    st = isw_train_run(&rec, &spec, &data, print_epoch, stdout, &err);
+    isw_data_free(&data);
+    if (st != ISW_OK) {
+        isw_error_print(stderr, &err);
+        return isw_cli_exit_status(st);
+    }
+    print_record(stdout, &rec);
+    if (spec.train.sharpness && rec.sharpness_initial > 0)
+        printf("  %-26s %.9g\n", "lr_times_sharpness_over_2", spec.train.lr * rec.sharpness_initial / 2);
+    return ISW_EXIT_OK;
+}
+
+/* ---- plan ------------------------------------------------------------- */
+
+static void print_axis(const isw_axis_t *ax)
+{
+    char a[256], b[256];
+    isw_axis_value(ax, 0, a, sizeof a);
+    isw_axis_value(ax, ax->n - 1, b, sizeof b);
+    static const char *const forms[] = {"list", "linspace", "logspace", "range"};
+    printf("  %-24s %6zu values  %s", ax->key, ax->n, forms[ax->form]);
+    if (ax->n <= 6) {
+        printf(":");
+        for (size_t i = 0; i < ax->n; i++) {
+            isw_axis_value(ax, i, a, sizeof a);
+            printf(" %s", a);
+        }
+        printf("\n");
+    } else {
+        printf(" %s .. %s\n", a, b);
+    }
+}
+
+int isw_cli_plan(const isw_cli_args_t *args)
+{
+    isw_error_t err;
+    isw_error_clear(&err);
+    isw_spec_t spec;
+    isw_sweep_t sweep;
+    memset(&sweep, 0, sizeof sweep);
+    isw_grid_t grid;
+    isw_data_t data;
+    memset(&data, 0, sizeof data);
+    int st = isw_cli_load_spec(&spec, &sweep, args, &err);
+    if (st == ISW_OK)
+        st = isw_grid_init(&grid, &sweep, &err);
+    if (st == ISW_OK)
+        st = isw_grid_validate(&grid, &spec, &err);
+    if (st == ISW_OK)
+        st = isw_data_load(&data, &spec, &err);
+    if (st != ISW_OK) {
+        if (err.file[0] == '\0' && err.line > 0)
+            snprintf(err.file, sizeof err.file, "%s", args->path);
+        isw_error_print(stderr, &err);
+        isw_sweep_free(&sweep);
+        return isw_cli_exit_status(st);
+    }
+    int ranks = args->ranks > 0 ? args->ranks : 1;
+    printf("spec       %s (%s)\n", spec.name, args->path);
+    printf("data       %zu samples, %zu inputs, %zu outputs%s\n", data.n, data.nin, data.nout,
+           data.classes ? " (one-hot classes)" : "");
+    printf("axes       %d (the first varies slowest)\n", sweep.naxes);
+    for (int a = 0; a < sweep.naxes; a++)
+        print_axis(&sweep.axes[a]);
+    printf("runs       %llu", (unsigned long long)grid.ntasks);
+    if (sweep.refine.enabled && grid.lr_axis >= 0) {
+        uint64_t nlr = grid.dims[grid.lr_axis];
+        uint64_t nseed = grid.seed_axis >= 0 ? grid.dims[grid.seed_axis] : 1;
+        uint64_t slices = grid.ntasks / (nlr * nseed);
+        printf(" + at most %llu refinement probes (%llu slices x 2 edges x %d rounds x %llu seeds)",
+               (unsigned long long)(slices * 2 * (uint64_t)sweep.refine.rounds * nseed),
+               (unsigned long long)slices, sweep.refine.rounds, (unsigned long long)nseed);
+    }
+    printf("\n");
+
+    /* Cost of the first task's model (axes may change it per task). */
+    isw_spec_t first;
+    st = isw_grid_task_spec(&first, &grid, &spec, 0, &err);
+    if (st != ISW_OK) {
+        isw_error_print(stderr, &err);
+        isw_data_free(&data);
+        isw_sweep_free(&sweep);
+        return isw_cli_exit_status(st);
+    }
+    size_t B = first.train.batch > 0 && (size_t)first.train.batch < data.n ? (size_t)first.train.batch
+                                                                           : data.n;
+    double flops_epoch = isw_mlp_flops(&first.model, data.nin, data.nout, data.n);
+    size_t evalrows = data.n < 2048 ? data.n : 2048;
+    size_t net_bytes = isw_mlp_nbytes(&first.model, data.nin, data.nout, first.train.precision,
+                                      B > evalrows ? B : evalrows);
+    double data_bytes = (double)isw_data_nfloats(data.n, data.nin, data.nout) * sizeof(float);
+    printf("per run    %zu parameters, %.3g FLOP per epoch (training; an evaluation pass "
+           "costs about as much again), %d epochs at most\n",
+           isw_mlp_nparams(&first.model, data.nin, data.nout), flops_epoch, first.train.epochs);
+    printf("memory     %.1f MiB per rank for the network, %.1f MiB per node for the "
+           "shared dataset\n", (double)net_bytes / 1048576.0, data_bytes / 1048576.0);
+
+    /* Calibration: one epoch of up to three tasks spread over the grid. */
+    uint64_t picks[3] = {0, grid.ntasks / 2, grid.ntasks - 1};
+    double secs = 0.0;
+    int ncal = 0;
+    for (int i = 0; i < 3; i++) {
+        if (i > 0 && picks[i] == picks[i - 1])
+            continue;
+        isw_spec_t s;
+        if (isw_grid_task_spec(&s, &grid, &spec, picks[i], &err) != ISW_OK)
+            continue;
+        s.train.epochs = s.train.epochs > 0 ? 1 : 0;
+        s.criteria.stop_on_target = s.criteria.stop_on_flat = 0;
+        s.train.sharpness = 0;
+        isw_record_t rec;
+        isw_record_init(&rec, picks[i]);
+        if (isw_train_run(&rec, &s, &data, NULL, NULL, &err) != ISW_OK)
+            continue;
+        /* one epoch plus two evaluation passes: count it as 1.5 epochs of a
+         * full-length run (one pass per epoch) */
+        isw_spec_t full;
+        isw_grid_task_spec(&full, &grid, &spec, picks[i], &err);
+        double per_epoch = rec.seconds / (s.train.epochs ? 1.5 : 1.0);
+        secs += per_epoch * (full.train.epochs > 0 ? full.train.epochs : 1);
+        ncal++;
+    }
+    if (ncal > 0) {
+        double mean = secs / ncal;
+        double total = mean * (double)grid.ntasks / ranks;
+        printf("estimate   %.3g s per full-length run (from %d calibration run%s); "
+               "at most %.3g s = %.2f h on %d rank%s\n"
+               "           (diverging and early-stopping runs end sooner)\n",
+               mean, ncal, ncal > 1 ? "s" : "", total, total / 3600.0, ranks,
+               ranks > 1 ? "s" : "");
+    }
+    isw_data_free(&data);
+    isw_sweep_free(&sweep);
+    return ISW_EXIT_OK;
+}
+
+/* ---- summarize ---------------------------------------------------------- */
+
+int isw_cli_summarize(const isw_cli_args_t *args)
+{
+    isw_error_t err;
+    isw_error_clear(&err);
+    int st = isw_stats_summarize(args->path, &err);
+    if (st != ISW_OK) {
+        isw_error_print(stderr, &err);
+        return isw_cli_exit_status(st);
+    }
+    printf("wrote %s/cells.csv, boundary.csv, fit.csv\n", args->path);
+    return ISW_EXIT_OK;
+}

@@ -1,0 +1,136 @@
+/* Lazy grid expansion: task index <-> axis values. */
+#include "initsweep/grid.h"
+
+#include <string.h>
+
+int isw_grid_init(isw_grid_t *grid, const isw_sweep_t *sweep, isw_error_t *err)
+{
+    memset(grid, 0, sizeof *grid);
+    grid->sweep = sweep;
+    grid->naxes = sweep ? sweep->naxes : 0;
+    grid->ntasks = 1;
+    grid->lr_axis = grid->seed_axis = grid->scale_axis = -1;
+    for (int a = 0; a < grid->naxes; a++) {
+        const isw_axis_t *ax = &sweep->axes[a];
+        grid->dims[a] = ax->n;
+        if (ax->n == 0)
+            return isw_error_set(err, ISW_EINVAL, "", ax->line, "sweep.%s: the axis is empty",
+                                 ax->key);
+        if (grid->ntasks > (UINT64_C(1) << 62) / ax->n)
+            return isw_error_set(err, ISW_EINVAL, "", ax->line,
+                                 "sweep: the grid has more than 2^62 runs at axis %s", ax->key);
+        grid->ntasks *= ax->n;
+        if (strcmp(ax->key, "train.lr") == 0)
+            grid->lr_axis = a;
+        else if (strcmp(ax->key, "seed") == 0)
+            grid->seed_axis = a;
+        else if (strcmp(ax->key, "init.scale") == 0)
+            grid->scale_axis = a;
+    }
+    return ISW_OK;
+}
+
+void isw_grid_task_index(const isw_grid_t *grid, uint64_t task, size_t *idx)
+{
+    for (int a = grid->naxes - 1; a >= 0; a--) {
+        idx[a] = (size_t)(task % grid->dims[a]);
+        task /= grid->dims[a];
+    }
+}
+
+uint64_t isw_grid_task_of(const isw_grid_t *grid, const size_t *idx)
+{
+    uint64_t t = 0;
+    for (int a = 0; a < grid->naxes; a++)
+        t = t * grid->dims[a] + idx[a];
+    return t;
+}
+
+void isw_grid_task_value(const isw_grid_t *grid, uint64_t task, int a, char *buf, size_t size)
+{
+    size_t idx[ISW_MAX_AXES];
+    isw_grid_task_index(grid, task, idx);
+    isw_axis_value(&grid->sweep->axes[a], idx[a], buf, size);
+}
+
+int isw_grid_point_spec(isw_spec_t *out, const isw_grid_t *grid, const isw_spec_t *base,
+                        const size_t *idx, const char *lr_text, isw_error_t *err)
+{
+    *out = *base;
+    char value[4096];
+    for (int a = 0; a < grid->naxes; a++) {
+        const isw_axis_t *ax = &grid->sweep->axes[a];
+        if (a == grid->lr_axis && lr_text)
+            snprintf(value, sizeof value, "%s", lr_text);
+        else
+            isw_axis_value(ax, idx[a], value, sizeof value);
+        int st = isw_spec_set(out, ax->key, value, err);
+        if (st != ISW_OK) {
+            if (err && err->line == 0)
+                err->line = ax->line;
+            return st;
+        }
+    }
+    return isw_spec_validate(out, "", err);
+}
+
+int isw_grid_task_spec(isw_spec_t *out, const isw_grid_t *grid, const isw_spec_t *base,
+                       uint64_t task, isw_error_t *err)
+{
+    size_t idx[ISW_MAX_AXES];
+    isw_grid_task_index(grid, task, idx);
+    return isw_grid_point_spec(out, grid, base, idx, NULL, err);
+}
+
+/* Axes whose values can conflict with others' at validation: everything
+ * except the purely numeric hyperparameters that validate alone. */
+static int interacts(const char *key)
+{
+    static const char *const alone[] = {"train.lr", "seed", "init.scale", "init.mean",
+                                        "train.momentum", "train.epochs", "criteria.patience",
+                                        "criteria.min_improvement", NULL};
+    for (int i = 0; alone[i]; i++)
+        if (strcmp(key, alone[i]) == 0)
+            return 0;
+    return 1;
+}
+
+int isw_grid_validate(const isw_grid_t *grid, const isw_spec_t *base, isw_error_t *err)
+{
+    /* Enumerate the sub-product of interacting axes, the others at index 0.
+     * Bounded: past a million combinations, check the first million. */
+    size_t idx[ISW_MAX_AXES] = {0};
+    int inter[ISW_MAX_AXES], ni = 0;
+    for (int a = 0; a < grid->naxes; a++)
+        if (interacts(grid->sweep->axes[a].key))
+            inter[ni++] = a;
+    isw_spec_t s;
+    for (long count = 0; count < 1000000; count++) {
+        int st = isw_grid_point_spec(&s, grid, base, idx, NULL, err);
+        if (st != ISW_OK) {
+            char where[1024] = "";
+            size_t off = 0;
+            for (int k = 0; k < ni && off < sizeof where; k++) {
+                char v[256];
+                isw_axis_value(&grid->sweep->axes[inter[k]], idx[inter[k]], v, sizeof v);
+                off += (size_t)snprintf(where + off, sizeof where - off, "%s%s=%s",
+                                        k ? ", " : "", grid->sweep->axes[inter[k]].key, v);
+            }
+            if (err && ni > 0) {
+                char text[sizeof err->text];
+                snprintf(text, sizeof text, "%s", err->text);
+                snprintf(err->text, sizeof err->text, "%.600s (in the sweep combination %.380s)",
+                         text, where);
+            }
+            return st;
+        }
+        int k = ni - 1;
+        while (k >= 0 && ++idx[inter[k]] == grid->dims[inter[k]]) {
+            idx[inter[k]] = 0;
+            k--;
+        }
+        if (k < 0)
+            break;
+    }
+    return ISW_OK;
+}

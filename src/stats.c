@@ -1,0 +1,696 @@
+/* Cells, edges and fits of a sweep (stats.h). */
+#include "initsweep/stats.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_cdf.h>
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_fit.h>
+#include <gsl/gsl_sort.h>
+#include <gsl/gsl_statistics_double.h>
+
+/* ---- proportions and quantiles ------------------------------------------- */
+
+int isw_stats_clopper_pearson(isw_stats_prop_t *out, long k, long n, double confidence)
+{
+    out->p = out->lo = out->hi = NAN;
+    if (n < 0 || k < 0 || k > n || !(confidence > 0 && confidence < 1))
+        return ISW_EINVAL;
+    if (n == 0)
+        return ISW_OK;
+    double tail = 0.5 * (1 - confidence);
+    double lo = k == 0 ? 0.0 : gsl_cdf_beta_Pinv(tail, (double)k, (double)(n - k + 1));
+    double hi = k == n ? 1.0 : gsl_cdf_beta_Pinv(1 - tail, (double)(k + 1), (double)(n - k));
+    /* gsl_cdf_beta_Pinv reports failure (handler off) by returning NaN */
+    if (!(lo >= 0 && lo <= 1) || !(hi >= 0 && hi <= 1))
+        return ISW_EGSL;
+    out->p = (double)k / (double)n;
+    out->lo = lo;
+    out->hi = hi;
+    return ISW_OK;
+}
+
+double isw_stats_quantile_sorted(const double *sorted, size_t n, double q)
+{
+    if (n == 0)
+        return NAN;
+    double h = q * (double)(n - 1);
+    size_t i = (size_t)floor(h);
+    if (i >= n - 1)
+        return sorted[n - 1];
+    double d = h - (double)i, a = sorted[i], b = sorted[i + 1];
+    /* without the shortcuts an inf neighbour gives 0 * inf = NaN */
+    if (d == 0 || a == b)
+        return a;
+    return a + d * (b - a);
+}
+
+/* ---- edges of one slice ------------------------------------------------------ */
+
+/* p = k/n >= 0.5, exactly, in integers. */
+static int at_least_half(long k, long n)
+{
+    return 2 * k >= n;
+}
+
+static void edge_clear(isw_stats_edge_t *e)
+{
+    e->found = 0;
+    e->where = ISW_EDGE_NONE;
+    e->value = e->lo = e->hi = NAN;
+    e->ilo = e->ihi = -1;
+    e->crossings = 0;
+}
+
+/* Brackets points [i], [i+1] and interpolates where p = k/n passes 0.5. */
+static void edge_set(isw_stats_edge_t *e, const isw_stats_point_t *pts, size_t i,
+                     double p_lo, double p_hi)
+{
+    double lo = pts[i].lr, hi = pts[i + 1].lr;
+    double t = (p_lo - 0.5) / (p_lo - p_hi);  /* in [0, 1): one side >= 0.5, one < 0.5 */
+    e->found = 1;
+    e->where = ISW_EDGE_IN_RANGE;
+    e->lo = lo;
+    e->hi = hi;
+    e->ilo = (long)i;
+    e->ihi = (long)i + 1;
+    if (t == 0)
+        e->value = lo;
+    else if (lo > 0)
+        e->value = exp(log(lo) + t * (log(hi) - log(lo)));
+    else
+        e->value = lo + t * (hi - lo);
+}
+
+int isw_stats_slice_edges(isw_stats_edges_t *out, const isw_stats_point_t *pts, size_t n)
+{
+    edge_clear(&out->boundary);
+    edge_clear(&out->diverge);
+    out->stable_found = 0;
+    out->stable_min = out->stable_max = NAN;
+    out->istable_min = out->istable_max = -1;
+    for (size_t i = 0; i < n; i++) {
+        if (pts[i].n <= 0 || pts[i].n_converged < 0 || pts[i].n_diverged < 0 ||
+            pts[i].n_converged + pts[i].n_diverged > pts[i].n)
+            return ISW_EINVAL;
+        if (i > 0 && !(pts[i].lr > pts[i - 1].lr))
+            return ISW_EINVAL;
+    }
+    if (n == 0)
+        return ISW_OK;
+
+    /* p_converged: the first converged range and where it ends */
+    size_t first = n;
+    for (size_t i = 0; i < n && first == n; i++)
+        if (at_least_half(pts[i].n_converged, pts[i].n))
+            first = i;
+    for (size_t i = 0; i + 1 < n; i++)
+        out->boundary.crossings += at_least_half(pts[i].n_converged, pts[i].n) !=
+                                   at_least_half(pts[i + 1].n_converged, pts[i + 1].n);
+    if (first == n) {
+        out->boundary.where = ISW_EDGE_BELOW;
+    } else {
+        size_t last = first;
+        while (last + 1 < n && at_least_half(pts[last + 1].n_converged, pts[last + 1].n))
+            last++;
+        out->stable_found = 1;
+        out->stable_min = pts[first].lr;
+        out->stable_max = pts[last].lr;
+        out->istable_min = (long)first;
+        out->istable_max = (long)last;
+        if (last + 1 == n)
+            out->boundary.where = ISW_EDGE_ABOVE;
+        else
+            edge_set(&out->boundary, pts, last,
+                     (double)pts[last].n_converged / (double)pts[last].n,
+                     (double)pts[last + 1].n_converged / (double)pts[last + 1].n);
+    }
+
+    /* p_diverged: the first rise through 0.5 */
+    for (size_t i = 0; i + 1 < n; i++)
+        out->diverge.crossings += at_least_half(pts[i].n_diverged, pts[i].n) !=
+                                  at_least_half(pts[i + 1].n_diverged, pts[i + 1].n);
+    if (at_least_half(pts[0].n_diverged, pts[0].n)) {
+        out->diverge.where = ISW_EDGE_BELOW;
+    } else {
+        out->diverge.where = ISW_EDGE_ABOVE;
+        for (size_t i = 0; i + 1 < n; i++)
+            if (at_least_half(pts[i + 1].n_diverged, pts[i + 1].n)) {
+                edge_set(&out->diverge, pts, i,
+                         (double)pts[i].n_diverged / (double)pts[i].n,
+                         (double)pts[i + 1].n_diverged / (double)pts[i + 1].n);
+                break;
+            }
+    }
+    return ISW_OK;
+}
+
+/* ---- power-law fit -------------------------------------------------------------- */
+
+int isw_stats_fit_loglog(isw_stats_fit_t *fit, const double *x, const double *y, size_t n)
+{
+    fit->n = 0;
+    fit->slope = fit->slope_se = fit->intercept = fit->r2 = NAN;
+    double *lx = malloc((2 * n + 1) * sizeof *lx);
+    if (!lx)
+        return ISW_ENOMEM;
+    double *ly = lx + n;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(x[i]) && isfinite(y[i]) && x[i] > 0 && y[i] > 0) {
+            lx[m] = log(x[i]);
+            ly[m] = log(y[i]);
+            m++;
+        }
+    fit->n = m;
+    int st = ISW_OK;
+    if (m >= 2) {
+        double c0, c1, cov00, cov01, cov11, sumsq;
+        if (gsl_fit_linear(lx, 1, ly, 1, m, &c0, &c1, &cov00, &cov01, &cov11, &sumsq) !=
+            GSL_SUCCESS) {
+            st = ISW_EGSL;
+        } else if (isfinite(c0) && isfinite(c1)) {  /* not when every x is equal */
+            fit->slope = c1;
+            fit->intercept = c0;
+            if (m >= 3 && isfinite(cov11) && cov11 >= 0)
+                fit->slope_se = sqrt(cov11);
+            double mean = gsl_stats_mean(ly, 1, m), tss = 0;
+            for (size_t i = 0; i < m; i++)
+                tss += (ly[i] - mean) * (ly[i] - mean);
+            if (tss > 0)
+                fit->r2 = 1 - sumsq / tss;
+        }
+    }
+    free(lx);
+    return st;
+}
+
+/* ---- grouping ----------------------------------------------------------------------- */
+
+typedef int (*cmp_fn)(size_t a, size_t b, const void *ctx);
+
+/* Stable bottom-up merge sort of idx[0..n) (qsort has no context pointer). */
+static int merge_sort(size_t *idx, size_t n, cmp_fn cmp, const void *ctx)
+{
+    size_t *tmp = malloc((n + 1) * sizeof *tmp);
+    if (!tmp)
+        return ISW_ENOMEM;
+    size_t *src = idx, *dst = tmp;
+    for (size_t w = 1; w < n; w *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * w) {
+            size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+            size_t i = lo, j = mid, k = lo;
+            while (i < mid && j < hi)
+                dst[k++] = cmp(src[j], src[i], ctx) < 0 ? src[j++] : src[i++];
+            while (i < mid)
+                dst[k++] = src[i++];
+            while (j < hi)
+                dst[k++] = src[j++];
+        }
+        size_t *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != idx)
+        memcpy(idx, src, n * sizeof *idx);
+    free(tmp);
+    return ISW_OK;
+}
+
+typedef struct {
+    const isw_stats_t *s;
+    int skip[4];         /* axis columns left out of the key, -1 = unused */
+} key_ctx_t;
+
+static int skipped(const key_ctx_t *k, int axis)
+{
+    for (int i = 0; i < 4; i++)
+        if (k->skip[i] == axis)
+            return 1;
+    return 0;
+}
+
+/* Compares the axis values of two runs over the key axes. */
+static int key_cmp(const key_ctx_t *k, size_t ra, size_t rb)
+{
+    const isw_runs_t *runs = k->s->runs;
+    for (int i = 0; i < runs->naxes; i++) {
+        if (skipped(k, i))
+            continue;
+        int c = strcmp(runs->runs[ra].values[i], runs->runs[rb].values[i]);
+        if (c)
+            return c;
+    }
+    return 0;
+}
+
+static int cmp_u64(uint64_t a, uint64_t b)
+{
+    return a < b ? -1 : a > b;
+}
+
+static int cmp_runs(size_t a, size_t b, const void *ctx)
+{
+    const key_ctx_t *k = ctx;
+    int c = key_cmp(k, a, b);
+    return c ? c : cmp_u64(k->s->runs->runs[a].rec.task, k->s->runs->runs[b].rec.task);
+}
+
+static int cmp_cells_by_task(size_t a, size_t b, const void *ctx)
+{
+    const key_ctx_t *k = ctx;
+    return cmp_u64(k->s->cells[a].first_task, k->s->cells[b].first_task);
+}
+
+static int cmp_cells(size_t a, size_t b, const void *ctx)
+{
+    const key_ctx_t *k = ctx;
+    const isw_stats_cell_t *ca = &k->s->cells[a], *cb = &k->s->cells[b];
+    int c = key_cmp(k, ca->run, cb->run);
+    if (c)
+        return c;
+    if (ca->lr != cb->lr)
+        return ca->lr < cb->lr ? -1 : 1;
+    return cmp_u64(ca->first_task, cb->first_task);
+}
+
+static int cmp_slices_by_task(size_t a, size_t b, const void *ctx)
+{
+    const key_ctx_t *k = ctx;
+    return cmp_u64(k->s->slices[a].first_task, k->s->slices[b].first_task);
+}
+
+static int cmp_slices(size_t a, size_t b, const void *ctx)
+{
+    const key_ctx_t *k = ctx;
+    const isw_stats_slice_t *sa = &k->s->slices[a], *sb = &k->s->slices[b];
+    int c = key_cmp(k, sa->run, sb->run);
+    return c ? c : cmp_u64(sa->first_task, sb->first_task);
+}
+
+static size_t *index_alloc(size_t n)
+{
+    size_t *idx = malloc((n + 1) * sizeof *idx);
+    if (idx)
+        for (size_t i = 0; i < n; i++)
+            idx[i] = i;
+    return idx;
+}
+
+/* Numeric value of axis `axis` of run r, or ISW_EINVAL naming its line. */
+static int axis_number(double *v, const isw_runs_t *runs, size_t r, int axis,
+                       isw_error_t *err)
+{
+    const isw_run_t *run = &runs->runs[r];
+    const char *s = run->values[axis];
+    char *end;
+    errno = 0;
+    *v = strtod(s, &end);
+    if (end == s || *end || !isfinite(*v))
+        return isw_error_set(err, ISW_EINVAL,
+                             run->source >= 0 ? runs->sources[run->source] : "", run->line,
+                             "%s value '%s' is not a finite number", runs->axes[axis], s);
+    return ISW_OK;
+}
+
+/* ---- cells ------------------------------------------------------------------------- */
+
+static int cell_fill(isw_stats_cell_t *cell, const isw_runs_t *runs, const size_t *idx,
+                     size_t n, double *scratch, isw_error_t *err)
+{
+    memset(cell, 0, sizeof *cell);
+    cell->run = idx[0];
+    cell->first_task = runs->runs[idx[0]].rec.task;
+    cell->n = (long)n;
+    cell->lr = NAN;
+    for (size_t i = 0; i < n; i++) {
+        const isw_record_t *rec = &runs->runs[idx[i]].rec;
+        cell->count[rec->outcome]++;
+        scratch[i] = isfinite(rec->loss_final) ? rec->loss_final : INFINITY;
+    }
+    if (isw_stats_clopper_pearson(&cell->converged, cell->count[ISW_OUTCOME_CONVERGED],
+                                  cell->n, ISW_STATS_CONFIDENCE) != ISW_OK ||
+        isw_stats_clopper_pearson(&cell->diverged, cell->count[ISW_OUTCOME_DIVERGED],
+                                  cell->n, ISW_STATS_CONFIDENCE) != ISW_OK)
+        return isw_error_set(err, ISW_EGSL, "", 0,
+                             "Clopper-Pearson interval failed (n = %ld)", cell->n);
+    gsl_sort(scratch, 1, n);
+    cell->loss_q25 = isw_stats_quantile_sorted(scratch, n, 0.25);
+    cell->loss_median = isw_stats_quantile_sorted(scratch, n, 0.5);
+    cell->loss_q75 = isw_stats_quantile_sorted(scratch, n, 0.75);
+    for (size_t i = 0; i < n; i++)
+        scratch[i] = (double)runs->runs[idx[i]].rec.epochs;
+    gsl_sort(scratch, 1, n);
+    cell->epochs_median = isw_stats_quantile_sorted(scratch, n, 0.5);
+    return ISW_OK;
+}
+
+/* Permutes arr (n elements of `size` bytes) into the order of idx. */
+static int permute(void *arr, size_t n, size_t size, const size_t *idx)
+{
+    char *tmp = malloc(n * size + 1);
+    if (!tmp)
+        return ISW_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        memcpy(tmp + i * size, (char *)arr + idx[i] * size, size);
+    memcpy(arr, tmp, n * size);
+    free(tmp);
+    return ISW_OK;
+}
+
+static int compute_cells(isw_stats_t *s, isw_error_t *err)
+{
+    const isw_runs_t *runs = s->runs;
+    size_t n = runs->nruns;
+    key_ctx_t k = {s, {s->seed_axis, -1, -1, -1}};
+    size_t *idx = index_alloc(n);
+    double *scratch = malloc((n + 1) * sizeof *scratch);
+    s->cells = malloc((n + 1) * sizeof *s->cells);
+    int st = ISW_OK;
+    if (!idx || !scratch || !s->cells || merge_sort(idx, n, cmp_runs, &k) != ISW_OK) {
+        st = isw_error_set(err, ISW_ENOMEM, "", 0, "out of memory");
+        goto out;
+    }
+    for (size_t a = 0; a < n;) {
+        size_t b = a + 1;
+        while (b < n && key_cmp(&k, idx[a], idx[b]) == 0)
+            b++;
+        isw_stats_cell_t *cell = &s->cells[s->ncells++];
+        if ((st = cell_fill(cell, runs, idx + a, b - a, scratch, err)) != ISW_OK)
+            goto out;
+        if (s->lr_axis >= 0 &&
+            (st = axis_number(&cell->lr, runs, cell->run, s->lr_axis, err)) != ISW_OK)
+            goto out;
+        a = b;
+    }
+    for (size_t i = 0; i < s->ncells; i++)
+        idx[i] = i;
+    if (merge_sort(idx, s->ncells, cmp_cells_by_task, &k) != ISW_OK ||
+        permute(s->cells, s->ncells, sizeof *s->cells, idx) != ISW_OK)
+        st = isw_error_set(err, ISW_ENOMEM, "", 0, "out of memory");
+out:
+    free(idx);
+    free(scratch);
+    return st;
+}
+
+/* ---- slices ------------------------------------------------------------------------- */
+
+static int compute_slices(isw_stats_t *s, isw_error_t *err)
+{
+    size_t n = s->ncells;
+    key_ctx_t k = {s, {s->seed_axis, s->lr_axis, -1, -1}};
+    size_t *idx = index_alloc(n);
+    s->slices = calloc(n + 1, sizeof *s->slices);
+    int st = ISW_OK;
+    if (!idx || !s->slices || merge_sort(idx, n, cmp_cells, &k) != ISW_OK) {
+        st = isw_error_set(err, ISW_ENOMEM, "", 0, "out of memory");
+        goto out;
+    }
+    for (size_t a = 0; a < n;) {
+        size_t b = a + 1;
+        while (b < n && key_cmp(&k, s->cells[idx[a]].run, s->cells[idx[b]].run) == 0)
+            b++;
+        isw_stats_slice_t *sl = &s->slices[s->nslices++];
+        sl->scale = NAN;
+        if (!(sl->points = malloc((b - a) * sizeof *sl->points))) {
+            st = isw_error_set(err, ISW_ENOMEM, "", 0, "out of memory");
+            goto out;
+        }
+        sl->first_task = UINT64_MAX;
+        for (size_t i = a; i < b; i++) {
+            const isw_stats_cell_t *c = &s->cells[idx[i]];
+            if (c->first_task < sl->first_task) {
+                sl->first_task = c->first_task;
+                sl->run = c->run;
+            }
+            /* cells sorted by lr: equal lrs are adjacent and merge */
+            if (sl->npoints == 0 || sl->points[sl->npoints - 1].lr != c->lr)
+                sl->points[sl->npoints++] = (isw_stats_point_t){c->lr, 0, 0, 0};
+            isw_stats_point_t *p = &sl->points[sl->npoints - 1];
+            p->n += c->n;
+            p->n_converged += c->count[ISW_OUTCOME_CONVERGED];
+            p->n_diverged += c->count[ISW_OUTCOME_DIVERGED];
+        }
+        if (isw_stats_slice_edges(&sl->edges, sl->points, sl->npoints) != ISW_OK) {
+            st = isw_error_set(err, ISW_EINVAL, "", 0, "inconsistent slice points");
+            goto out;
+        }
+        if (s->scale_axis >= 0 &&
+            (st = axis_number(&sl->scale, s->runs, sl->run, s->scale_axis, err)) != ISW_OK)
+            goto out;
+        a = b;
+    }
+    for (size_t i = 0; i < s->nslices; i++)
+        idx[i] = i;
+    if (merge_sort(idx, s->nslices, cmp_slices_by_task, &k) != ISW_OK ||
+        permute(s->slices, s->nslices, sizeof *s->slices, idx) != ISW_OK)
+        st = isw_error_set(err, ISW_ENOMEM, "", 0, "out of memory");
+out:
+    free(idx);
+    return st;
+}
+
+/* ---- fits ----------------------------------------------------------------------------- */
+
+static int compute_fits(isw_stats_t *s, isw_error_t *err)
+{
+    size_t n = s->nslices;
+    key_ctx_t k = {s, {s->seed_axis, s->lr_axis, s->scale_axis, -1}};
+    size_t *idx = index_alloc(n);
+    double *buf = malloc((3 * n + 1) * sizeof *buf);
+    s->fits = calloc(2 * n + 1, sizeof *s->fits);
+    int st = ISW_OK;
+    if (!idx || !buf || !s->fits || merge_sort(idx, n, cmp_slices, &k) != ISW_OK) {
+        st = isw_error_set(err, ISW_ENOMEM, "", 0, "out of memory");
+        goto out;
+    }
+    double *x = buf, *yb = buf + n, *yd = buf + 2 * n;
+    for (size_t a = 0; a < n;) {
+        size_t b = a + 1;
+        while (b < n && key_cmp(&k, s->slices[idx[a]].run, s->slices[idx[b]].run) == 0)
+            b++;
+        /* first slice of the group in sorted order has the lowest task */
+        const isw_stats_slice_t *first = &s->slices[idx[a]];
+        for (size_t i = a; i < b; i++) {
+            const isw_stats_slice_t *sl = &s->slices[idx[i]];
+            x[i - a] = sl->scale;
+            yb[i - a] = sl->edges.boundary.found ? sl->edges.boundary.value : NAN;
+            yd[i - a] = sl->edges.diverge.found ? sl->edges.diverge.value : NAN;
+        }
+        for (int e = 0; e < 2; e++) {
+            isw_stats_fitrow_t *row = &s->fits[s->nfits++];
+            row->run = first->run;
+            row->first_task = first->first_task;
+            row->edge = e;
+            st = isw_stats_fit_loglog(&row->fit, x, e == 0 ? yb : yd, b - a);
+            if (st != ISW_OK) {
+                isw_error_set(err, st, "", 0, "power-law fit failed");
+                goto out;
+            }
+        }
+        a = b;
+    }
+    /* groups in order of first task; the pair boundary/diverge stays together */
+    size_t ng = s->nfits / 2;
+    for (size_t i = 0; i < ng; i++)
+        idx[i] = i;
+    for (size_t i = 1; i < ng; i++)  /* insertion sort of groups by first task */
+        for (size_t j = i; j > 0 && s->fits[2 * idx[j]].first_task <
+                                        s->fits[2 * idx[j - 1]].first_task; j--) {
+            size_t t = idx[j];
+            idx[j] = idx[j - 1];
+            idx[j - 1] = t;
+        }
+    isw_stats_fitrow_t *sorted = malloc((s->nfits + 1) * sizeof *sorted);
+    if (!sorted) {
+        st = isw_error_set(err, ISW_ENOMEM, "", 0, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < ng; i++) {
+        sorted[2 * i] = s->fits[2 * idx[i]];
+        sorted[2 * i + 1] = s->fits[2 * idx[i] + 1];
+    }
+    free(s->fits);
+    s->fits = sorted;
+out:
+    free(idx);
+    free(buf);
+    return st;
+}
+
+int isw_stats_compute(isw_stats_t *s, const isw_runs_t *runs, isw_error_t *err)
+{
+    memset(s, 0, sizeof *s);
+    s->runs = runs;
+    s->seed_axis = s->lr_axis = s->scale_axis = -1;
+    for (int i = 0; i < runs->naxes; i++) {
+        if (strcmp(runs->axes[i], "seed") == 0)
+            s->seed_axis = i;
+        else if (strcmp(runs->axes[i], "train.lr") == 0)
+            s->lr_axis = i;
+        else if (strcmp(runs->axes[i], "init.scale") == 0)
+            s->scale_axis = i;
+    }
+    int st = compute_cells(s, err);
+    if (st == ISW_OK && s->lr_axis >= 0)
+        st = compute_slices(s, err);
+    if (st == ISW_OK && s->lr_axis >= 0 && s->scale_axis >= 0)
+        st = compute_fits(s, err);
+    if (st != ISW_OK)
+        isw_stats_free(s);
+    return st;
+}
+
+void isw_stats_free(isw_stats_t *s)
+{
+    if (!s)
+        return;
+    free(s->cells);
+    if (s->slices)
+        for (size_t i = 0; i < s->nslices; i++)
+            free(s->slices[i].points);
+    free(s->slices);
+    free(s->fits);
+    memset(s, 0, sizeof *s);
+}
+
+/* ---- output ------------------------------------------------------------------------------ */
+
+/* ",%.17g", or "," for NaN (not defined). */
+static void put_double(FILE *out, double x)
+{
+    fputc(',', out);
+    if (!isnan(x))
+        fprintf(out, "%.17g", x);
+}
+
+/* The key axes' names (header) or one run's values, comma separated, with a
+ * trailing comma when any were written. */
+static void put_axes(FILE *out, const isw_stats_t *s, const int *skip, long run)
+{
+    const isw_runs_t *runs = s->runs;
+    for (int i = 0; i < runs->naxes; i++) {
+        if (i == skip[0] || i == skip[1] || i == skip[2])
+            continue;
+        isw_csv_write_field(out, run < 0 ? runs->axes[i] : runs->runs[run].values[i]);
+        fputc(',', out);
+    }
+}
+
+static int write_cells(FILE *out, void *user, isw_error_t *err)
+{
+    (void)err;
+    const isw_stats_t *s = user;
+    int skip[3] = {s->seed_axis, -1, -1};
+    put_axes(out, s, skip, -1);
+    fputs("n", out);
+    for (int o = 0; o < ISW_NOUTCOMES; o++)
+        fprintf(out, ",%s", isw_outcome_name(o));
+    fputs(",p_converged,p_converged_lo,p_converged_hi,p_diverged,p_diverged_lo,"
+          "p_diverged_hi,loss_median,loss_q25,loss_q75,epochs_median\n",
+          out);
+    for (size_t i = 0; i < s->ncells; i++) {
+        const isw_stats_cell_t *c = &s->cells[i];
+        put_axes(out, s, skip, (long)c->run);
+        fprintf(out, "%ld", c->n);
+        for (int o = 0; o < ISW_NOUTCOMES; o++)
+            fprintf(out, ",%ld", c->count[o]);
+        put_double(out, c->converged.p);
+        put_double(out, c->converged.lo);
+        put_double(out, c->converged.hi);
+        put_double(out, c->diverged.p);
+        put_double(out, c->diverged.lo);
+        put_double(out, c->diverged.hi);
+        put_double(out, c->loss_median);
+        put_double(out, c->loss_q25);
+        put_double(out, c->loss_q75);
+        put_double(out, c->epochs_median);
+        fputc('\n', out);
+    }
+    return ISW_OK;
+}
+
+static int write_boundary(FILE *out, void *user, isw_error_t *err)
+{
+    (void)err;
+    const isw_stats_t *s = user;
+    int skip[3] = {s->seed_axis, s->lr_axis, -1};
+    put_axes(out, s, skip, -1);
+    fputs("lr_stable_min,lr_stable_max,lr_boundary,lr_boundary_lo,lr_boundary_hi,"
+          "lr_diverge,lr_diverge_lo,lr_diverge_hi,crossings_boundary,crossings_diverge,"
+          "n_lr\n",
+          out);
+    for (size_t i = 0; i < s->nslices; i++) {
+        const isw_stats_slice_t *sl = &s->slices[i];
+        const isw_stats_edges_t *e = &sl->edges;
+        put_axes(out, s, skip, (long)sl->run);
+        if (!isnan(e->stable_min))
+            fprintf(out, "%.17g", e->stable_min);
+        put_double(out, e->stable_max);
+        put_double(out, e->boundary.value);
+        put_double(out, e->boundary.lo);
+        put_double(out, e->boundary.hi);
+        put_double(out, e->diverge.value);
+        put_double(out, e->diverge.lo);
+        put_double(out, e->diverge.hi);
+        fprintf(out, ",%d,%d,%zu\n", e->boundary.crossings, e->diverge.crossings,
+                sl->npoints);
+    }
+    return ISW_OK;
+}
+
+static int write_fit(FILE *out, void *user, isw_error_t *err)
+{
+    (void)err;
+    const isw_stats_t *s = user;
+    int skip[3] = {s->seed_axis, s->lr_axis, s->scale_axis};
+    put_axes(out, s, skip, -1);
+    fputs("edge,slope,slope_se,intercept,r2,n\n", out);
+    for (size_t i = 0; i < s->nfits; i++) {
+        const isw_stats_fitrow_t *r = &s->fits[i];
+        put_axes(out, s, skip, (long)r->run);
+        fputs(r->edge == 0 ? "boundary" : "diverge", out);
+        put_double(out, r->fit.slope);
+        put_double(out, r->fit.slope_se);
+        put_double(out, r->fit.intercept);
+        put_double(out, r->fit.r2);
+        fprintf(out, ",%zu\n", r->fit.n);
+    }
+    return ISW_OK;
+}
+
+int isw_stats_write(const isw_stats_t *s, const char *outdir, isw_error_t *err)
+{
+    int st = isw_file_write_atomic(outdir, "cells.csv", write_cells, (void *)s, err);
+    if (st == ISW_OK)
+        st = isw_file_write_atomic(outdir, "boundary.csv", write_boundary, (void *)s, err);
+    if (st == ISW_OK)
+        st = isw_file_write_atomic(outdir, "fit.csv", write_fit, (void *)s, err);
+    return st;
+}
+
+int isw_stats_summarize(const char *outdir, isw_error_t *err)
+{
+    char path[ISW_PATH_MAX];
+    int n = snprintf(path, sizeof path, "%s/runs.csv", outdir);
+    if (n < 0 || n >= (int)sizeof path)
+        return isw_error_set(err, ISW_EINVAL, outdir, 0, "path too long");
+    /* One file today; shards (runs*.csv) would be listed here and merged. */
+    const char *files[1] = {path};
+    isw_runs_t runs = {0};
+    int st = isw_runs_read_files(&runs, files, 1, err);
+    if (st != ISW_OK)
+        return st;
+    isw_stats_t s;
+    st = isw_stats_compute(&s, &runs, err);
+    if (st == ISW_OK)
+        st = isw_stats_write(&s, outdir, err);
+    isw_stats_free(&s);
+    isw_runs_free(&runs);
+    return st;
+}

@@ -1,0 +1,324 @@
+/* The trainer: outcome rules on constructed trajectories, the analytic
+ * divergence threshold of gradient descent on least squares, and real small
+ * trainings that must end in the documented outcomes. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_eigen.h>
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_matrix.h>
+
+#include "check.h"
+#include "initsweep/data.h"
+#include "initsweep/spec.h"
+#include "initsweep/train.h"
+
+static isw_criteria_spec_t criteria(void)
+{
+    isw_spec_t s;
+    isw_spec_defaults(&s);
+    isw_criteria_spec_t c = s.criteria;
+    c.target_accuracy = NAN;
+    c.target_loss = NAN;
+    c.target_loss_ratio = 0.01;
+    c.patience = 5;
+    c.min_improvement = 1e-3;
+    return c;
+}
+
+static isw_outcome_t classify(const isw_criteria_spec_t *c, const double *loss, int n,
+                              isw_trajectory_t t, int *ec)
+{
+    t.loss = loss;
+    t.n = n;
+    t.budget_done = 1;
+    return isw_train_classify(c, &t, ec);
+}
+
+static void test_rules(void)
+{
+    isw_criteria_spec_t c = criteria();
+    isw_trajectory_t base = {0};
+    int ec;
+
+    /* catapult: a 1e5x spike that comes back down and converges */
+    double catapult[] = {1, 5, 1e3, 1e5, 1e3, 10, 0.5, 0.05, 0.005, 0.004};
+    CHECK_INT(classify(&c, catapult, 10, base, &ec), ISW_OUTCOME_CONVERGED);
+    CHECK_INT(ec, 8);
+
+    /* steady divergence: geometric growth that never hit the cap */
+    double grow[12];
+    for (int i = 0; i < 12; i++)
+        grow[i] = pow(2.0, i);
+    CHECK_INT(classify(&c, grow, 12, base, &ec), ISW_OUTCOME_DIVERGED);
+    CHECK_INT(ec, -1);
+
+    /* the cap or a non-finite value: diverged whatever the rest */
+    isw_trajectory_t capped = base;
+    capped.capped = 1;
+    double shortrun[] = {1, 0.5};
+    CHECK_INT(classify(&c, shortrun, 2, capped, &ec), ISW_OUTCOME_DIVERGED);
+    isw_trajectory_t nonfinite = base;
+    nonfinite.nonfinite = 1;
+    CHECK_INT(classify(&c, shortrun, 2, nonfinite, &ec), ISW_OUTCOME_DIVERGED);
+
+    /* dead: a whole relu layer off, loss at target (zero targets) */
+    double dead[] = {1, 0.3, 0, 0, 0, 0, 0, 0};
+    isw_trajectory_t d = base;
+    d.uses_relu = 1;
+    d.layer_dead = 1;
+    d.dead_fraction = 0.6;
+    CHECK_INT(classify(&c, dead, 8, d, &ec), ISW_OUTCOME_DEAD);
+    /* most units dead and flat, not at target */
+    double deadflat[] = {1, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7};
+    d.layer_dead = 0;
+    CHECK_INT(classify(&c, deadflat, 8, d, &ec), ISW_OUTCOME_DEAD);
+    /* the same net alive is only stalled */
+    d.dead_fraction = 0.1;
+    CHECK_INT(classify(&c, deadflat, 8, d, &ec), ISW_OUTCOME_STALLED);
+
+    /* saturation plateau at 1/2 (1 - sum p_k^2) = 0.45 */
+    double plateau[] = {2.4, 0.46, 0.4500, 0.4500, 0.4499, 0.4500, 0.4500, 0.4500};
+    isw_trajectory_t s = base;
+    s.uses_saturating = 1;
+    s.saturated_fraction = 1.0;
+    CHECK_INT(classify(&c, plateau, 8, s, &ec), ISW_OUTCOME_SATURATED);
+    /* saturated softmax outputs, hidden units fine */
+    s.uses_saturating = 0;
+    s.softmax_output = 1;
+    s.output_saturated_fraction = 0.9;
+    CHECK_INT(classify(&c, plateau, 8, s, &ec), ISW_OUTCOME_SATURATED);
+
+    /* slow: still improving 2 % an epoch when the budget ran out */
+    double slow[20];
+    for (int i = 0; i < 20; i++)
+        slow[i] = pow(0.98, i);
+    CHECK_INT(classify(&c, slow, 20, base, &ec), ISW_OUTCOME_SLOW);
+
+    /* constant-amplitude oscillation: not converged, not slow */
+    double osc[16];
+    for (int i = 0; i < 16; i++)
+        osc[i] = i == 0 ? 1.0 : (i % 2 ? 0.5 : 0.9);
+    CHECK_INT(classify(&c, osc, 16, base, &ec), ISW_OUTCOME_STALLED);
+
+    /* an oscillation that dips to the target and leaves it again */
+    double dip[] = {1, 0.5, 0.005, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5};
+    CHECK_INT(classify(&c, dip, 9, base, &ec), ISW_OUTCOME_STALLED);
+
+    /* flatness itself */
+    CHECK(isw_train_is_flat(&c, plateau, 8));
+    CHECK(!isw_train_is_flat(&c, slow, 20));
+    CHECK(!isw_train_is_flat(&c, plateau, 3)); /* fewer evaluations than patience */
+
+    /* accuracy target */
+    isw_criteria_spec_t ca = c;
+    ca.target_loss_ratio = NAN;
+    ca.target_accuracy = 0.8;
+    double l3[] = {1, 0.9, 0.8};
+    double a3[] = {0.1, 0.5, 0.85};
+    isw_trajectory_t ta = base;
+    ta.acc = a3;
+    CHECK_INT(classify(&ca, l3, 3, ta, &ec), ISW_OUTCOME_CONVERGED);
+    CHECK_INT(ec, 2);
+
+    CHECK_STR(isw_outcome_name(ISW_OUTCOME_SATURATED), "saturated");
+    CHECK_INT(isw_outcome_parse("slow"), ISW_OUTCOME_SLOW);
+    CHECK_INT(isw_outcome_parse("bogus"), -1);
+}
+
+/* lambda_max of X^T X / N with a ones column (bias), from the float data
+ * exactly as the trainer sees them, by GSL's symmetric eigensolver. */
+static double lambda_max(const isw_data_t *d)
+{
+    size_t p = d->nin + 1;
+    gsl_matrix *A = gsl_matrix_calloc(p, p);
+    for (size_t i = 0; i < d->n; i++)
+        for (size_t a = 0; a < p; a++)
+            for (size_t b = 0; b < p; b++) {
+                double xa = a < d->nin ? d->X[i * d->nin + a] : 1.0;
+                double xb = b < d->nin ? d->X[i * d->nin + b] : 1.0;
+                *gsl_matrix_ptr(A, a, b) += xa * xb / (double)d->n;
+            }
+    gsl_vector *ev = gsl_vector_alloc(p);
+    gsl_eigen_symm_workspace *w = gsl_eigen_symm_alloc(p);
+    CHECK_INT(gsl_eigen_symm(A, ev, w), GSL_SUCCESS);
+    double lmax = gsl_vector_max(ev);
+    gsl_eigen_symm_free(w);
+    gsl_vector_free(ev);
+    gsl_matrix_free(A);
+    return lmax;
+}
+
+static isw_spec_t least_squares_spec(void)
+{
+    isw_spec_t s;
+    isw_spec_defaults(&s);
+    s.base_seed = s.seed = 7;
+    s.data.kind = ISW_DATA_SYNTHETIC;
+    s.data.generator = ISW_GEN_LINEAR;
+    s.data.samples = 200;
+    s.data.inputs = 5;
+    s.data.targets = 1;
+    s.data.noise = 0.3;
+    s.data.classes = 0;
+    s.model.nhidden = 0;
+    s.model.output = ISW_OUT_LINEAR;
+    s.model.loss = ISW_LOSS_MSE;
+    s.model.output_set = s.model.loss_set = 1;
+    s.model.bias = 1;
+    s.init.dist = ISW_DIST_NORMAL;
+    s.init.scale = 0.1;
+    s.train.batch = 0;
+    s.train.epochs = 400;
+    s.train.precision = ISW_PREC_DOUBLE;
+    s.criteria.stop_on_flat = 0;
+    s.criteria.stop_on_target = 0;
+    return s;
+}
+
+static void test_least_squares_threshold(void)
+{
+    isw_spec_t s = least_squares_spec();
+    isw_error_t err;
+    CHECK_INT(isw_spec_validate(&s, "test", &err), ISW_OK);
+    isw_data_t d;
+    if (!CHECK_INT(isw_data_load(&d, &s, &err), ISW_OK)) {
+        isw_error_print(stderr, &err);
+        return;
+    }
+    double lmax = lambda_max(&d);
+    double lr_star = 2.0 / lmax;
+    for (int prec = 0; prec < 2; prec++) {
+        s.train.precision = prec ? ISW_PREC_DOUBLE : ISW_PREC_FLOAT;
+        isw_record_t below, above;
+        s.train.lr = 0.98 * lr_star;
+        below.task = 0;
+        CHECK_INT(isw_train_run(&below, &s, &d, NULL, NULL, &err), ISW_OK);
+        CHECK(below.outcome != ISW_OUTCOME_DIVERGED);
+        CHECK(below.loss_final <= below.loss_initial);
+        CHECK(isfinite(below.loss_max) && below.loss_max <= below.loss_initial);
+        s.train.lr = 1.02 * lr_star;
+        above.task = 1;
+        CHECK_INT(isw_train_run(&above, &s, &d, NULL, NULL, &err), ISW_OK);
+        CHECK_INT(above.outcome, ISW_OUTCOME_DIVERGED);
+        CHECK_INT(above.task, 1);
+    }
+
+    /* sharpness at init: for a linear model with mse the Hessian is
+     * X^T X / N exactly, whatever the parameters */
+    s.train.precision = ISW_PREC_DOUBLE;
+    double lambda;
+    CHECK_INT(isw_train_sharpness(&lambda, &s, &d, 100, &err), ISW_OK);
+    CHECK_NEAR(lambda / lmax, 1.0, 1e-4);
+    s.train.precision = ISW_PREC_FLOAT;
+    CHECK_INT(isw_train_sharpness(&lambda, &s, &d, 100, &err), ISW_OK);
+    CHECK_NEAR(lambda / lmax, 1.0, 2e-2);
+    isw_data_free(&d);
+}
+
+static int count_epochs(const isw_epoch_t *ep, void *user)
+{
+    int *n = user;
+    CHECK_INT(ep->epoch, *n);
+    CHECK(ep->nlayers == 2);
+    (*n)++;
+    return 0;
+}
+
+/* Positive inputs, sigmoid units and weights from U[0,1): every hidden unit
+ * saturates and the run is stuck; U[-0.5,0.5] learns.  On real data. */
+static void test_sigmoid_saturation(void)
+{
+    const char *dir = "/usr/share/datasets/fashion-mnist";
+    isw_spec_t s;
+    isw_spec_defaults(&s);
+    s.data.kind = ISW_DATA_IDX;
+    snprintf(s.data.images, sizeof s.data.images, "%s/train-images-idx3-ubyte.gz", dir);
+    snprintf(s.data.labels, sizeof s.data.labels, "%s/train-labels-idx1-ubyte.gz", dir);
+    s.base_seed = s.seed = 1;
+    s.data.limit = 10000;
+    s.data.normalize = 255;
+    s.data.classes = 10;
+    s.model.nhidden = 1;
+    s.model.hidden[0] = 15;
+    s.model.activation = ISW_ACT_SIGMOID;
+    s.model.output = ISW_OUT_SIGMOID;
+    s.model.loss = ISW_LOSS_MSE;
+    s.model.output_set = s.model.loss_set = 1;
+    s.init.dist = ISW_DIST_UNIFORM_POSITIVE;
+    s.init.scale = 1.0;
+    s.init.bias_zero = 0;
+    s.train.lr = 0.5;
+    s.train.batch = 10;
+    s.train.epochs = 30;
+    s.criteria.target_accuracy = 0.6;
+    isw_error_t err;
+    if (!CHECK_INT(isw_spec_validate(&s, "test", &err), ISW_OK))
+        isw_error_print(stderr, &err);
+    isw_data_t d;
+    if (!CHECK_INT(isw_data_load(&d, &s, &err), ISW_OK)) {
+        isw_error_print(stderr, &err);
+        return;
+    }
+    isw_record_t r;
+    r.task = 0;
+    int nep = 0;
+    CHECK_INT(isw_train_run(&r, &s, &d, count_epochs, &nep, &err), ISW_OK);
+    CHECK_INT(nep, r.epochs + 1);
+    CHECK_INT(r.outcome, ISW_OUTCOME_SATURATED);
+    CHECK(r.saturated_fraction > 0.9);
+    /* stuck near 1/2 (1 - sum p_k^2) = 0.45 for ten near-balanced classes */
+    CHECK_NEAR(r.loss_final, 0.45, 0.01);
+    CHECK(r.accuracy_final < 0.2);
+
+    s.init.dist = ISW_DIST_UNIFORM;
+    s.init.scale = 0.5;
+    r.task = 1;
+    CHECK_INT(isw_train_run(&r, &s, &d, NULL, NULL, &err), ISW_OK);
+    CHECK_INT(r.outcome, ISW_OUTCOME_CONVERGED);
+    CHECK(r.accuracy_final >= 0.6);
+    CHECK(r.epoch_converged >= 1 && r.epoch_converged <= 5);
+    isw_data_free(&d);
+}
+
+/* Same spec, same record (bit for bit but the seconds). */
+static void test_determinism(void)
+{
+    isw_spec_t s;
+    isw_spec_defaults(&s);
+    s.base_seed = 3;
+    s.seed = 5;
+    s.data.generator = ISW_GEN_SPIRALS;
+    s.data.samples = 300;
+    s.data.classes = 3;
+    s.model.hidden[0] = 16;
+    s.model.nhidden = 1;
+    s.train.epochs = 5;
+    s.train.momentum = 0.9;
+    isw_error_t err;
+    CHECK_INT(isw_spec_validate(&s, "test", &err), ISW_OK);
+    isw_data_t d;
+    if (!CHECK_INT(isw_data_load(&d, &s, &err), ISW_OK))
+        return;
+    isw_record_t a, b;
+    a.task = b.task = 9;
+    CHECK_INT(isw_train_run(&a, &s, &d, NULL, NULL, &err), ISW_OK);
+    CHECK_INT(isw_train_run(&b, &s, &d, NULL, NULL, &err), ISW_OK);
+    a.seconds = b.seconds = 0;
+    CHECK(memcmp(&a, &b, sizeof a) == 0);
+    s.seed = 6;
+    CHECK_INT(isw_train_run(&b, &s, &d, NULL, NULL, &err), ISW_OK);
+    CHECK(a.loss_initial != b.loss_initial);
+    isw_data_free(&d);
+}
+
+int main(void)
+{
+    gsl_set_error_handler_off();
+    test_rules();
+    test_least_squares_threshold();
+    test_sigmoid_saturation();
+    test_determinism();
+    return CHECK_DONE();
+}
