@@ -277,6 +277,9 @@ int isw_data_generate(isw_data_t *data, const isw_data_spec_t *ds, uint64_t seed
     if (divisor != 1.0)
         for (size_t k = 0; k < n * nin; k++)
             data->buf[k] = (float)(data->buf[k] / divisor);
+    if (classes == 0 && ds->target_scale != 1.0)
+        for (size_t k = 0; k < n * nout; k++)
+            Y[k] = (float)(Y[k] * ds->target_scale);
     free(scratch);
     gsl_rng_free(rng);
     return ISW_OK;

@@ -3,6 +3,7 @@
  * instantiated for float and double below).  The only file that calls BLAS. */
 #include "initsweep/mlp.h"
 
+#include <assert.h>
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
@@ -204,6 +205,8 @@ void isw_mlp_blas_threads(int n)
 void isw_mlp_load_batch(isw_mlp_t *net, const isw_data_t *data, const size_t *idx,
                         size_t first, size_t B)
 {
+    assert(B <= net->max_batch && data->nin == (size_t)net->width[0] &&
+           data->nout == (size_t)net->width[net->L]);
     if (net->prec == ISW_PREC_FLOAT)
         load_batch_f(net, data, idx, first, B);
     else
@@ -212,6 +215,7 @@ void isw_mlp_load_batch(isw_mlp_t *net, const isw_data_t *data, const size_t *id
 
 void isw_mlp_forward(isw_mlp_t *net, size_t B)
 {
+    assert(B <= net->max_batch);
     if (B == 0)
         return;
     if (net->prec == ISW_PREC_FLOAT)

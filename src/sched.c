@@ -306,8 +306,8 @@ static void progress(coord_t *co, int final)
         off += snprintf(line + off, sizeof line - (size_t)off, " %s %llu", isw_outcome_name(o),
                         (unsigned long long)co->counts[o]);
     if (off < (int)sizeof line)
-        snprintf(line + off, sizeof line - (size_t)off, "  %.3g runs/s  ETA %s", rate,
-                 final ? "0s" : eta);
+        snprintf(line + off, sizeof line - (size_t)off, "  %.3g runs/s%s%s", rate,
+                 final ? "" : "  ETA ", final ? "" : eta);
     if (co->tty)
         fprintf(stderr, "\r%s\033[K%s", line, final ? "\n" : "");
     else

@@ -117,6 +117,7 @@ static const keydef_t keys[] = {
     {"data.inputs", K_INT, FLD(data.inputs), R_GE1, NULL, 0},
     {"data.targets", K_INT, FLD(data.targets), R_GE1, NULL, 0},
     {"data.noise", K_DBL, FLD(data.noise), R_NONNEG, NULL, 0},
+    {"data.target_scale", K_DBL, FLD(data.target_scale), R_NONNEG, NULL, 0},
     {"data.teacher_hidden", K_INT, FLD(data.teacher_hidden), R_GE1, NULL, 0},
     {"data.classes", K_INT, FLD(data.classes), R_NONNEG, NULL, F_CLASSES},
     {"data.limit", K_LONG, FLD(data.limit), R_NONNEG, NULL, 0},
@@ -900,6 +901,7 @@ void isw_spec_defaults(isw_spec_t *spec)
     d->inputs = 2;
     d->targets = 1;
     d->noise = 0.1;
+    d->target_scale = 1.0;
     d->teacher_hidden = 16;
     d->normalize = 1.0;
 
@@ -1928,6 +1930,28 @@ int isw_spec_load_string(isw_spec_t *spec, isw_sweep_t *sweep, const char *text,
     return st;
 }
 
+/* A relative data path in a spec file means relative to that file's
+ * directory, so a spec and its data can move together and `run` works from
+ * any working directory.  Existing files become canonical absolute paths:
+ * the resolved spec, and so the journal's spec hash, then do not depend on
+ * the directory the command was started in. */
+static void resolve_path(char *p, size_t size, const char *spec_path)
+{
+    if (p[0] == '\0' || p[0] == '/')
+        return;
+    char joined[2 * ISW_PATH_MAX];
+    const char *slash = strrchr(spec_path, '/');
+    if (slash)
+        snprintf(joined, sizeof joined, "%.*s/%s", (int)(slash - spec_path), spec_path, p);
+    else
+        snprintf(joined, sizeof joined, "%s", p);
+    char *real = realpath(joined, NULL);
+    const char *use = real ? real : joined;
+    if (strlen(use) < size)
+        snprintf(p, size, "%s", use);
+    free(real);
+}
+
 int isw_spec_load(isw_spec_t *spec, isw_sweep_t *sweep, const char *path, isw_error_t *err)
 {
     if (sweep)
@@ -1954,6 +1978,11 @@ int isw_spec_load(isw_spec_t *spec, isw_sweep_t *sweep, const char *path, isw_er
     }
     int st = isw_spec_load_string(spec, sweep, b.s ? b.s : "", path, err);
     free(b.s);
+    if (st == ISW_OK) {
+        resolve_path(spec->data.images, sizeof spec->data.images, path);
+        resolve_path(spec->data.labels, sizeof spec->data.labels, path);
+        resolve_path(spec->data.path, sizeof spec->data.path, path);
+    }
     return st;
 }
 

@@ -36,6 +36,8 @@ typedef struct {
     int inputs;                          /* default 2 (xor, spirals: always 2) */
     int targets;                         /* regression outputs, default 1 */
     double noise;                        /* default 0.1 */
+    double target_scale;                 /* multiplies regression targets, default 1;
+                                          * 0 gives zero targets (scaling laws) */
     int teacher_hidden;                  /* teacher's hidden width, default 16 */
     /* shared */
     int classes;                         /* >0 classification (one-hot), 0 regression */

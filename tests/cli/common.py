@@ -56,6 +56,32 @@ def kill_group(p, sig):
         pass
 
 
+def children(pid):
+    """Process ids whose parent is pid (from /proc)."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(d))
+    return out
+
+
+def signal_ranks(p, sig):
+    """Sends sig to every rank of an mpirun job (the children of mpirun), the
+    way Slurm signals every task of a step."""
+    for c in children(p.pid):
+        try:
+            os.kill(c, sig)
+        except ProcessLookupError:
+            pass
+
+
 def read_csv(path):
     with open(path, newline="") as f:
         return list(csv.DictReader(f))

@@ -8,7 +8,7 @@ seed: 11
 data:
   kind: synthetic
   generator: blobs
-  samples: 240
+  samples: %(samples)d
   classes: 3
   noise: 1.0
   inputs: 4
@@ -23,7 +23,7 @@ train:
   epochs: %(epochs)d
   batch: 16
 criteria:
-  target_accuracy: 0.75
+  target_accuracy: %(target)g
 sweep:
   init.dist: [normal, uniform]
   init.scale: {logspace: [0.25, 4, 3]}

@@ -6,7 +6,7 @@ from common import (EXE, check, done, file_text, mpi_cmd, records, run, scratch,
 from sweeps import MIXED
 
 work = scratch("det")
-spec = write(os.path.join(work, "mixed.yaml"), MIXED % {"epochs": 25})
+spec = write(os.path.join(work, "mixed.yaml"), MIXED % {"epochs": 25, "samples": 240, "target": 0.75})
 
 outs = {}
 for np in (1, 2, 4):

@@ -7,11 +7,12 @@ import random
 import signal
 import time
 
-from common import (check, done, kill_group, mpi_cmd, records, run, scratch, start, write)
+from common import (check, done, kill_group, mpi_cmd, records, run, scratch, signal_ranks,
+                    start, write)
 from sweeps import MIXED
 
 work = scratch("resume")
-spec = write(os.path.join(work, "mixed.yaml"), MIXED % {"epochs": 60})
+spec = write(os.path.join(work, "mixed.yaml"), MIXED % {"epochs": 40, "samples": 4000, "target": 0.99})
 ref = os.path.join(work, "ref")
 t0 = time.time()
 run(mpi_cmd(2, "run", spec, "-o", ref, "--quiet"))
@@ -32,11 +33,11 @@ check(not os.path.exists(os.path.join(out, "cells.csv")), "a killed job wrote no
 run(mpi_cmd(2, "run", spec, "-o", out, "--quiet"))
 check(records(out) == expected, "records after kill -9 and resume equal the uninterrupted run")
 
-# SIGTERM: exit 3, journal flushed, then resume
+# SIGTERM to every rank (as Slurm sends it): exit 3, journal flushed, resume
 out = os.path.join(work, "term")
 p = start(mpi_cmd(2, "run", spec, "-o", out))
 time.sleep(rng.uniform(0.3, 0.6) * duration)
-kill_group(p, signal.SIGTERM)
+signal_ranks(p, signal.SIGTERM)
 _, err = p.communicate(timeout=120)
 check(p.returncode == 3, "SIGTERM gives exit 3 (got %d): %s" % (p.returncode, err[-500:]))
 check("resume" in err, "the message says how to resume: %s" % err[-300:])
@@ -46,12 +47,22 @@ p = run(mpi_cmd(2, "run", spec, "-o", out))
 check("resuming" in p.stderr, "the second run says it resumes")
 check(records(out) == expected, "records after SIGTERM and resume equal the uninterrupted run")
 
+# SIGINT to mpirun (Ctrl-C): mpirun forwards it; the journal stays resumable
+out2 = os.path.join(work, "int")
+p = start(mpi_cmd(2, "run", spec, "-o", out2, "--quiet"))
+time.sleep(rng.uniform(0.3, 0.6) * duration)
+os.kill(p.pid, signal.SIGINT)
+p.communicate(timeout=120)
+check(p.returncode != 0, "an interrupted mpirun does not report success")
+run(mpi_cmd(2, "run", spec, "-o", out2, "--quiet"))
+check(records(out2) == expected, "records after SIGINT to mpirun and resume are complete")
+
 # the same spec again: nothing to do, same files
 run([os.environ.get("ISW_EXE", __import__("common").EXE), "run", spec, "-o", out, "--quiet"])
 check(records(out) == expected, "a rerun of a finished sweep changes nothing")
 
 # another spec in the same OUTDIR is refused, --fresh replaces it
-other = write(os.path.join(work, "other.yaml"), (MIXED % {"epochs": 3}).replace("seed: 11", "seed: 12"))
+other = write(os.path.join(work, "other.yaml"), (MIXED % {"epochs": 3, "samples": 240, "target": 0.75}).replace("seed: 11", "seed: 12"))
 from common import EXE
 p = run([EXE, "run", other, "-o", out, "--quiet"], expect=2)
 check("--fresh" in p.stderr, "refusal names --fresh: %s" % p.stderr)

@@ -122,7 +122,7 @@ static void test_append_and_read(const char *dir)
     CHECK_INT(isw_journal_close(j, &err), ISW_OK);
     CHECK_INT(isw_journal_close(NULL, &err), ISW_OK);
 
-    char path[1024];
+    char path[2100];
     snprintf(path, sizeof path, "%s/runs.csv", dir);
     char *text = slurp(path);
     CHECK(text != NULL);
@@ -192,7 +192,7 @@ static void test_resume(const char *dir)
 /* A torn last line (with or without a newline) is dropped and cut off. */
 static void test_torn(const char *dir)
 {
-    char path[1024];
+    char path[2100];
     snprintf(path, sizeof path, "%s/runs.csv", dir);
     long good = file_size(path);
     isw_error_t err;
@@ -218,7 +218,7 @@ static void test_torn(const char *dir)
 /* A corrupt line before the last one is an error naming its line. */
 static void test_corrupt_middle(const char *dir)
 {
-    char path[1024];
+    char path[2100];
     snprintf(path, sizeof path, "%s/runs.csv", dir);
     char *orig = slurp(path);
     /* line 6 (after the header and 4 runs): a bad epochs field */
@@ -275,7 +275,7 @@ static void test_other_spec(const char *dir)
     CHECK_INT(isw_journal_open(&j, dir, 42, other, 2, 0, &err), ISW_ESTATE);
     CHECK_INT(err.line, 1);
 
-    char path[1024];
+    char path[2100];
     snprintf(path, sizeof path, "%s/cells.csv", dir);
     append_text(path, "old\n");
     CHECK_INT(isw_journal_open(&j, dir, 43, AXES, NAXES, 1, &err), ISW_OK);
@@ -352,7 +352,7 @@ static int write_fail(FILE *out, void *user, isw_error_t *err)
 static void test_atomic(const char *dir)
 {
     isw_error_t err;
-    char path[1024], tmp[1024];
+    char path[2100], tmp[1024];
     snprintf(path, sizeof path, "%s/fit.csv", dir);
     snprintf(tmp, sizeof tmp, "%s/.fit.csv.tmp", dir);
     CHECK_INT(isw_file_write_atomic(dir, "fit.csv", write_hello, "world", &err), ISW_OK);
@@ -370,7 +370,7 @@ static void test_atomic(const char *dir)
 /* Shards: two files merge, the axes must agree and tasks stay unique. */
 static void test_merge(const char *dir)
 {
-    char a[1024], b[1024];
+    char a[2100], b[2100];
     snprintf(a, sizeof a, "%s/runs.a.csv", dir);
     snprintf(b, sizeof b, "%s/runs.b.csv", dir);
     const char *hdr = "task,seed,outcome,epochs,epoch_converged,loss_initial,loss_final,"

@@ -66,6 +66,12 @@ static void fill_random(isw_mlp_t *net, size_t B, unsigned long seed)
     gsl_rng_free(r);
 }
 
+/* Element k of a buffer of net as double. */
+static double buf_at(const isw_mlp_t *net, const void *buf, size_t k)
+{
+    return net->prec == ISW_PREC_FLOAT ? ((const float *)buf)[k] : ((const double *)buf)[k];
+}
+
 /* Mean loss over B rows at the current parameters. */
 static double mean_loss(isw_mlp_t *net, size_t B)
 {
@@ -400,8 +406,8 @@ static void test_accumulate(isw_prec_t prec)
     for (size_t i = 0; i < B; i++)
         for (size_t j = 0; j < 3; j++) {
             size_t k = i * 3 + j;
-            x[i][j] = prec == ISW_PREC_FLOAT ? ((float *)net.X)[k] : ((double *)net.X)[k];
-            y[i][j] = prec == ISW_PREC_FLOAT ? ((float *)net.Y)[k] : ((double *)net.Y)[k];
+            x[i][j] = buf_at(&net, net.X, k);
+            y[i][j] = buf_at(&net, net.Y, k);
         }
     isw_mlp_forward(&net, B);
     isw_mlp_backward(&net, B, 0.25, 0);
@@ -447,21 +453,32 @@ static void test_load_batch(isw_prec_t prec)
     for (size_t i = 0; i < 2; i++) {
         for (size_t j = 0; j < 3; j++) {
             size_t k = i * 3 + j;
-            xb[k] = prec == ISW_PREC_FLOAT ? ((float *)net.X)[k] : ((double *)net.X)[k];
+            xb[k] = buf_at(&net, net.X, k);
             CHECK_NEAR(xb[k], X[idx[i] * 3 + j], 0);
         }
         for (size_t j = 0; j < 2; j++) {
             size_t k = i * 2 + j;
-            yb[k] = prec == ISW_PREC_FLOAT ? ((float *)net.Y)[k] : ((double *)net.Y)[k];
+            yb[k] = buf_at(&net, net.Y, k);
             CHECK_NEAR(yb[k], Y[idx[i] * 2 + j], 0);
         }
     }
     isw_mlp_load_batch(&net, &data, NULL, 3, 2);
     for (size_t k = 0; k < 6; k++) {
-        double v = prec == ISW_PREC_FLOAT ? ((float *)net.X)[k] : ((double *)net.X)[k];
+        double v = buf_at(&net, net.X, k);
         CHECK_NEAR(v, X[9 + k], 0);
     }
     isw_mlp_free(&net);
+}
+
+/* One evaluation pass over the first B rows: forward, reset, accumulate. */
+static isw_mlp_stats_t evaluate(isw_mlp_t *net, size_t B)
+{
+    isw_mlp_stats_t st;
+    isw_mlp_forward(net, B);
+    isw_mlp_stats_reset(net);
+    isw_mlp_stats_accumulate(net, B, 1e-3);
+    isw_mlp_stats_get(net, &st);
+    return st;
 }
 
 static void set_row(isw_mlp_t *net, size_t i, const double *x, size_t nin)
@@ -490,11 +507,7 @@ static void test_stats_dead(isw_prec_t prec)
         isw_mlp_set_target(&net, i, 0, 1);
         isw_mlp_set_target(&net, i, 1, 0);
     }
-    isw_mlp_stats_t st;
-    isw_mlp_stats_reset(&net);
-    isw_mlp_forward(&net, 4);
-    isw_mlp_stats_accumulate(&net, 4, 1e-3);
-    isw_mlp_stats_get(&net, &st);
+    isw_mlp_stats_t st = evaluate(&net, 4);
     CHECK_INT(st.n, 4);
     CHECK_NEAR(st.dead_fraction, 1.0 / 3.0, 1e-15);
     CHECK_INT(st.layer_dead, 0);
@@ -519,10 +532,7 @@ static void test_stats_dead(isw_prec_t prec)
     theta[7] = theta[8] = -1;
     theta[2] = theta[5] = 0;
     isw_mlp_params_set(&net, theta);
-    isw_mlp_forward(&net, 4);
-    isw_mlp_stats_reset(&net);
-    isw_mlp_stats_accumulate(&net, 4, 1e-3);
-    isw_mlp_stats_get(&net, &st);
+    st = evaluate(&net, 4);
     CHECK_NEAR(st.dead_fraction, 1, 0);
     CHECK_INT(st.layer_dead, 1);
     isw_mlp_free(&net);
@@ -533,10 +543,7 @@ static void test_stats_dead(isw_prec_t prec)
     isw_mlp_params_set(&net, theta);
     for (size_t i = 0; i < 4; i++)
         set_row(&net, i, x[i], 2);
-    isw_mlp_forward(&net, 4);
-    isw_mlp_stats_reset(&net);
-    isw_mlp_stats_accumulate(&net, 4, 1e-3);
-    isw_mlp_stats_get(&net, &st);
+    st = evaluate(&net, 4);
     CHECK_NEAR(st.dead_fraction, 0, 0);
     CHECK_INT(st.layer_dead, 0);
     isw_mlp_free(&net);
@@ -556,10 +563,7 @@ static void test_stats_dead(isw_prec_t prec)
     isw_mlp_params_set(&net, t2);
     for (size_t i = 0; i < 4; i++)
         set_row(&net, i, x[i], 2);
-    isw_mlp_forward(&net, 4);
-    isw_mlp_stats_reset(&net);
-    isw_mlp_stats_accumulate(&net, 4, 1e-3);
-    isw_mlp_stats_get(&net, &st);
+    st = evaluate(&net, 4);
     CHECK_NEAR(st.dead_fraction, 2.0 / 5.0, 1e-15);
     CHECK_INT(st.layer_dead, 1);
     CHECK_NEAR(st.output_saturated_fraction, 0, 0);
@@ -582,11 +586,7 @@ static void test_stats_saturated(isw_act_t act, isw_prec_t prec)
     const double x[2][2] = {{1, 2}, {-1, 0.5}};
     for (size_t i = 0; i < 2; i++)
         set_row(&net, i, x[i], 2);
-    isw_mlp_stats_t st;
-    isw_mlp_forward(&net, 2);
-    isw_mlp_stats_reset(&net);
-    isw_mlp_stats_accumulate(&net, 2, 1e-3);
-    isw_mlp_stats_get(&net, &st);
+    isw_mlp_stats_t st = evaluate(&net, 2);
     CHECK_NEAR(st.saturated_fraction, 2.0 / 3.0, 1e-15);
     CHECK_NEAR(st.dead_fraction, 0, 0);
     /* logits 0: p = 1/2, not saturated */
@@ -594,10 +594,7 @@ static void test_stats_saturated(isw_act_t act, isw_prec_t prec)
     /* output bias [20, 0]: p_0 = 1 - 2e-9 on both rows */
     theta[15] = 20;
     isw_mlp_params_set(&net, theta);
-    isw_mlp_forward(&net, 2);
-    isw_mlp_stats_reset(&net);
-    isw_mlp_stats_accumulate(&net, 2, 1e-3);
-    isw_mlp_stats_get(&net, &st);
+    st = evaluate(&net, 2);
     CHECK_NEAR(st.output_saturated_fraction, 1, 0);
     isw_mlp_free(&net);
 
@@ -608,18 +605,12 @@ static void test_stats_saturated(isw_act_t act, isw_prec_t prec)
     fill_random(&net, 100, 5);
     double *t = malloc(net.nparams * sizeof *t);
     isw_mlp_params_get(&net, t);
-    isw_mlp_forward(&net, 100);
-    isw_mlp_stats_reset(&net);
-    isw_mlp_stats_accumulate(&net, 100, 1e-3);
-    isw_mlp_stats_get(&net, &st);
+    st = evaluate(&net, 100);
     double before = st.saturated_fraction;
     for (size_t k = 0; k < net.nparams; k++)
         t[k] *= 1e4;
     isw_mlp_params_set(&net, t);
-    isw_mlp_forward(&net, 100);
-    isw_mlp_stats_reset(&net);
-    isw_mlp_stats_accumulate(&net, 100, 1e-3);
-    isw_mlp_stats_get(&net, &st);
+    st = evaluate(&net, 100);
     CHECK(before < 0.5);
     CHECK(st.saturated_fraction >= 0.9);
     /* sigmoid outputs with logits ~ 1e4: every unit beyond 0.001/0.999 */
