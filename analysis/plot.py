@@ -256,6 +256,9 @@ def load_results(outdir, plots=PLOTS):
     if cells is not None and LR not in cells.axes:
         raise PlotError(cells.path, "no %s column: the maps need a learning-rate axis" % LR)
     boundary = read_table(os.path.join(outdir, "boundary.csv"), BOUNDARY_STATS)
+    if "law" in plots and SCALE not in boundary.axes:
+        raise PlotError(boundary.path, "no %s column: the law plot needs an init.scale "
+                                       "axis (use --which stability,outcome)" % SCALE)
     fit = read_table(os.path.join(outdir, "fit.csv"), FIT_STATS) if "law" in plots else None
     return Results(outdir, spec, cells, boundary, fit)
 
@@ -286,7 +289,7 @@ def _axis_table(res):
 
 def choose_layout(res, x=None, panel=None, fix=None):
     """Picks the axes.  x: `x`, else init.scale, else the first numeric axis
-    other than train.lr, else None.  panel: `panel` ('none' for a single
+    other than train.lr (axes in `fix` are never picked), else None.  panel: `panel` ('none' for a single
     panel), else init.dist, else the first non-numeric remaining axis, else
     None.  Every other axis is fixed at its first value in the file (the
     first grid value), or at fix[axis]."""
@@ -302,7 +305,7 @@ def choose_layout(res, x=None, panel=None, fix=None):
 
     if x is not None:
         need(x, "--x")
-    elif SCALE in axes:
+    elif SCALE in axes and SCALE not in fix:
         x = SCALE
     else:
         x = next((a for a in axes if numeric[a] and a not in fix and a != panel), None)
@@ -563,7 +566,8 @@ def _map_figure(res, layout, values, cmap, norm, what, band):
         rows = select(res.cells.rows, layout, pv, skip={layout.x})
         cols = Columns(rows, layout)
         m, ylo, yhi = draw_columns(ax, cols, values, cmap, norm)
-        mesh = m or mesh
+        if m is not None:
+            mesh = m
         draw_edges(ax, res, layout, pv, cols, band)
         setup_axes(ax, cols, layout, ylo, yhi, i % ncols == 0,
                    i >= len(axes) - ncols)
@@ -785,7 +789,7 @@ def parse_args(argv):
     p.add_argument("--out", help="where to write the plots (default OUTDIR/plots)")
     p.add_argument("--format", default="png",
                    help="png, svg or pdf, or a comma-separated list (default png)")
-    p.add_argument("--which", default=",".join(PLOTS),
+    p.add_argument("--which", default=None,
                    help="comma-separated subset of stability,outcome,law (default all)")
     p.add_argument("--x", help="map x axis (default init.scale)")
     p.add_argument("--panel", help="one panel per value of this axis; 'none' for one panel "
@@ -801,7 +805,7 @@ def parse_args(argv):
     if bad or not formats:
         p.error("--format: %s is not png, svg or pdf" % ",".join(bad or ["''"]))
     which = []
-    for w in a.which.split(","):
+    for w in (a.which or ",".join(PLOTS)).split(","):
         w = w.strip().lower()
         w = "outcome" if w == "outcomes" else w
         if w not in PLOTS:
@@ -823,11 +827,20 @@ def parse_args(argv):
 def main(argv=None):
     a = parse_args(sys.argv[1:] if argv is None else argv)
     try:
+        if a.which is None and os.path.isfile(os.path.join(a.outdir, "boundary.csv")):
+            # by default, leave out the law when the sweep has no init.scale
+            # axis (asked for with --which, that is an error)
+            try:
+                with open(os.path.join(a.outdir, "boundary.csv"), newline="") as f:
+                    header = next(csv.reader(f), [])
+            except (OSError, UnicodeDecodeError, csv.Error):
+                header = [SCALE]   # read_table reports it
+            if SCALE not in header:
+                sys.stderr.write("plot.py: no %s axis in %s: no law plot\n"
+                                 % (SCALE, os.path.join(a.outdir, "boundary.csv")))
+                a.plots = [w for w in a.plots if w != "law"]
         res = load_results(a.outdir, a.plots)
         layout = choose_layout(res, x=a.x, panel=a.panel, fix=a.fixmap)
-        if "law" in a.plots and SCALE not in res.boundary.axes:
-            raise PlotError(res.boundary.path, "no %s column: the law plot needs an "
-                            "init.scale axis (use --which stability,outcome)" % SCALE)
         outdir = a.out or os.path.join(a.outdir, "plots")
         try:
             os.makedirs(outdir, exist_ok=True)

@@ -1,14 +1,17 @@
 /* Subcommands without MPI (train, and the option parser shared by all). */
 #include "initsweep/cli.h"
 
+#include <glob.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <gsl/gsl_errno.h>
 
 #include "initsweep/data.h"
 #include "initsweep/grid.h"
+#include "initsweep/journal.h"
 #include "initsweep/stats.h"
 #include "initsweep/mlp.h"
 #include "initsweep/train.h"
@@ -345,11 +348,178 @@ int isw_cli_plan(const isw_cli_args_t *args)
 
 /* ---- summarize ---------------------------------------------------------- */
 
+typedef struct {
+    const isw_runs_t *runs;
+    const size_t *order;                 /* run indices sorted by task */
+} merged_t;
+
+static int write_merged(FILE *out, void *user, isw_error_t *err)
+{
+    const merged_t *m = user;
+    const isw_runs_t *r = m->runs;
+    fputs("task", out);
+    for (int a = 0; a < r->naxes; a++) {
+        fputc(',', out);
+        isw_csv_write_field(out, r->axes[a]);
+    }
+    for (int c = 0; c < ISW_RUNS_NRECORD_COLUMNS; c++)
+        fprintf(out, ",%s", ISW_RUNS_RECORD_COLUMNS[c]);
+    fputc('\n', out);
+    char *line = NULL;
+    size_t cap = 0;
+    for (size_t i = 0; i < r->nruns; i++) {
+        const isw_run_t *run = &r->runs[m->order[i]];
+        const char *const *vals = (const char *const *)run->values;
+        size_t need = isw_runs_line_bound(vals, r->naxes);
+        if (need > cap) {
+            free(line);
+            cap = need;
+            line = malloc(cap);
+            if (!line)
+                return isw_error_set(err, ISW_ENOMEM, "", 0, "out of memory");
+        }
+        long len = isw_runs_format_line(line, cap, vals, r->naxes, &run->rec);
+        if (len < 0 || fwrite(line, 1, (size_t)len, out) != (size_t)len) {
+            free(line);
+            return isw_error_set(err, ISW_EIO, "runs.csv", 0, "cannot write the merged runs");
+        }
+    }
+    free(line);
+    return ISW_OK;
+}
+
+typedef struct {
+    uint64_t task;
+    size_t index;
+} task_index_t;
+
+static int cmp_task(const void *a, const void *b)
+{
+    uint64_t x = ((const task_index_t *)a)->task, y = ((const task_index_t *)b)->task;
+    return (x > y) - (x < y);
+}
+
+static int copy_file(FILE *out, void *user, isw_error_t *err)
+{
+    FILE *in = fopen(user, "rb");
+    if (!in)
+        return isw_error_set(err, ISW_EIO, user, 0, "cannot open");
+    char buf[8192];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        fwrite(buf, 1, n, out);
+    fclose(in);
+    return ISW_OK;
+}
+
+/* `run --shard K/N` journals into OUTDIR/shard-K-of-N.  Merges every shard's
+ * runs into OUTDIR/runs.csv (sorted by task, as an MPI run's sorted
+ * journal) and copies the resolved spec, so the statistics come out as an
+ * MPI run's.  Returns ISW_OK with *merged 0 when OUTDIR has no shards. */
+static int merge_shards(const char *outdir, int *merged, isw_error_t *err)
+{
+    *merged = 0;
+    char pattern[ISW_PATH_MAX + 32];
+    snprintf(pattern, sizeof pattern, "%s/journal.meta", outdir);
+    if (access(pattern, F_OK) == 0)
+        return ISW_OK;                   /* an MPI run's own journal: no merging */
+    snprintf(pattern, sizeof pattern, "%s/shard-*-of-*", outdir);
+    glob_t g;
+    if (glob(pattern, 0, NULL, &g) != 0)
+        return ISW_OK;
+    int n = 0, st = ISW_OK;
+    const char *base = strrchr(g.gl_pathv[0], '/');
+    if (sscanf(base ? base + 1 : g.gl_pathv[0], "shard-%*d-of-%d", &n) != 1 || n < 1 ||
+        (size_t)n != g.gl_pathc) {
+        st = isw_error_set(err, ISW_EINVAL, outdir, 0,
+                           "found %zu shard directories, expected all N of shard-K-of-N "
+                           "(K = 0..N-1) from the same --shard K/N job array",
+                           g.gl_pathc);
+        globfree(&g);
+        return st;
+    }
+    globfree(&g);
+    char **paths = calloc((size_t)n, sizeof *paths);
+    for (int k = 0; paths && k < n && st == ISW_OK; k++) {
+        paths[k] = malloc(ISW_PATH_MAX + 64);
+        if (!paths[k])
+            break;
+        snprintf(paths[k], ISW_PATH_MAX + 64, "%s/shard-%d-of-%d/runs.csv", outdir, k, n);
+        if (access(paths[k], R_OK) != 0)
+            st = isw_error_set(err, ISW_EINVAL, paths[k], 0,
+                               "shard %d of %d has no journal: run it (--shard %d/%d) first",
+                               k, n, k, n);
+    }
+    isw_runs_t runs = {0};
+    size_t *order = NULL;
+    if (st == ISW_OK && paths)
+        st = isw_runs_read_files(&runs, (const char *const *)paths, n, err);
+    if (st == ISW_OK) {
+        order = malloc((runs.nruns ? runs.nruns : 1) * sizeof *order);
+        if (!order)
+            st = isw_error_set(err, ISW_ENOMEM, "", 0, "out of memory");
+    }
+    if (st == ISW_OK) {
+        task_index_t *ti = malloc((runs.nruns ? runs.nruns : 1) * sizeof *ti);
+        if (!ti) {
+            st = isw_error_set(err, ISW_ENOMEM, "", 0, "out of memory");
+            goto cleanup;
+        }
+        for (size_t i = 0; i < runs.nruns; i++)
+            ti[i] = (task_index_t){runs.runs[i].rec.task, i};
+        qsort(ti, runs.nruns, sizeof *ti, cmp_task);
+        for (size_t i = 0; i < runs.nruns; i++)
+            order[i] = ti[i].index;
+        free(ti);
+        merged_t m = {&runs, order};
+        st = isw_file_write_atomic(outdir, "runs.csv", write_merged, &m, err);
+    }
+    if (st == ISW_OK) {
+        char spec[ISW_PATH_MAX + 64];
+        snprintf(spec, sizeof spec, "%s/shard-0-of-%d/spec.yaml", outdir, n);
+        st = isw_file_write_atomic(outdir, "spec.yaml", copy_file, spec, err);
+        /* an unfinished shard is worth a warning, not a refusal: partial
+         * maps are still maps */
+        isw_spec_t s;
+        isw_sweep_t sw;
+        isw_error_t e2;
+        isw_grid_t grid;
+        if (st == ISW_OK && isw_spec_load(&s, &sw, spec, &e2) == ISW_OK) {
+            if (isw_grid_init(&grid, &sw, &e2) == ISW_OK) {
+                uint64_t have = 0;
+                for (size_t i = 0; i < runs.nruns; i++)
+                    have += runs.runs[i].rec.task < grid.ntasks;
+                if (have < grid.ntasks)
+                    fprintf(stderr, "initsweep: warning: the shards hold %llu of the %llu grid "
+                                    "runs; the statistics cover those\n",
+                            (unsigned long long)have, (unsigned long long)grid.ntasks);
+            }
+            isw_sweep_free(&sw);
+        }
+        *merged = n;
+    }
+cleanup:
+    for (int k = 0; paths && k < n; k++)
+        free(paths[k]);
+    free(paths);
+    free(order);
+    isw_runs_free(&runs);
+    return st;
+}
+
 int isw_cli_summarize(const isw_cli_args_t *args)
 {
     isw_error_t err;
     isw_error_clear(&err);
-    int st = isw_stats_summarize(args->path, &err);
+    int merged = 0;
+    int st = merge_shards(args->path, &merged, &err);
+    if (st != ISW_OK) {
+        isw_error_print(stderr, &err);
+        return isw_cli_exit_status(st);
+    }
+    if (merged)
+        printf("merged %d shards into %s/runs.csv\n", merged, args->path);
+    st = isw_stats_summarize(args->path, &err);
     if (st != ISW_OK) {
         isw_error_print(stderr, &err);
         return isw_cli_exit_status(st);

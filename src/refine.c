@@ -155,6 +155,13 @@ int isw_refine_probe_lr(const isw_refine_t *r, uint64_t task, double *lr)
     return ISW_OK;
 }
 
+uint64_t isw_refine_slice_of_task(const isw_refine_t *r, uint64_t task)
+{
+    size_t idx[ISW_MAX_AXES];
+    isw_grid_task_index(r->grid, task, idx);
+    return slice_of_index(r, idx);
+}
+
 void isw_refine_progress(const isw_refine_t *r, uint64_t *done, uint64_t *total)
 {
     *done = r->nfinished;

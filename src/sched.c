@@ -102,10 +102,13 @@ typedef struct {
     isw_refine_t *refine;
     int quiet;
     uint64_t next_task;                  /* next grid task to consider */
+    int shard_k, shard_n;                /* this job runs shard k of n (n = 1: all) */
     work_item_t *ready;                  /* probes ready to hand out (FIFO) */
     size_t ready_head, ready_len, ready_cap;
     uint64_t inflight;                   /* handed out, no result yet */
-    uint64_t done, done_at_start, total_grid;
+    uint64_t done, done_at_start;
+    uint64_t total_grid;                 /* grid tasks: ids below are grid, above probes */
+    uint64_t owned;                      /* grid tasks of this shard */
     uint64_t probes_done;
     uint64_t counts[ISW_NOUTCOMES];
     int *parked;                         /* worker asked, nothing to give yet */
@@ -169,6 +172,26 @@ static void drain_probes(coord_t *co)
     }
 }
 
+/* Whether a grid task belongs to this job's shard.  With refinement a
+ * slice's runs must stay together (its probes need all of them), so shards
+ * take whole slices; otherwise tasks go round-robin, which spreads slow and
+ * fast regions of the grid evenly. */
+static int owned(const coord_t *co, uint64_t task)
+{
+    if (co->shard_n <= 1)
+        return 1;
+    uint64_t unit = co->refine ? isw_refine_slice_of_task(co->refine, task) : task;
+    return unit % (uint64_t)co->shard_n == (uint64_t)co->shard_k;
+}
+
+/* Skips grid tasks already journaled or of another shard. */
+static void skip_tasks(coord_t *co)
+{
+    while (co->next_task < co->total_grid &&
+           (!owned(co, co->next_task) || isw_journal_done(co->journal, co->next_task)))
+        co->next_task++;
+}
+
 /* Next item to hand out: probes first (they unblock further rounds), then
  * grid tasks in order, skipping those already journaled. */
 static int next_item(coord_t *co, work_item_t *w)
@@ -182,8 +205,7 @@ static int next_item(coord_t *co, work_item_t *w)
             co->ready_head = 0;
         return 1;
     }
-    while (co->next_task < co->total_grid && isw_journal_done(co->journal, co->next_task))
-        co->next_task++;
+    skip_tasks(co);
     if (co->next_task < co->total_grid) {
         *w = (work_item_t){co->next_task++, NAN};
         return 1;
@@ -196,8 +218,7 @@ static int sweep_complete(coord_t *co)
 {
     if (co->inflight > 0 || co->ready_len > 0)
         return 0;
-    while (co->next_task < co->total_grid && isw_journal_done(co->journal, co->next_task))
-        co->next_task++;
+    skip_tasks(co);
     return co->next_task >= co->total_grid;
 }
 
@@ -207,7 +228,7 @@ static int chunk_size(const coord_t *co, int want)
 {
     double k = co->nmeasured ? CHUNK_SECONDS / (co->mean_seconds + 1e-6) : 1.0;
     uint64_t left = co->total_grid - co->next_task + co->ready_len;
-    double fair = (double)left / (4.0 * co->c->size);
+    double fair = (double)left / (4.0 * co->c->size * (co->shard_n > 1 ? co->shard_n : 1));
     if (k > fair)
         k = fair;
     if (k > want)
@@ -294,14 +315,21 @@ static void progress(coord_t *co, int final)
     uint64_t grid_done = co->done - co->probes_done;
     char eta[32];
     format_duration(eta, sizeof eta,
-                    rate > 0 ? (double)(co->total_grid - grid_done) / rate : NAN);
+                    rate > 0 ? (double)(co->owned - grid_done) / rate : NAN);
     char line[512];
     int off = snprintf(line, sizeof line, "initsweep: %llu/%llu runs (%.1f%%)",
-                       (unsigned long long)grid_done, (unsigned long long)co->total_grid,
-                       co->total_grid ? 100.0 * (double)grid_done / (double)co->total_grid : 100.0);
-    if (co->probes_done)
-        off += snprintf(line + off, sizeof line - (size_t)off, " +%llu probes",
-                        (unsigned long long)co->probes_done);
+                       (unsigned long long)grid_done, (unsigned long long)co->owned,
+                       co->owned ? 100.0 * (double)grid_done / (double)co->owned : 100.0);
+    if (co->refine) {
+        uint64_t sdone, stotal;
+        isw_refine_progress(co->refine, &sdone, &stotal);
+        off += snprintf(line + off, sizeof line - (size_t)off, " +%llu probes (%llu/%llu slices refined)",
+                        (unsigned long long)co->probes_done, (unsigned long long)sdone,
+                        (unsigned long long)(co->shard_n > 1 ? (stotal - (uint64_t)co->shard_k +
+                                                                (uint64_t)co->shard_n - 1) /
+                                                                   (uint64_t)co->shard_n
+                                                             : stotal));
+    }
     for (int o = 0; o < ISW_NOUTCOMES && off < (int)sizeof line; o++)
         off += snprintf(line + off, sizeof line - (size_t)off, " %s %llu", isw_outcome_name(o),
                         (unsigned long long)co->counts[o]);
@@ -632,13 +660,38 @@ static int spec_hash(const isw_spec_t *spec, const isw_sweep_t *sweep, uint64_t 
     return st;
 }
 
+/* OUTDIR, or results/<spec name>; a shard journals into its own
+ * OUTDIR/shard-K-of-N, which `summarize OUTDIR` merges. */
 static void default_outdir(char *buf, size_t size, const isw_cli_args_t *args,
-                           const isw_spec_t *spec)
+                           const isw_spec_t *spec, int shard_k, int shard_n)
 {
+    char base[ISW_PATH_MAX];
     if (args->outdir)
-        snprintf(buf, size, "%s", args->outdir);
+        snprintf(base, sizeof base, "%s", args->outdir);
     else
-        snprintf(buf, size, "results/%s", spec->name);
+        snprintf(base, sizeof base, "results/%s", spec->name);
+    if (shard_n > 1)
+        snprintf(buf, size, "%.900s/shard-%d-of-%d", base, shard_k, shard_n);
+    else
+        snprintf(buf, size, "%s", base);
+}
+
+/* "K/N" with 0 <= K < N (a Slurm array's 0-based task id and count). */
+static int parse_shard(const char *text, int *k, int *n, isw_error_t *err)
+{
+    char *end;
+    long kk = strtol(text, &end, 10);
+    if (end != text && *end == '/') {
+        const char *q = end + 1;
+        long nn = strtol(q, &end, 10);
+        if (end != q && *end == '\0' && nn >= 1 && nn <= 1000000 && kk >= 0 && kk < nn) {
+            *k = (int)kk;
+            *n = (int)nn;
+            return ISW_OK;
+        }
+    }
+    return isw_error_set(err, ISW_EINVAL, "--shard", 0,
+                         "found \"%s\", expected K/N with 0 <= K < N (e.g. 3/8)", text);
 }
 
 int isw_sched_run(const isw_cli_args_t *args, int *argc, char ***argv)
@@ -679,22 +732,28 @@ int isw_sched_run(const isw_cli_args_t *args, int *argc, char ***argv)
 
     /* Validation, before any work: every rank parses the same spec and
      * checks the grid; rank 0 alone opens OUTDIR; all agree on the verdict. */
-    int st = isw_cli_load_spec(&spec, &sweep, args, &err);
+    int shard_k = 0, shard_n = 1;
+    int st = ISW_OK;
+    if (args->shard)
+        st = parse_shard(args->shard, &shard_k, &shard_n, &err);
     if (st == ISW_OK)
+        st = isw_cli_load_spec(&spec, &sweep, args, &err);
+    if (st == ISW_OK) {
         st = isw_grid_init(&grid, &sweep, &err);
-    if (st == ISW_OK && err.file[0] == '\0')
-        snprintf(err.file, sizeof err.file, "%s", args->path);
-    if (st == ISW_OK)
-        st = isw_grid_validate(&grid, &spec, &err);
-    if (st == ISW_OK && sweep.refine.enabled)
-        st = isw_refine_alloc(&refine, &grid, &sweep.refine, &err);
+        if (st == ISW_OK)
+            st = isw_grid_validate(&grid, &spec, &err);
+        if (st == ISW_OK && sweep.refine.enabled)
+            st = isw_refine_alloc(&refine, &grid, &sweep.refine, &err);
+        if (st != ISW_OK && err.file[0] == '\0')
+            snprintf(err.file, sizeof err.file, "%s", args->path);
+    }
     if (agree(&c, st) != ISW_OK) {
         if (c.rank == 0)
             isw_error_print(stderr, &err);
         status = ISW_EXIT_INPUT;
         goto out;
     }
-    default_outdir(outdir, sizeof outdir, args, &spec);
+    default_outdir(outdir, sizeof outdir, args, &spec, shard_k, shard_n);
     if (c.rank == 0) {
         uint64_t hash = 0;
         st = spec_hash(&spec, &sweep, &hash);
@@ -735,6 +794,10 @@ int isw_sched_run(const isw_cli_args_t *args, int *argc, char ***argv)
         co.refine = refine;
         co.quiet = args->quiet;
         co.total_grid = grid.ntasks;
+        co.shard_k = shard_k;
+        co.shard_n = shard_n;
+        for (uint64_t t = 0; t < grid.ntasks; t++)
+            co.owned += (uint64_t)owned(&co, t);
         co.parked = calloc((size_t)c.size, sizeof *co.parked);
         co.left = calloc((size_t)c.size, sizeof *co.left);
         co.t_start = co.t_progress = co.t_sync = isw_now();

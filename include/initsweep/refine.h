@@ -43,6 +43,9 @@ int isw_refine_probe_lr(const isw_refine_t *refine, uint64_t task, double *lr);
 /* Text of a probe lr as runs.csv holds it ("%.12g"). */
 void isw_refine_format_lr(double lr, char *buf, size_t size);
 
+/* The slice of a grid task (its axis point without train.lr and seed). */
+uint64_t isw_refine_slice_of_task(const isw_refine_t *refine, uint64_t task);
+
 /* Slices finished refining / total (for progress). */
 void isw_refine_progress(const isw_refine_t *refine, uint64_t *done, uint64_t *total);
 

@@ -263,12 +263,14 @@ check("init.scale = 3.16227766017" in fig._suptitle.get_text(),
       "fixed axis noted in title: %r" % fig._suptitle.get_text())
 plt.close(fig)
 
-# refinement: extra lr points in one column only -> that column has more cells
+# refinement: extra lr points in one column only -> that column has more
+# cells, its own edges, and still spans the panel (no gap where its mirrored
+# outer edge would differ from the other columns')
 d = copy_fixture("refined")
 with open(os.path.join(d, "cells.csv")) as f:
     lines = f.read().splitlines()
 extra = [l for l in lines if l.startswith("normal,1,0.1,")][0]
-lines += [extra.replace("normal,1,0.1,", "normal,1,%s," % lr) for lr in ("0.15", "0.22")]
+lines += [extra.replace("normal,1,0.1,", "normal,1,%s," % lr) for lr in ("0.15", "5")]
 with open(os.path.join(d, "cells.csv"), "w") as f:
     f.write("\n".join(lines) + "\n")
 r = plot.load_results(d, ("stability",))
@@ -279,7 +281,33 @@ mesh = [c for c in axes[0].collections if isinstance(c, QuadMesh)][0]
 ys = np.unique(np.round(mesh.get_coordinates()[:, 0, 1], 12))
 check(len(ys) == 9 and np.all(np.diff(np.log(ys)) > 0), "refined column edges %r" % ys)
 check_near(ys[4], math.sqrt(0.1 * 0.15), 1e-12, "edge between 0.1 and 0.15 (geometric)")
+for m in [c for c in axes[0].collections if isinstance(c, QuadMesh)]:
+    y = m.get_coordinates()[:, 0, 1]
+    check(np.allclose((y[0], y[-1]), axes[0].get_ylim(), rtol=1e-12),
+          "column spans the panel: %r vs ylim %r" % ((y[0], y[-1]), axes[0].get_ylim()))
 plt.close(fig)
+
+# a sweep without init.scale: the law plot is left out by default, an error
+# when asked for
+d = scratch("no_scale")
+for f in ("spec.yaml", "cells.csv", "boundary.csv", "fit.csv"):
+    with open(os.path.join(FIXTURE, f)) as src:
+        lines = src.read().splitlines()
+    if f in ("cells.csv", "boundary.csv"):
+        lines = [lines[0].replace("init.scale,", "")] + [
+            l.replace(",1,", ",", 1) for l in lines[1:] if l.split(",")[1] == "1"]
+    elif f == "fit.csv":
+        lines = [lines[0]]   # what the program writes without init.scale
+    with open(os.path.join(d, f), "w") as dst:
+        dst.write("\n".join(lines) + "\n")
+p = run(plot_cmd(d, "--json"))
+check(sorted(json.loads(p.stdout)["figures"]) == ["outcome", "stability"],
+      "no init.scale: maps only, %r" % p.stdout)
+check("no law plot" in p.stderr, "no init.scale: note on stderr %r" % p.stderr)
+check(json.loads(p.stdout)["x"] is None, "no numeric axis: one column")
+p = run(plot_cmd(d, "--which", "law"), expect=2)
+check(os.path.join(d, "boundary.csv") in p.stderr and "init.scale" in p.stderr,
+      "--which law without init.scale: %r" % p.stderr)
 
 # ---- end to end: what the program writes now plots (and matches the fixture's columns) ---
 d = scratch("e2e")
