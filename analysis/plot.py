@@ -490,6 +490,8 @@ def setup_axes(ax, cols, layout, ylo, yhi, first_col, last_row):
         ax.set_xticks(cols.pos)
         ax.set_xticklabels(cols.keys, rotation=30 if len(cols.keys) > 4 else 0)
     if last_row:
+        # no panel below: show the tick labels sharex would hide
+        ax.xaxis.set_tick_params(labelbottom=True)
         ax.set_xlabel(axis_label(layout.x) if layout.x else "")
     if first_col:
         ax.set_ylabel(axis_label(LR))
@@ -521,16 +523,25 @@ def draw_edges(ax, res, layout, panel_value, cols, band):
     b, blo, bhi, d = col("lr_boundary"), col("lr_boundary_lo"), col("lr_boundary_hi"), \
         col("lr_diverge")
     ok = np.isfinite(blo) & np.isfinite(bhi)
+    # along a numeric x the edges are curves; between categories a line
+    # would suggest values that do not exist: markers only, bracket as bars
+    curve = layout.x is not None and layout.x_numeric
     if band and ok.any():
-        ax.fill_between(x, np.where(ok, blo, np.nan), np.where(ok, bhi, np.nan),
-                        facecolor=BAND_COLOUR, alpha=0.55, edgecolor="white",
-                        linewidth=0.6, zorder=3)
+        if curve:
+            ax.fill_between(x, np.where(ok, blo, np.nan), np.where(ok, bhi, np.nan),
+                            facecolor=BAND_COLOUR, alpha=0.55, edgecolor="white",
+                            linewidth=0.6, zorder=3)
+        else:
+            w = 0.12
+            for xi, lo, hi in zip(x[ok], blo[ok], bhi[ok]):
+                ax.fill_between([xi - w, xi + w], [lo, lo], [hi, hi], facecolor=BAND_COLOUR,
+                                alpha=0.55, edgecolor="white", linewidth=0.6, zorder=3)
     ax.plot(x, b, color=BOUNDARY_COLOUR, marker="o", markersize=4.5, linewidth=1.8,
-            markeredgecolor="black", markeredgewidth=0.8, zorder=5,
-            path_effects=stroke("black"))
+            linestyle="-" if curve else "none", markeredgecolor="black",
+            markeredgewidth=0.8, zorder=5, path_effects=stroke("black") if curve else None)
     ax.plot(x, d, color=DIVERGE_COLOUR, marker="v", markersize=5, linewidth=1.6,
-            linestyle="--", markeredgecolor="black", markeredgewidth=0.6, zorder=6,
-            path_effects=stroke("white", 3.0))
+            linestyle="--" if curve else "none", markeredgecolor="black",
+            markeredgewidth=0.6, zorder=6, path_effects=stroke("white", 3.0) if curve else None)
 
 
 def edge_legend_handles():

@@ -14,6 +14,7 @@ import sys
 
 from common import EXE, SRC, check, check_near, done, run, scratch
 
+sys.dont_write_bytecode = True   # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(SRC, "analysis"))
 sys.path.insert(0, os.path.join(SRC, "tests", "data", "results"))
 import plot  # noqa: E402
