@@ -8,6 +8,11 @@
 #
 #   speedup = T1 / T2, efficiency = T1 / (2 T2)   (medians of REPEATS walls)
 #
+# Also the CPU time (user + sys of mpirun and its ranks, /usr/bin/time) per
+# rank count: cores_used = CPU / wall tells whether the ranks got the cores
+# (on a machine shared with other work they may not), and CPU2 / CPU1 is the
+# engine's own overhead of a second rank (polling, messages, MPI start-up).
+#
 # usage: bench/bench_parallel.sh     env EPOCHS (300), SEEDS (8), REPEATS (3)
 set -u -o pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -47,14 +52,28 @@ sweep:
 YAML
 
 echo "bench_parallel: $((SEEDS * 7)) runs, $EPOCHS epochs max, $REPEATS repeats, $(bench_load)"
-declare -A T
+# run_timed N: one sweep on N ranks; prints "wall cpu" in seconds.
+run_timed() {
+    /usr/bin/time -f "%e %U %S" -o "$tmp/time" "$MPIRUN" --oversubscribe -np "$1" \
+        "$BUILD_DIR/initsweep" run "$tmp/spec.yaml" -o "$tmp/out$1" --quiet --fresh >&2 || {
+        echo "bench: initsweep run on $1 ranks failed" >&2
+        return 1
+    }
+    awk '{ printf "%.3f %.3f\n", $1, $2 + $3 }' "$tmp/time"
+}
+
+declare -A T C
 for n in 1 2; do
-    ts=()
+    ts=() cs=()
     for ((r = 0; r < REPEATS; r++)); do
-        ts+=("$(bench_run_sweep "$n" "$tmp/spec.yaml" "$tmp/out$n")") || exit 1
+        wc_=$(run_timed "$n") || exit 1
+        ts+=("${wc_% *}")
+        cs+=("${wc_#* }")
     done
     T[$n]=$(bench_median "${ts[@]}")
-    echo "  $n rank(s): walls ${ts[*]} s, median ${T[$n]} s"
+    C[$n]=$(bench_median "${cs[@]}")
+    echo "  $n rank(s): walls ${ts[*]} s (median ${T[$n]}), CPU ${cs[*]} s (median ${C[$n]})," \
+        "cores used $(bench_calc "${C[$n]} / ${T[$n]}")"
 done
 
 # The work mix (from the last 1-rank run) and a check that 1 and 2 ranks
@@ -76,6 +95,10 @@ echo "  records identical on 1 and 2 ranks: $same"
 
 speedup=$(bench_calc "${T[1]} / ${T[2]}")
 eff=$(bench_calc "${T[1]} / (2 * ${T[2]})")
-echo "speedup T1/T2 = $speedup, efficiency T1/(2 T2) = $eff  ($(bench_load) at end)"
+cpu_ratio=$(bench_calc "${C[2]} / ${C[1]}")
+echo "speedup T1/T2 = $speedup, efficiency T1/(2 T2) = $eff, CPU2/CPU1 = $cpu_ratio" \
+    "($(bench_load) at end)"
 echo "RESULT bench=parallel runs=$((SEEDS * 7)) epochs=$EPOCHS repeats=$REPEATS t1_s=${T[1]}" \
-    "t2_s=${T[2]} speedup=$speedup efficiency=$eff same_records=$same"
+    "t2_s=${T[2]} speedup=$speedup efficiency=$eff cpu1_s=${C[1]} cpu2_s=${C[2]}" \
+    "cores_used1=$(bench_calc "${C[1]} / ${T[1]}") cores_used2=$(bench_calc "${C[2]} / ${T[2]}")" \
+    "cpu2_over_cpu1=$cpu_ratio same_records=$same"

@@ -21,7 +21,9 @@ bench_build() {
     if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
         cmake -S "$REPO_DIR" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null || return 1
     fi
-    cmake --build "$BUILD_DIR" --target "$@" -j2 >/dev/null || {
+    local log
+    log=$(cmake --build "$BUILD_DIR" --target "$@" -j2 2>&1) || {
+        echo "$log" >&2
         echo "bench: build of $* failed in $BUILD_DIR" >&2
         return 1
     }

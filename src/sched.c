@@ -753,6 +753,14 @@ int isw_sched_run(const isw_cli_args_t *args, int *argc, char ***argv)
         status = ISW_EXIT_INPUT;
         goto out;
     }
+    /* the data before OUTDIR: a bad data file must leave no journal behind */
+    st = load_shared_data(&c, &spec, &data, &node, &win, &err);
+    if (st != ISW_OK) {
+        if (c.rank == 0)
+            isw_error_print(stderr, &err);
+        status = isw_cli_exit_status(st);
+        goto out;
+    }
     default_outdir(outdir, sizeof outdir, args, &spec, shard_k, shard_n);
     if (c.rank == 0) {
         uint64_t hash = 0;
@@ -772,13 +780,6 @@ int isw_sched_run(const isw_cli_args_t *args, int *argc, char ***argv)
         status = isw_cli_exit_status(st == ISW_OK ? ISW_EINVAL : st);
         if (status == ISW_EXIT_OK)
             status = ISW_EXIT_INPUT;
-        goto out;
-    }
-    st = load_shared_data(&c, &spec, &data, &node, &win, &err);
-    if (st != ISW_OK) {
-        if (c.rank == 0)
-            isw_error_print(stderr, &err);
-        status = isw_cli_exit_status(st);
         goto out;
     }
     c.base = &spec;

@@ -1,0 +1,59 @@
+"""The commands as a user meets them: --help/--version, train's epoch lines
+and record, plan's figures, summarize's errors, bad options."""
+import os
+
+from common import EXE, SRC, check, done, run, scratch, write
+
+work = scratch("cli")
+p = run([EXE, "--help"])
+for word in ("run", "plan", "train", "summarize", "--set", "--fresh", "exit status"):
+    check(word in p.stdout, "--help mentions %s" % word)
+p = run([EXE, "--version"])
+check(p.stdout.startswith("initsweep "), "--version: %s" % p.stdout)
+
+spec = write(os.path.join(work, "xor.yaml"), """\
+name: xor
+seed: 3
+data: {kind: synthetic, generator: xor, samples: 200, noise: 0.2}
+model: {hidden: [8], activation: tanh}
+train: {lr: 0.5, epochs: 40, batch: 20}
+criteria: {target_accuracy: 0.95}
+sweep:
+  train.lr: {logspace: [0.01, 100, 5]}
+  seed: {range: [0, 3]}
+""")
+p = run([EXE, "train", spec])
+lines = [l for l in p.stdout.splitlines() if l.startswith("epoch")]
+check(len(lines) >= 2 and lines[0].startswith("epoch    0"), "train prints epoch lines")
+check("outcome" in p.stdout and "loss_initial" in p.stdout, "train prints the record")
+p = run([EXE, "train", spec, "--set", "train.sharpness=true", "--set", "train.epochs=1"])
+check("sharpness_initial" in p.stdout and "lr_times_sharpness_over_2" in p.stdout,
+      "sharpness is reported: %s" % p.stdout[-400:])
+
+p = run([EXE, "plan", spec, "--ranks", "4"])
+check("runs       15" in p.stdout, "plan counts 5 x 3 runs: %s" % p.stdout)
+check("estimate" in p.stdout and "4 ranks" in p.stdout, "plan estimates time for 4 ranks")
+check("train.lr" in p.stdout and "logspace" in p.stdout, "plan lists the axes")
+
+# errors
+p = run([EXE, "frobnicate", spec], expect=2)
+check("unknown command" in p.stderr, p.stderr)
+p = run([EXE, "run", spec, "--bogus"], expect=2)
+check("unknown option" in p.stderr, p.stderr)
+p = run([EXE, "summarize", os.path.join(work, "nothing-here")], expect=2)
+check("nothing-here" in p.stderr, "summarize names the missing dir: %s" % p.stderr)
+p = run([EXE, "train", os.path.join(work, "missing.yaml")], expect=2)
+check("missing.yaml" in p.stderr, p.stderr)
+missing_data = write(os.path.join(work, "md.yaml"), """\
+data: {kind: csv, path: no-such.csv, target: y}
+model: {hidden: [4]}
+""")
+p = run([EXE, "train", missing_data], expect=2)
+check("no-such.csv" in p.stderr, "a missing data file is named: %s" % p.stderr)
+
+# plan and run on one rank agree on the grid size
+out = os.path.join(work, "out")
+run([EXE, "run", spec, "-o", out, "--quiet"])
+with open(os.path.join(out, "runs.csv")) as f:
+    check(len(f.read().splitlines()) == 16, "run wrote 15 records")
+done()
