@@ -264,7 +264,7 @@ done:
 static double gaussian(gsl_rng *r)
 {
     double u = gsl_rng_uniform_pos(r), v = gsl_rng_uniform(r);
-    return sqrt(-2.0 * log(u)) * cos(2.0 * M_PI * v);
+    return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v); /* 2 pi */
 }
 
 /* n samples of N(0,1) inputs; classification (one-hot of a uniform label)

@@ -187,6 +187,11 @@ static int queue_push(isw_refine_t *r, uint64_t task, double lr)
     return ISW_OK;
 }
 
+size_t isw_refine_queued(const isw_refine_t *r)
+{
+    return r->qlen;
+}
+
 int isw_refine_next(isw_refine_t *r, isw_refine_probe_t *probe)
 {
     if (r->qlen == 0)

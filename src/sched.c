@@ -103,8 +103,6 @@ typedef struct {
     int quiet;
     uint64_t next_task;                  /* next grid task to consider */
     int shard_k, shard_n;                /* this job runs shard k of n (n = 1: all) */
-    work_item_t *ready;                  /* probes ready to hand out (FIFO) */
-    size_t ready_head, ready_len, ready_cap;
     uint64_t inflight;                   /* handed out, no result yet */
     uint64_t done, done_at_start;
     uint64_t total_grid;                 /* grid tasks: ids below are grid, above probes */
@@ -121,25 +119,6 @@ typedef struct {
     int tty;
 } coord_t;
 
-static int ready_push(coord_t *co, uint64_t task, double lr)
-{
-    if (co->ready_head + co->ready_len == co->ready_cap) {
-        if (co->ready_head > 0) {
-            memmove(co->ready, co->ready + co->ready_head, co->ready_len * sizeof *co->ready);
-            co->ready_head = 0;
-        } else {
-            size_t cap = co->ready_cap ? 2 * co->ready_cap : 256;
-            work_item_t *p = realloc(co->ready, cap * sizeof *p);
-            if (!p)
-                return ISW_ENOMEM;
-            co->ready = p;
-            co->ready_cap = cap;
-        }
-    }
-    co->ready[co->ready_head + co->ready_len++] = (work_item_t){task, lr};
-    return ISW_OK;
-}
-
 static void count_outcome(coord_t *co, const isw_record_t *rec)
 {
     if (rec->outcome >= 0 && rec->outcome < ISW_NOUTCOMES)
@@ -149,27 +128,10 @@ static void count_outcome(coord_t *co, const isw_record_t *rec)
         co->probes_done++;
 }
 
-/* Moves probes the refinement has generated into the ready queue; probes
- * already in the journal (a resumed sweep) are fed straight back, which
- * may generate the next round at once. */
-static void drain_probes(coord_t *co)
+/* Refinement probes queued and not yet handed out. */
+static size_t probes_queued(const coord_t *co)
 {
-    if (!co->refine)
-        return;
-    isw_refine_probe_t p;
-    isw_error_t err;
-    while (isw_refine_next(co->refine, &p)) {
-        const isw_runs_t *runs = isw_journal_runs(co->journal);
-        long i = isw_runs_find(runs, p.task);
-        if (i >= 0) {
-            isw_refine_record(co->refine, p.task, runs->runs[i].rec.outcome);
-            continue;
-        }
-        if (ready_push(co, p.task, p.lr) != ISW_OK) {
-            isw_error_set(&err, ISW_ENOMEM, "", 0, "out of memory for refinement probes");
-            die(co->c, &err, "refinement");
-        }
-    }
+    return co->refine ? isw_refine_queued(co->refine) : 0;
 }
 
 /* Whether a grid task belongs to this job's shard.  With refinement a
@@ -193,16 +155,22 @@ static void skip_tasks(coord_t *co)
 }
 
 /* Next item to hand out: probes first (they unblock further rounds), then
- * grid tasks in order, skipping those already journaled. */
+ * grid tasks in order, skipping those already journaled.  A probe already
+ * in the journal (a resumed sweep) is fed straight back to the refinement,
+ * which may queue the next round at once. */
 static int next_item(coord_t *co, work_item_t *w)
 {
     if (co->stopping)
         return 0;
-    if (co->ready_len > 0) {
-        *w = co->ready[co->ready_head++];
-        co->ready_len--;
-        if (co->ready_len == 0)
-            co->ready_head = 0;
+    isw_refine_probe_t p;
+    while (co->refine && isw_refine_next(co->refine, &p)) {
+        const isw_runs_t *runs = isw_journal_runs(co->journal);
+        long i = isw_runs_find(runs, p.task);
+        if (i >= 0) {
+            isw_refine_record(co->refine, p.task, runs->runs[i].rec.outcome);
+            continue;
+        }
+        *w = (work_item_t){p.task, p.lr};
         return 1;
     }
     skip_tasks(co);
@@ -216,7 +184,7 @@ static int next_item(coord_t *co, work_item_t *w)
 /* Nothing left to hand out and nothing running: the sweep is complete. */
 static int sweep_complete(coord_t *co)
 {
-    if (co->inflight > 0 || co->ready_len > 0)
+    if (co->inflight > 0 || probes_queued(co) > 0)
         return 0;
     skip_tasks(co);
     return co->next_task >= co->total_grid;
@@ -227,7 +195,7 @@ static int sweep_complete(coord_t *co)
 static int chunk_size(const coord_t *co, int want)
 {
     double k = co->nmeasured ? CHUNK_SECONDS / (co->mean_seconds + 1e-6) : 1.0;
-    uint64_t left = co->total_grid - co->next_task + co->ready_len;
+    uint64_t left = co->total_grid - co->next_task + probes_queued(co);
     double fair = (double)left / (4.0 * co->c->size * (co->shard_n > 1 ? co->shard_n : 1));
     if (k > fair)
         k = fair;
@@ -284,10 +252,8 @@ static void journal_record(coord_t *co, const isw_record_t *rec)
         die(c, &err, "cannot append to the journal");
     count_outcome(co, rec);
     co->mean_seconds += (rec->seconds - co->mean_seconds) / (double)(++co->nmeasured);
-    if (co->refine) {
+    if (co->refine)
         isw_refine_record(co->refine, rec->task, rec->outcome);
-        drain_probes(co);
-    }
 }
 
 static void format_duration(char *buf, size_t size, double s)
@@ -392,7 +358,7 @@ static int serve(coord_t *co)
     }
     /* parked workers get work as soon as there is some */
     for (int w = 1; w < c->size && !co->stopping; w++)
-        if (co->parked[w] && (co->ready_len > 0 || co->next_task < co->total_grid))
+        if (co->parked[w] && (probes_queued(co) > 0 || co->next_task < co->total_grid))
             send_work(co, w, co->parked[w]);
     if (got_signal && !co->stopping)
         co->stopping = co->interrupted = 1;
@@ -435,7 +401,6 @@ static int coordinate(coord_t *co)
     int trains = c->size == 1 || c->size <= ISW_SCHED_TRAINING_COORDINATOR;
     isw_error_t err;
     isw_error_clear(&err);
-    drain_probes(co);
     while (!(co->stopping && co->nleft == c->size - 1 && (co->inflight == 0 || co->interrupted))) {
         int handled = serve(co);
         work_item_t w;
@@ -821,7 +786,6 @@ int isw_sched_run(const isw_cli_args_t *args, int *argc, char ***argv)
         st = coordinate(&co);
         free(co.parked);
         free(co.left);
-        free(co.ready);
         if (st == ISW_OK) {
             st = isw_stats_summarize(outdir, &err);
             if (st != ISW_OK) {

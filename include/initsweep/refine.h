@@ -33,6 +33,8 @@ void isw_refine_free(isw_refine_t *refine);
 
 /* Feeds one finished run (grid task or probe).  May queue new probes. */
 void isw_refine_record(isw_refine_t *refine, uint64_t task, int outcome);
+/* Probes queued and not yet popped. */
+size_t isw_refine_queued(const isw_refine_t *refine);
 /* Pops the next queued probe; 0 when none is queued. */
 int isw_refine_next(isw_refine_t *refine, isw_refine_probe_t *probe);
 
