@@ -64,7 +64,7 @@ printf '%-6s %13s %13s %13s %13s %13s %13s %13s %7s\n' ranks peak_rss_MiB \
 for n in $RANKS; do
     for ((r = 0; r < REPEATS; r++)); do
         line=$("$PYTHON" "$BENCH_DIR/memsample.py" --exe "$BUILD_DIR/initsweep" -- \
-            "$MPIRUN" --oversubscribe -np "$n" "$BUILD_DIR/initsweep" run "$tmp/spec.yaml" \
+            "$MPIRUN" --oversubscribe $MPI_ARGS -np "$n" "$BUILD_DIR/initsweep" run "$tmp/spec.yaml" \
             -o "$tmp/out$n" --quiet --fresh) || { echo "bench: run on $n ranks failed" >&2; exit 1; }
         get() { echo "$line" | sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
         seen=$(get ranks)

@@ -54,7 +54,7 @@ YAML
 echo "bench_parallel: $((SEEDS * 7)) runs, $EPOCHS epochs max, $REPEATS repeats, $(bench_load)"
 # run_timed N: one sweep on N ranks; prints "wall cpu" in seconds.
 run_timed() {
-    /usr/bin/time -f "%e %U %S" -o "$tmp/time" "$MPIRUN" --oversubscribe -np "$1" \
+    /usr/bin/time -f "%e %U %S" -o "$tmp/time" "$MPIRUN" --oversubscribe $MPI_ARGS -np "$1" \
         "$BUILD_DIR/initsweep" run "$tmp/spec.yaml" -o "$tmp/out$1" --quiet --fresh >&2 || {
         echo "bench: initsweep run on $1 ranks failed" >&2
         return 1

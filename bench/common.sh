@@ -4,11 +4,15 @@
 # Environment:
 #   BUILD_DIR  build directory (default <repo>/build-bench, Release)
 #   MPIRUN     MPI launcher (default mpirun)
+#   MPI_ARGS   extra launcher options, e.g. "--bind-to none" (Open MPI binds
+#              rank i to core i when ranks <= cores: on a machine shared with
+#              other bound jobs that can stack work on one core)
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_DIR=$(dirname "$BENCH_DIR")
 BUILD_DIR=${BUILD_DIR:-$REPO_DIR/build-bench}
 MPIRUN=${MPIRUN:-mpirun}
+MPI_ARGS=${MPI_ARGS:-}
 PYTHON=${PYTHON:-/usr/bin/python3}
 
 # One BLAS thread per process: every rank trains its own network.
@@ -55,7 +59,7 @@ bench_run_sweep() {
     if [ "$n" -eq 0 ]; then
         "$BUILD_DIR/initsweep" run "$spec" -o "$out" --quiet --fresh >&2
     else
-        "$MPIRUN" --oversubscribe -np "$n" "$BUILD_DIR/initsweep" run "$spec" -o "$out" \
+        "$MPIRUN" --oversubscribe $MPI_ARGS -np "$n" "$BUILD_DIR/initsweep" run "$spec" -o "$out" \
             --quiet --fresh >&2
     fi
     rc=$?

@@ -762,8 +762,11 @@ int isw_sched_run(const isw_cli_args_t *args, int *argc, char ***argv)
         co.total_grid = grid.ntasks;
         co.shard_k = shard_k;
         co.shard_n = shard_n;
-        for (uint64_t t = 0; t < grid.ntasks; t++)
-            co.owned += (uint64_t)owned(&co, t);
+        if (shard_n > 1)
+            for (uint64_t t = 0; t < grid.ntasks; t++)
+                co.owned += (uint64_t)owned(&co, t);
+        else
+            co.owned = grid.ntasks;
         co.parked = calloc((size_t)c.size, sizeof *co.parked);
         co.left = calloc((size_t)c.size, sizeof *co.left);
         co.t_start = co.t_progress = co.t_sync = isw_now();

@@ -1,0 +1,228 @@
+"""Every spec in sweeps/ shows what its comment says.
+
+Each spec's header comment states a finding (a stable range that collapses,
+an edge at 2/lambda_max, slopes of -2/-4/-6, an init that mse cannot train,
+...).  This test runs every spec, the long ones in a reduced form through
+--set overrides (fewer seeds, points, samples), under mpirun -np 2, and
+checks the finding against the CSV files it writes.  A spec added to
+sweeps/ without a check here fails the test, so no example can go stale.
+About 2-3 minutes on 2 cores (release build)."""
+import math
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import (EXE, SRC, check, check_near, done, mpi_cmd, read_csv, run,  # noqa: E402
+                    scratch)
+
+SWEEPS = os.path.join(SRC, "sweeps")
+FMNIST = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"
+# Open MPI keeps some allocations until exit on purpose; under ASan,
+# LeakSanitizer would report them as ours.
+ENV = dict(os.environ)
+ENV.setdefault("ASAN_OPTIONS", "detect_leaks=0")
+ENV.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+
+def spec(name):
+    return os.path.join(SWEEPS, name)
+
+
+def sweep(name, *sets):
+    """Runs sweeps/<name> on 2 ranks with the given --set overrides; returns
+    its output directory."""
+    out = scratch(name.replace(".yaml", ""))
+    args = ["run", spec(name), "-o", out, "--quiet", "--fresh"]
+    for s in sets:
+        args += ["--set", s]
+    t0 = time.time()
+    run(mpi_cmd(2, *args), env=ENV)
+    print("%-26s %6.1f s" % (name, time.time() - t0))
+    return out
+
+
+def train(name, *sets):
+    """`initsweep train` on one spec: the record's fields as a dict."""
+    args = [EXE, "train", spec(name)]
+    for s in sets:
+        args += ["--set", s]
+    p = run(args, env=ENV)
+    rec, inrec = {}, False
+    for line in p.stdout.splitlines():
+        if line.startswith("record:"):
+            inrec = True
+        elif inrec and line.startswith("  "):
+            parts = line.split(None, 1)
+            rec[parts[0]] = parts[1].strip() if len(parts) > 1 else ""
+    check("outcome" in rec, "%s: train printed no record:\n%s" % (name, p.stdout[-2000:]))
+    return rec
+
+
+def num(text):
+    return float(text) if text not in ("", None) else math.nan
+
+
+def outcomes(rows, **where):
+    """Outcomes of the runs.csv rows whose columns equal the given values
+    (keys with '.' spelled with '__')."""
+    want = {k.replace("__", "."): v for k, v in where.items()}
+    return [r["outcome"] for r in rows if all(r[k] == v for k, v in want.items())]
+
+
+# ---- the specs ------------------------------------------------------------
+
+def check_quickstart():
+    out = sweep("quickstart.yaml",
+                "sweep.seed={range: [0, 2]}",
+                "sweep.init.scale={logspace: [0.25, 4, 3]}",
+                "sweep.train.lr={logspace: [0.001, 10, 9]}",
+                "refine.enabled=false")
+    rows = read_csv(os.path.join(out, "boundary.csv"))
+    check(len(rows) == 6, "quickstart: 2 x 3 boundary rows, got %d" % len(rows))
+    with_edge = [r for r in rows if r["lr_boundary"] != ""]
+    check(with_edge, "quickstart: no slice has an lr_boundary")
+    for r in with_edge:
+        check(num(r["lr_stable_min"]) <= num(r["lr_boundary"]),
+              "quickstart: boundary below the stable range in %s" % r)
+
+
+def check_fmnist_sigmoid():
+    out = sweep("fmnist_sigmoid.yaml",
+                "data.limit=3000",
+                "sweep.seed={range: [0, 1]}",
+                "sweep.init.scale=[0.0625, 0.25, 1]")
+    rows = read_csv(os.path.join(out, "boundary.csv"))
+    check(len(rows) == 9, "fmnist_sigmoid: 3 x 3 boundary rows, got %d" % len(rows))
+    for r in rows:
+        scale, dist = float(r["init.scale"]), r["init.dist"]
+        stable = r["lr_stable_min"] != ""
+        if dist == "uniform_positive" and scale >= 0.25:
+            check(not stable, "fmnist_sigmoid: U[0, %g) has a stable range %s..%s"
+                  % (scale, r["lr_stable_min"], r["lr_stable_max"]))
+        elif dist != "uniform_positive":
+            check(stable, "fmnist_sigmoid: %s x %g has no stable range" % (dist, scale))
+    runs = read_csv(os.path.join(out, "runs.csv"))
+    stuck = outcomes(runs, init__dist="uniform_positive", init__scale="1")
+    check(stuck.count("saturated") >= len(stuck) // 2,
+          "fmnist_sigmoid: U[0, 1) runs mostly saturated: %s" % stuck)
+
+
+def check_fmnist_sigmoid_train():
+    t0 = time.time()
+    rec = train("fmnist_sigmoid_train.yaml")
+    check(rec.get("outcome") == "saturated", "fmnist_sigmoid_train: outcome %s" % rec.get("outcome"))
+    # 1/2 (1 - sum_k p_k^2) for ten near-balanced classes
+    check_near(num(rec.get("loss_final")), 0.45, 0.02, "fmnist_sigmoid_train: loss_final")
+    rec = train("fmnist_sigmoid_train.yaml", "init.dist=uniform", "init.scale=0.5")
+    check(rec.get("outcome") == "converged",
+          "fmnist_sigmoid_train U[-0.5, 0.5]: outcome %s" % rec.get("outcome"))
+    print("%-26s %6.1f s" % ("fmnist_sigmoid_train.yaml", time.time() - t0))
+
+
+def check_least_squares():
+    out = sweep("least_squares.yaml")
+    rows = read_csv(os.path.join(out, "boundary.csv"))
+    check(len(rows) == 1, "least_squares: one boundary row, got %d" % len(rows))
+    # 2 / lambda_max(X^T X / N) for data/least_squares.csv
+    check_near(num(rows[0]["lr_diverge"]), 0.53486, 0.01 * 0.53486, "least_squares: lr_diverge")
+
+
+def check_scale_law():
+    out = sweep("scale_law.yaml", "sweep.seed={range: [0, 1]}", "refine.rounds=4")
+    fits = read_csv(os.path.join(out, "fit.csv"))
+    check(len(fits) == 12, "scale_law: 2 activations x 3 depths x 2 edges, got %d" % len(fits))
+    for f in fits:
+        layers = f["model.hidden"].count("16") + 1
+        want = -(2 * layers - 2)
+        check_near(num(f["slope"]), want, 1e-3,
+                   "scale_law: %s %s %s slope" % (f["model.activation"], f["model.hidden"], f["edge"]))
+
+
+def check_relu_softmax_mse():
+    out = sweep("relu_softmax_mse.yaml",
+                "sweep.init.dist=[uniform]",
+                "sweep.train.lr=[0.001, 0.01]",
+                "sweep.seed={range: [0, 1]}")
+    runs = read_csv(os.path.join(out, "runs.csv"))
+    check(len(runs) == 8, "relu_softmax_mse: 8 runs, got %d" % len(runs))
+    for lr in ("0.001", "0.01"):
+        o = outcomes(runs, model__loss="mse", init__scale="1", train__lr=lr)
+        check(o and "converged" not in o, "relu_softmax_mse: U[-1, 1] mse lr %s: %s" % (lr, o))
+        check(o and all(x in ("saturated", "stalled") for x in o),
+              "relu_softmax_mse: U[-1, 1] mse lr %s should be flat: %s" % (lr, o))
+        o = outcomes(runs, model__loss="mse", init__scale="0.5", train__lr=lr)
+        check(o == ["converged"], "relu_softmax_mse: U[-0.5, 0.5] mse lr %s: %s" % (lr, o))
+    o = outcomes(runs, model__loss="cross_entropy", init__scale="1", train__lr="0.001")
+    check(o == ["converged"], "relu_softmax_mse: U[-1, 1] cross_entropy lr 0.001: %s" % o)
+    sat = [num(r["output_saturated_fraction"]) for r in runs
+           if r["model.loss"] == "mse" and r["init.scale"] == "1"]
+    check(all(s > 0.9 for s in sat), "relu_softmax_mse: U[-1, 1] mse softmax saturated: %s" % sat)
+
+
+def check_he_vs_xavier():
+    out = sweep("he_vs_xavier.yaml",
+                "sweep.train.lr={logspace: [0.01, 0.1, 3]}",
+                "sweep.seed={range: [0, 2]}")
+    runs = read_csv(os.path.join(out, "runs.csv"))
+    he = outcomes(runs, init__dist="he_normal")
+    xa = outcomes(runs, init__dist="xavier_normal")
+    check(he.count("converged") >= 4, "he_vs_xavier: He converges: %s" % he)
+    check(xa and all(o in ("stalled", "dead") for o in xa), "he_vs_xavier: Xavier stalls: %s" % xa)
+    for r in runs:
+        if r["init.dist"] == "xavier_normal":
+            # the output starts at ~0: the loss is 1/2 E[y^2] and stays there
+            check(num(r["loss_final"]) > 0.95 * num(r["loss_initial"]),
+                  "he_vs_xavier: Xavier loss moved: %s -> %s" % (r["loss_initial"], r["loss_final"]))
+    rows = {r["init.dist"]: r for r in read_csv(os.path.join(out, "boundary.csv"))}
+    check(rows["he_normal"]["lr_stable_min"] != "", "he_vs_xavier: He has no stable range")
+    check(rows["xavier_normal"]["lr_stable_min"] == "", "he_vs_xavier: Xavier has a stable range")
+
+
+def check_fractal_boundary():
+    out = sweep("fractal_boundary.yaml",
+                "sweep.train.lr_layer.0={logspace: [100, 3000, 32]}",
+                "sweep.train.lr_layer.1={logspace: [200, 360, 32]}")
+    runs = read_csv(os.path.join(out, "runs.csv"))
+    check(len(runs) == 32 * 32, "fractal_boundary: 1024 runs, got %d" % len(runs))
+    grid = {(float(r["train.lr_layer.0"]), float(r["train.lr_layer.1"])): r["outcome"] for r in runs}
+    n_conv = sum(o == "converged" for o in grid.values())
+    n_div = sum(o == "diverged" for o in grid.values())
+    check(n_conv > 200 and n_div > 200, "fractal_boundary: converged %d, diverged %d" % (n_conv, n_div))
+    lr0 = sorted({k[0] for k in grid})
+    lr1 = sorted({k[1] for k in grid})
+    multi = 0
+    for a in lr0:
+        seq = [grid[(a, b)] for b in lr1 if grid[(a, b)] in ("converged", "diverged")]
+        switches = sum(1 for x, y in zip(seq, seq[1:]) if x != y)
+        multi += switches > 1
+    # a straight (or any monotone) edge switches once per column
+    check(multi >= 5, "fractal_boundary: only %d columns switch more than once" % multi)
+    check(grid[(lr0[0], lr1[0])] == "converged" and grid[(lr0[-1], lr1[-1])] == "diverged",
+          "fractal_boundary: corners %s / %s" % (grid[(lr0[0], lr1[0])], grid[(lr0[-1], lr1[-1])]))
+
+
+CHECKS = {
+    "quickstart.yaml": check_quickstart,
+    "fmnist_sigmoid.yaml": check_fmnist_sigmoid,
+    "fmnist_sigmoid_train.yaml": check_fmnist_sigmoid_train,
+    "least_squares.yaml": check_least_squares,
+    "scale_law.yaml": check_scale_law,
+    "relu_softmax_mse.yaml": check_relu_softmax_mse,
+    "he_vs_xavier.yaml": check_he_vs_xavier,
+    "fractal_boundary.yaml": check_fractal_boundary,
+}
+NEEDS_FMNIST = {"fmnist_sigmoid.yaml", "fmnist_sigmoid_train.yaml", "relu_softmax_mse.yaml"}
+
+specs = sorted(f for f in os.listdir(SWEEPS) if f.endswith(".yaml"))
+for name in specs:
+    check(name in CHECKS, "sweeps/%s has no check in tests/cli/test_sweeps.py" % name)
+only = os.environ.get("ISW_SWEEPS_ONLY")  # comma-separated names, for debugging
+for name in specs:
+    if name not in CHECKS or (only and name not in only.split(",")):
+        continue
+    if name in NEEDS_FMNIST and not os.path.exists(FMNIST):
+        print("%-26s skipped: %s missing (data/install-fashion-mnist.sh)" % (name, FMNIST))
+        continue
+    CHECKS[name]()
+done()
