@@ -114,7 +114,7 @@ class Cluster:
         self.extra_tmp = None    # a /tmp dir for the munge socket, if needed
         self.host = socket.gethostname().split(".")[0]
         self.log_dir = os.path.join(root, "log")
-        for d in ("state", "spool", "log", "munge"):
+        for d in ("state", "spool", "log", "munge", "tmp"):
             os.makedirs(os.path.join(root, d), exist_ok=True)
         os.chmod(root, 0o755)
         os.chmod(os.path.join(root, "munge"), 0o755)
@@ -173,6 +173,9 @@ SchedulerParameters=sched_interval=5
 KillWait=5
 MinJobAge=900
 JobRequeue=1
+# job and PMIx scratch (srun --mpi=pmix) here, not in /tmp
+TmpFS={r}/tmp
+MailProg=/bin/true
 NodeName={self.host} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory={mem_mb() * 9 // 10} State=UNKNOWN
 PartitionName=test Nodes={self.host} Default=YES MaxTime=INFINITE State=UP
 """
