@@ -30,6 +30,7 @@
 
 #include "initsweep/common.h"
 #include "initsweep/data.h"
+#include "initsweep/train.h"
 #include "initsweep/init.h"
 #include "initsweep/mlp.h"
 #include "initsweep/spec.h"
@@ -136,16 +137,6 @@ typedef struct {
     long nonfinite;       /* steps that ended with non-finite parameters */
 } state_t;
 
-static void shuffle(size_t *perm, size_t n, gsl_rng *r)
-{
-    for (size_t i = n - 1; i > 0; i--) {
-        size_t j = gsl_rng_uniform_int(r, i + 1);
-        size_t t = perm[i];
-        perm[i] = perm[j];
-        perm[j] = t;
-    }
-}
-
 /* The preloaded step: the batch is already in net->X and net->Y. */
 static void step_preloaded(state_t *s, const case_t *c)
 {
@@ -162,7 +153,7 @@ static void step_trainer(state_t *s, const case_t *c)
     size_t n = c->data->n;
     if (c->B < n) {
         if (s->pos + c->B > n) {
-            shuffle(s->perm, n, s->rshuf);
+            isw_train_shuffle(s->perm, n, s->rshuf);
             s->pos = 0;
         }
         isw_mlp_load_batch(net, c->data, s->perm + s->pos, 0, c->B);
@@ -209,7 +200,7 @@ static int run_case(row_t *row, const case_t *c, int trainer, const options_t *o
     isw_init_params(&s.net, &c->init, rinit, scratch);
     for (size_t i = 0; i < d->n; i++)
         s.perm[i] = i;
-    shuffle(s.perm, d->n, s.rshuf);
+    isw_train_shuffle(s.perm, d->n, s.rshuf);
     /* The preloaded batch: the first B rows of a shuffled order. */
     isw_mlp_load_batch(&s.net, d, s.perm, 0, c->B);
 

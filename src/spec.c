@@ -445,18 +445,27 @@ static int parse_double(const char *s, double *v)
     return 1;
 }
 
-static int parse_long(const char *s, long *v)
+/* s is an optional sign ('-' only when allow_minus) and then decimal digits
+ * only; returns where the digits start, or NULL. */
+static const char *integer_digits(const char *s, int allow_minus)
 {
     if (!s)
-        return 0;
+        return NULL;
     const char *p = s;
-    if (*p == '+' || *p == '-')
+    if (*p == '+' || (allow_minus && *p == '-'))
         p++;
     if (!isdigit((unsigned char)*p))
-        return 0;
+        return NULL;
     for (const char *q = p; *q; q++)
         if (!isdigit((unsigned char)*q))
-            return 0;
+            return NULL;
+    return p;
+}
+
+static int parse_long(const char *s, long *v)
+{
+    if (!integer_digits(s, 1))
+        return 0;
     errno = 0;
     long x = strtol(s, NULL, 10);
     if (errno == ERANGE)
@@ -467,16 +476,9 @@ static int parse_long(const char *s, long *v)
 
 static int parse_u64(const char *s, uint64_t *v)
 {
-    if (!s)
+    const char *p = integer_digits(s, 0);
+    if (!p)
         return 0;
-    const char *p = s;
-    if (*p == '+')
-        p++;
-    if (!isdigit((unsigned char)*p))
-        return 0;
-    for (const char *q = p; *q; q++)
-        if (!isdigit((unsigned char)*q))
-            return 0;
     errno = 0;
     unsigned long long x = strtoull(p, NULL, 10);
     if (errno == ERANGE || x > UINT64_MAX)
@@ -703,8 +705,8 @@ static int set_list(isw_spec_t *s, const keydef_t *d, const char *key, yaml_docu
     for (int i = 0; i < count; i++) {
         yaml_node_t *it = n->type == YAML_SEQUENCE_NODE ? seq_item(doc, n, i) : n;
         const char *t = scalar(it);
-        long lv;
-        double dv;
+        long lv = 0;
+        double dv = 0;
         int ok = t != NULL;
         if (ok && d->type == K_INTLIST)
             ok = parse_long(t, &lv) && lv >= 1 && lv <= INT_MAX;

@@ -297,8 +297,10 @@ static double sharpness(run_ws_t *ws, const isw_data_t *data, int iters, uint64_
     return lambda;
 }
 
-static void shuffle(size_t *perm, size_t n, gsl_rng *r)
+void isw_train_shuffle(size_t *perm, size_t n, gsl_rng *r)
 {
+    if (n < 2)
+        return;
     for (size_t i = n - 1; i > 0; i--) {
         size_t j = gsl_rng_uniform_int(r, i + 1);
         size_t t = perm[i];
@@ -437,7 +439,7 @@ int isw_train_run(isw_record_t *rec, const isw_spec_t *spec, const isw_data_t *d
             continue;
         }
         if (tr->shuffle)
-            shuffle(perm, n, rshuf);
+            isw_train_shuffle(perm, n, rshuf);
         for (size_t b = 0; b < nbatches && !t.nonfinite && !t.capped; b++) {
             size_t rows = b + 1 < nbatches ? B : n - b * B;
             isw_mlp_load_batch(net, data, perm + b * B, 0, rows);

@@ -4,6 +4,8 @@
 #ifndef ISW_TRAIN_H
 #define ISW_TRAIN_H
 
+#include <gsl/gsl_rng.h>
+
 #include "initsweep/common.h"
 #include "initsweep/spec.h"
 #include "initsweep/data.h"
@@ -83,6 +85,10 @@ int isw_train_target_epoch(const isw_criteria_spec_t *c, const isw_trajectory_t 
 /* 1 when the last `patience` evaluations improved the best loss by less than
  * min_improvement (relative). */
 int isw_train_is_flat(const isw_criteria_spec_t *c, const double *loss, int n);
+
+/* Fisher-Yates shuffle of perm[0..n) from the run's shuffle stream: the
+ * per-epoch sample order of mini-batch training. */
+void isw_train_shuffle(size_t *perm, size_t n, gsl_rng *r);
 
 /* Sharpness: top eigenvalue of the Hessian of the mean loss on the
  * evaluation set at the current parameters, by power iteration on central

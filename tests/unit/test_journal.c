@@ -352,7 +352,7 @@ static int write_fail(FILE *out, void *user, isw_error_t *err)
 static void test_atomic(const char *dir)
 {
     isw_error_t err;
-    char path[2100], tmp[1024];
+    char path[2100], tmp[2100];
     snprintf(path, sizeof path, "%s/fit.csv", dir);
     snprintf(tmp, sizeof tmp, "%s/.fit.csv.tmp", dir);
     CHECK_INT(isw_file_write_atomic(dir, "fit.csv", write_hello, "world", &err), ISW_OK);
