@@ -656,10 +656,18 @@ static int unknown_key(isw_error_t *err, const char *file, int line, const char 
                          "one of %s", prefix, key, hint, list);
 }
 
-/* Rejects a mapping whose keys are not scalars or repeat. */
+/* Rejects a node that is not a mapping (message: "PREFIX: found X,
+ * expected EXPECTED") and a mapping whose keys are not scalars or repeat. */
 static int check_mapping(yaml_document_t *doc, yaml_node_t *map, const char *prefix,
-                         const char *file, isw_error_t *err)
+                         const char *expected, const char *file, isw_error_t *err)
 {
+    if (map->type != YAML_MAPPING_NODE) {
+        char found[160];
+        describe_node(found, sizeof found, doc, map);
+        return isw_error_set(err, ISW_EINVAL, file, (int)map->start_mark.line + 1,
+                             "%s%sfound %s, expected %s", prefix, prefix[0] ? ": " : "", found,
+                             expected);
+    }
     for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
          p++) {
         yaml_node_t *k = yaml_document_get_node(doc, p->key);
@@ -1694,16 +1702,12 @@ int isw_spec_validate(isw_spec_t *spec, const char *file, isw_error_t *err)
 static int load_section(isw_spec_t *s, const char *section, yaml_document_t *doc,
                         yaml_node_t *map, const char *file, keylines_t *kl, isw_error_t *err)
 {
-    if (map->type != YAML_MAPPING_NODE) {
-        const char *names[NKEYS + 1];
-        char found[160], list[700];
-        section_keys(section, names, (int)NKEYS + 1);
-        join_names(list, sizeof list, names);
-        describe_node(found, sizeof found, doc, map);
-        return isw_error_set(err, ISW_EINVAL, file, (int)map->start_mark.line + 1,
-                             "%s: found %s, expected a mapping with keys %s", section, found, list);
-    }
-    int st = check_mapping(doc, map, section, file, err);
+    const char *names[NKEYS + 1];
+    char list[700], expected[760];
+    section_keys(section, names, (int)NKEYS + 1);
+    join_names(list, sizeof list, names);
+    snprintf(expected, sizeof expected, "a mapping with keys %s", list);
+    int st = check_mapping(doc, map, section, expected, file, err);
     if (st)
         return st;
     where_t w = {file, 0, 1};
@@ -1727,14 +1731,8 @@ static int load_section(isw_spec_t *s, const char *section, yaml_document_t *doc
 static int load_refine(isw_sweep_t *sw, yaml_document_t *doc, yaml_node_t *map, const char *file,
                        keylines_t *kl, isw_error_t *err)
 {
-    if (map->type != YAML_MAPPING_NODE) {
-        char found[160];
-        describe_node(found, sizeof found, doc, map);
-        return isw_error_set(err, ISW_EINVAL, file, (int)map->start_mark.line + 1,
-                             "refine: found %s, expected a mapping with keys axis, tolerance, "
-                             "rounds", found);
-    }
-    int st = check_mapping(doc, map, "refine", file, err);
+    int st = check_mapping(doc, map, "refine", "a mapping with keys axis, tolerance, rounds",
+                           file, err);
     if (st)
         return st;
     sw->refine.enabled = 1;
@@ -1756,14 +1754,9 @@ static int load_refine(isw_sweep_t *sw, yaml_document_t *doc, yaml_node_t *map, 
 static int load_sweep(isw_sweep_t *sw, const isw_spec_t *spec, yaml_document_t *doc,
                       yaml_node_t *map, const char *file, isw_error_t *err)
 {
-    if (map->type != YAML_MAPPING_NODE) {
-        char found[160];
-        describe_node(found, sizeof found, doc, map);
-        return isw_error_set(err, ISW_EINVAL, file, (int)map->start_mark.line + 1,
-                             "sweep: found %s, expected a mapping of axes, e.g. train.lr: "
-                             "{logspace: [1e-4, 1, 9]}", found);
-    }
-    int st = check_mapping(doc, map, "sweep", file, err);
+    int st = check_mapping(doc, map, "sweep",
+                           "a mapping of axes, e.g. train.lr: {logspace: [1e-4, 1, 9]}", file,
+                           err);
     if (st)
         return st;
     where_t w = {file, 0, 1};
@@ -1786,12 +1779,9 @@ static int load_root(isw_spec_t *s, isw_sweep_t *sw, yaml_document_t *doc, const
     if (!root)
         return isw_error_set(err, ISW_EINVAL, file, 0,
                              "the spec is empty, expected a mapping with keys %s", list);
-    if (root->type != YAML_MAPPING_NODE) {
-        describe_node(found, sizeof found, doc, root);
-        return isw_error_set(err, ISW_EINVAL, file, (int)root->start_mark.line + 1,
-                             "found %s, expected a mapping with keys %s", found, list);
-    }
-    int st = check_mapping(doc, root, "", file, err);
+    char expected[sizeof list + 32];
+    snprintf(expected, sizeof expected, "a mapping with keys %s", list);
+    int st = check_mapping(doc, root, "", expected, file, err);
     if (st)
         return st;
 
