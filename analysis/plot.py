@@ -142,10 +142,11 @@ class Table:
         return seen
 
 
-def read_table(path, stats):
+def read_table(path, stats, allow_no_rows=False):
     """Reads a summary CSV whose statistics columns are `stats` (in order,
     the first one ending the axis columns).  PlotError when the file is
-    missing, empty, header-only ("no runs yet") or lacks a column."""
+    missing, empty, header-only ("no runs yet", unless allow_no_rows) or
+    lacks a column."""
     if not os.path.isfile(path):
         raise PlotError(path, "no such file (has the sweep run? 'initsweep summarize OUTDIR' "
                               "rewrites it from runs.csv)")
@@ -163,7 +164,7 @@ def read_table(path, stats):
         raise PlotError(path, "missing column%s %s (expected %s after the axis columns)"
                         % ("s" if len(missing) > 1 else "", ", ".join(missing),
                            ",".join(stats)))
-    if not body:
+    if not body and not allow_no_rows:
         raise PlotError(path, "no rows: no runs yet")
     for i, r in enumerate(body):
         if len(r) != len(header):
@@ -253,9 +254,10 @@ def load_results(outdir, plots=PLOTS):
     spec = read_spec(os.path.join(outdir, "spec.yaml"))
     maps = "stability" in plots or "outcome" in plots
     cells = read_table(os.path.join(outdir, "cells.csv"), CELL_STATS) if maps else None
-    if cells is not None and LR not in cells.axes:
-        raise PlotError(cells.path, "no %s column: the maps need a learning-rate axis" % LR)
-    boundary = read_table(os.path.join(outdir, "boundary.csv"), BOUNDARY_STATS)
+    # without a train.lr axis boundary.csv is header-only by design: the maps
+    # then have no edges to draw, which is not an error
+    boundary = read_table(os.path.join(outdir, "boundary.csv"), BOUNDARY_STATS,
+                          allow_no_rows=cells is not None and LR not in cells.axes)
     if "law" in plots and SCALE not in boundary.axes:
         raise PlotError(boundary.path, "no %s column: the law plot needs an init.scale "
                                        "axis (use --which stability,outcome)" % SCALE)
@@ -269,8 +271,9 @@ class Layout:
     """x: the map's horizontal axis (None: one column); panel: one panel per
     value (None: one panel); fixed: the value every other axis is held at."""
 
-    def __init__(self, x, x_numeric, panel, panel_values, fixed, varied):
+    def __init__(self, x, x_numeric, panel, panel_values, fixed, varied, y=LR):
         self.x, self.x_numeric = x, x_numeric
+        self.y = y              # the maps' vertical axis: train.lr unless --y
         self.panel, self.panel_values = panel, panel_values
         self.fixed = fixed      # {axis: value} for every axis but train.lr and panel
         self.varied = varied    # axes with more than one value in the data
@@ -287,15 +290,29 @@ def _axis_table(res):
     return res.cells if res.cells is not None else res.boundary
 
 
-def choose_layout(res, x=None, panel=None, fix=None):
+def choose_layout(res, x=None, panel=None, fix=None, y=None):
     """Picks the axes.  x: `x`, else init.scale, else the first numeric axis
     other than train.lr (axes in `fix` are never picked), else None.  panel: `panel` ('none' for a single
     panel), else init.dist, else the first non-numeric remaining axis, else
     None.  Every other axis is fixed at its first value in the file (the
     first grid value), or at fix[axis]."""
     table = _axis_table(res)
-    axes = [a for a in table.axes if a != LR]
-    numeric = {a: all(is_number(v) for v in table.values(a)) for a in axes}
+    numeric_all = {a: all(is_number(v) for v in table.values(a)) for a in table.axes}
+    if y is not None:
+        if y not in table.axes or not numeric_all[y]:
+            raise PlotError(table.path, "--y %r is not a numeric axis; axes are: %s"
+                            % (y, ", ".join(table.axes)))
+    elif LR in table.axes:
+        y = LR
+    else:
+        # no learning-rate axis (e.g. lr_layer.0 x lr_layer.1): the last
+        # numeric axis goes up the page
+        y = next((a for a in reversed(table.axes) if numeric_all[a] and a != x), None)
+        if y is None and res.cells is not None:
+            raise PlotError(table.path, "no %s column and no other numeric axis: the maps "
+                                        "need a numeric vertical axis" % LR)
+    axes = [a for a in table.axes if a != y]
+    numeric = {a: numeric_all[a] for a in axes}
     fix = dict(fix or {})
 
     def need(axis, what):
@@ -341,7 +358,7 @@ def choose_layout(res, x=None, panel=None, fix=None):
     if panel and numeric[panel]:
         panel_values = sorted(panel_values, key=float)
     varied = {a for a in axes if len(table.values(a)) > 1}
-    return Layout(x, bool(x and numeric[x]), panel, panel_values, fixed, varied)
+    return Layout(x, bool(x and numeric[x]), panel, panel_values, fixed, varied, y=y or LR)
 
 
 def same_value(a, b):
@@ -400,6 +417,7 @@ class Columns:
 
     def __init__(self, rows, layout):
         x = layout.x
+        Y = self.y = layout.y
         if x is None:
             keys = [None]
         else:
@@ -421,9 +439,9 @@ class Columns:
         self.rows = []
         for k in keys:
             col = [r for r in rows if x is None or r[x] == k]
-            col.sort(key=lambda r: num(r[LR]))
+            col.sort(key=lambda r: num(r[Y]))
             self.rows.append(col)
-        lrs = np.array([num(r[LR]) for r in rows])
+        lrs = np.array([num(r[Y]) for r in rows])
         self.ylog = bool(len(lrs) and np.all(lrs > 0))
 
     def position(self, key):
@@ -434,7 +452,7 @@ def draw_columns(ax, cols, values, cmap, norm):
     """pcolormesh per column, value(row) -> float (NaN = not defined).
     Returns the last mesh (for a colour bar) and the lr range drawn."""
     mesh, ylo, yhi = None, math.inf, -math.inf
-    yedges = [cell_edges([num(r[LR]) for r in col], cols.ylog) if col else None
+    yedges = [cell_edges([num(r[cols.y]) for r in col], cols.ylog) if col else None
               for col in cols.rows]
     for e in yedges:
         if e is not None:
@@ -494,7 +512,7 @@ def setup_axes(ax, cols, layout, ylo, yhi, first_col, last_row):
         ax.xaxis.set_tick_params(labelbottom=True)
         ax.set_xlabel(axis_label(layout.x) if layout.x else "")
     if first_col:
-        ax.set_ylabel(axis_label(LR))
+        ax.set_ylabel(axis_label(layout.y))
     ax.tick_params(which="both", direction="out")
 
 
@@ -505,6 +523,8 @@ def stroke(colour="black", width=2.6):
 def draw_edges(ax, res, layout, panel_value, cols, band):
     """The boundary (lr_boundary, with its bracket as a band when `band`)
     and the divergence edge (lr_diverge) of the panel's slices against x."""
+    if layout.y != LR:
+        return              # boundary.csv's edges are along train.lr only
     rows = select(res.boundary.rows, layout, panel_value, skip={layout.x})
     pts = []
     for r in rows:
@@ -600,9 +620,10 @@ def build_stability(res, layout):
     if mesh is not None:
         cb = fig.colorbar(mesh, ax=axes, shrink=0.9, pad=0.02, aspect=30)
         cb.set_label("P(converged): fraction of seeds")
-    fig.legend(handles=edge_legend_handles(), loc="lower center", ncols=3, frameon=False,
-               bbox_to_anchor=(0.5, -0.01))
-    fig.get_layout_engine().set(rect=(0, 0.06, 1, 0.94))
+    if layout.y == LR:
+        fig.legend(handles=edge_legend_handles(), loc="lower center", ncols=3, frameon=False,
+                   bbox_to_anchor=(0.5, -0.01))
+        fig.get_layout_engine().set(rect=(0, 0.06, 1, 0.94))
     return fig, axes
 
 
@@ -639,9 +660,10 @@ def build_outcomes(res, layout):
     ncols = min(len(axes), 3)
     axes[ncols - 1].legend(handles=handles, title="dominant outcome", loc="upper left",
                            bbox_to_anchor=(1.03, 1.0), borderaxespad=0.0, frameon=False)
-    fig.legend(handles=edge_legend_handles()[::2], loc="lower center", ncols=2,
-               frameon=False, bbox_to_anchor=(0.5, -0.01))
-    fig.get_layout_engine().set(rect=(0, 0.06, 1, 0.94))
+    if layout.y == LR:
+        fig.legend(handles=edge_legend_handles()[::2], loc="lower center", ncols=2,
+                   frameon=False, bbox_to_anchor=(0.5, -0.01))
+        fig.get_layout_engine().set(rect=(0, 0.06, 1, 0.94))
     return fig, axes
 
 
@@ -803,6 +825,8 @@ def parse_args(argv):
     p.add_argument("--which", default=None,
                    help="comma-separated subset of stability,outcome,law (default all)")
     p.add_argument("--x", help="map x axis (default init.scale)")
+    p.add_argument("--y", help="map y axis (default train.lr, else the last numeric axis); "
+                   "the edge lines are drawn only along train.lr")
     p.add_argument("--panel", help="one panel per value of this axis; 'none' for one panel "
                    "(default init.dist, else the first non-numeric axis)")
     p.add_argument("--fix", action="append", default=[], metavar="AXIS=VALUE",
@@ -851,13 +875,13 @@ def main(argv=None):
                                  % (SCALE, os.path.join(a.outdir, "boundary.csv")))
                 a.plots = [w for w in a.plots if w != "law"]
         res = load_results(a.outdir, a.plots)
-        layout = choose_layout(res, x=a.x, panel=a.panel, fix=a.fixmap)
+        layout = choose_layout(res, x=a.x, panel=a.panel, fix=a.fixmap, y=a.y)
         outdir = a.out or os.path.join(a.outdir, "plots")
         try:
             os.makedirs(outdir, exist_ok=True)
         except OSError as e:
             raise PlotError(outdir, "cannot create: %s" % e.strerror)
-        summary = {"outdir": a.outdir, "x": layout.x, "panel": layout.panel,
+        summary = {"outdir": a.outdir, "x": layout.x, "y": layout.y, "panel": layout.panel,
                    "panel_values": layout.panel_values, "figures": {}}
         with plt.rc_context(STYLE):
             for what in a.plots:

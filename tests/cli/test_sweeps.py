@@ -7,6 +7,7 @@ an edge at 2/lambda_max, slopes of -2/-4/-6, an init that mse cannot train,
 checks the finding against the CSV files it writes.  A spec added to
 sweeps/ without a check here fails the test, so no example can go stale.
 About 2-3 minutes on 2 cores (release build)."""
+import json
 import math
 import os
 import sys
@@ -39,7 +40,23 @@ def sweep(name, *sets):
     t0 = time.time()
     run(mpi_cmd(2, *args), env=ENV)
     print("%-26s %6.1f s" % (name, time.time() - t0))
+    plot(name, out)
     return out
+
+
+def plot(name, out):
+    """Renders the sweep's plots as a user would and checks every figure
+    has panels and a non-trivial PNG."""
+    p = run(["/usr/bin/python3", os.path.join(SRC, "analysis", "plot.py"), out,
+             "--out", os.path.join(out, "plots"), "--dpi", "60", "--json"], env=ENV)
+    summary = json.loads(p.stdout)
+    figures = summary.get("figures", {})
+    check("stability" in figures and "outcome" in figures, "%s: stability and outcome maps "
+          "drawn (%s)" % (name, sorted(figures)))
+    for fig, info in figures.items():
+        check(info.get("panels", 0) >= 1, "%s: %s has panels" % (name, fig))
+        for f in info.get("files", []):
+            check(os.path.getsize(f) > 5000, "%s: %s is a real image" % (name, f))
 
 
 def train(name, *sets):
