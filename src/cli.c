@@ -19,7 +19,7 @@
 void isw_cli_usage(FILE *out)
 {
     fputs("usage:\n"
-          "  initsweep run SPEC.yaml [-o OUTDIR] [--set KEY=VALUE]... [--resume|--fresh] [--quiet]\n"
+          "  initsweep run SPEC.yaml [-o OUTDIR] [--set KEY=VALUE]... [--resume|--fresh] [--shard K/N] [--quiet]\n"
           "  initsweep plan SPEC.yaml [--set KEY=VALUE]... [--ranks N]\n"
           "  initsweep train SPEC.yaml [--set KEY=VALUE]...\n"
           "  initsweep summarize OUTDIR\n"
@@ -31,9 +31,16 @@ void isw_cli_usage(FILE *out)
           "plan       print the grid, its size and a cost estimate; trains nothing\n"
           "train      one run of the spec (sweep ignored): a line per epoch, then its record\n"
           "summarize  recompute cells.csv, boundary.csv and fit.csv from OUTDIR/runs.csv\n"
+          "           (merging a job array's OUTDIR/shard-K-of-N first)\n"
           "\n"
           "--set KEY=VALUE  override a dotted key (train.lr=0.5, model.hidden=[15]);\n"
           "                 on run also a sweep axis: --set 'sweep.train.lr={logspace: [1e-3, 1, 7]}'\n"
+          "--resume         insist on resuming: fail if OUTDIR holds no journal (a plain\n"
+          "                 run resumes a journal of the same spec anyway)\n"
+          "--fresh          start over, replacing OUTDIR's journal and results\n"
+          "--shard K/N      run only shard K (0-based) of N into OUTDIR/shard-K-of-N;\n"
+          "                 summarize OUTDIR merges the shards\n"
+          "--quiet          no progress lines\n"
           "exit status: 0 done, 2 bad input, 3 interrupted (resumable), 1 other failure\n",
           out);
 }

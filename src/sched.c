@@ -733,6 +733,12 @@ int isw_sched_run(const isw_cli_args_t *args, int *argc, char ***argv)
         const char *axes[ISW_MAX_AXES];
         for (int a = 0; a < sweep.naxes; a++)
             axes[a] = sweep.axes[a].key;
+        char meta[ISW_PATH_MAX + 32];
+        snprintf(meta, sizeof meta, "%s/journal.meta", outdir);
+        if (st == ISW_OK && args->resume && access(meta, F_OK) != 0)
+            st = isw_error_set(&err, ISW_EINVAL, outdir, 0,
+                               "--resume: no journal to resume here (a first run needs no "
+                               "option; --resume only insists that one exists)");
         if (st == ISW_OK)
             st = isw_journal_open(&journal, outdir, hash, axes, sweep.naxes, args->fresh, &err);
         spec_out_t so = {&spec, &sweep};

@@ -51,9 +51,13 @@ model: {hidden: [4]}
 p = run([EXE, "train", missing_data], expect=2)
 check("no-such.csv" in p.stderr, "a missing data file is named: %s" % p.stderr)
 
-# plan and run on one rank agree on the grid size
+# --resume insists on a journal; plan and run agree on the grid size
 out = os.path.join(work, "out")
+p = run([EXE, "run", spec, "-o", out, "--quiet", "--resume"], expect=2)
+check("--resume" in p.stderr and not os.path.exists(out), "--resume without a journal: %s"
+      % p.stderr)
 run([EXE, "run", spec, "-o", out, "--quiet"])
+run([EXE, "run", spec, "-o", out, "--quiet", "--resume"])
 with open(os.path.join(out, "runs.csv")) as f:
     check(len(f.read().splitlines()) == 16, "run wrote 15 records")
 done()
