@@ -231,6 +231,10 @@ int isw_cli_train(const isw_cli_args_t *args)
 
 /* ---- plan ------------------------------------------------------------- */
 
+/* Runs per second rank 0 can hand out and journal, measured with
+ * bench/bench_coordinator.sh on zero-length runs (25-35 us per run). */
+#define COORDINATOR_RUNS_PER_S 3e4
+
 static void print_axis(const isw_axis_t *ax)
 {
     char a[256], b[256];
@@ -347,6 +351,14 @@ int isw_cli_plan(const isw_cli_args_t *args)
                "           (diverging and early-stopping runs end sooner)\n",
                mean, ncal, ncal > 1 ? "s" : "", total, total / 3600.0, ranks,
                ranks > 1 ? "s" : "");
+        /* Rank 0 hands out and journals every run: on the order of 3e4
+         * runs/s (bench/bench_coordinator.sh).  Very short runs on many
+         * ranks hit that ceiling before they run out of cores. */
+        double floor_s = (double)grid.ntasks / COORDINATOR_RUNS_PER_S;
+        if (floor_s > total)
+            printf("           note: rank 0 journals about %.0f runs/s, so this sweep takes at "
+                   "least %.3g s however many ranks run it\n",
+                   COORDINATOR_RUNS_PER_S, floor_s);
     }
     isw_data_free(&data);
     isw_sweep_free(&sweep);
