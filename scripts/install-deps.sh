@@ -2,19 +2,42 @@
 # Installs what initsweep needs from Debian's archive (skips what is there).
 # Usage: scripts/install-deps.sh [--slurm]
 set -eu
-pkgs="build-essential cmake pkg-config libopenmpi-dev openmpi-bin libopenblas-dev
+core="build-essential cmake pkg-config libopenmpi-dev openmpi-bin libopenblas-dev
 libgsl-dev libyaml-dev zlib1g-dev python3-matplotlib python3-numpy dataset-fashion-mnist"
+slurm="slurm-wlm munge"
+
+missing() {
+    out=""
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+            out="$out $p"
+    done
+    echo "$out"
+}
+
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+updated=""
+install() {    # install [apt options] -- packages
+    opts=""
+    while [ "$1" != "--" ]; do opts="$opts $1"; shift; done
+    shift
+    [ -z "$updated" ] && { $sudo apt-get update -qq; updated=1; }
+    echo "installing: $*"
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $opts "$@" >/dev/null
+}
+
+# shellcheck disable=SC2086
+need=$(missing $core)
+# shellcheck disable=SC2086
+[ -n "$need" ] && install -- $need
 if [ "${1:-}" = "--slurm" ]; then
-    pkgs="$pkgs slurm-wlm munge"
+    # Slurm's daemons are started by hand by the test that needs them; its
+    # recommended extras (mail, docs) are not needed.
+    # shellcheck disable=SC2086
+    need=$(missing $slurm)
+    # shellcheck disable=SC2086
+    [ -n "$need" ] && install --no-install-recommends -- $need
 fi
-missing=""
-for p in $pkgs; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-    sudo=""
-    [ "$(id -u)" -ne 0 ] && sudo="sudo"
-    echo "installing:$missing"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
-fi
+exit 0
