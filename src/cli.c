@@ -328,6 +328,7 @@ int isw_cli_plan(const isw_cli_args_t *args)
         isw_spec_t s;
         if (isw_grid_task_spec(&s, &grid, &spec, picks[i], &err) != ISW_OK)
             continue;
+        int full_epochs = s.train.epochs;
         s.train.epochs = s.train.epochs > 0 ? 1 : 0;
         s.criteria.stop_on_target = s.criteria.stop_on_flat = 0;
         s.train.sharpness = 0;
@@ -337,10 +338,8 @@ int isw_cli_plan(const isw_cli_args_t *args)
             continue;
         /* one epoch plus two evaluation passes: count it as 1.5 epochs of a
          * full-length run (one pass per epoch) */
-        isw_spec_t full;
-        isw_grid_task_spec(&full, &grid, &spec, picks[i], &err);
         double per_epoch = rec.seconds / (s.train.epochs ? 1.5 : 1.0);
-        secs += per_epoch * (full.train.epochs > 0 ? full.train.epochs : 1);
+        secs += per_epoch * (full_epochs > 0 ? full_epochs : 1);
         ncal++;
     }
     if (ncal > 0) {

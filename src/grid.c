@@ -38,21 +38,6 @@ void isw_grid_task_index(const isw_grid_t *grid, uint64_t task, size_t *idx)
     }
 }
 
-uint64_t isw_grid_task_of(const isw_grid_t *grid, const size_t *idx)
-{
-    uint64_t t = 0;
-    for (int a = 0; a < grid->naxes; a++)
-        t = t * grid->dims[a] + idx[a];
-    return t;
-}
-
-void isw_grid_task_value(const isw_grid_t *grid, uint64_t task, int a, char *buf, size_t size)
-{
-    size_t idx[ISW_MAX_AXES];
-    isw_grid_task_index(grid, task, idx);
-    isw_axis_value(&grid->sweep->axes[a], idx[a], buf, size);
-}
-
 int isw_grid_point_spec(isw_spec_t *out, const isw_grid_t *grid, const isw_spec_t *base,
                         const size_t *idx, const char *lr_text, isw_error_t *err)
 {

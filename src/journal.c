@@ -223,18 +223,24 @@ long isw_runs_find(const isw_runs_t *runs, uint64_t task)
     }
 }
 
-/* Rebuilds the task set with nslots (a power of two > 2 * nruns). */
-static int runs_rehash(isw_runs_t *runs, size_t nslots)
+/* Puts runs 0..nruns into an empty table of nslots (a power of two). */
+static void slots_fill(size_t *slots, size_t nslots, const isw_runs_t *runs)
 {
-    size_t *slots = calloc(nslots, sizeof *slots);
-    if (!slots)
-        return ISW_ENOMEM;
     for (size_t i = 0; i < runs->nruns; i++) {
         size_t s = task_slot(runs->runs[i].rec.task, nslots);
         while (slots[s])
             s = (s + 1) & (nslots - 1);
         slots[s] = i + 1;
     }
+}
+
+/* Rebuilds the task set with nslots (a power of two > 2 * nruns). */
+static int runs_rehash(isw_runs_t *runs, size_t nslots)
+{
+    size_t *slots = calloc(nslots, sizeof *slots);
+    if (!slots)
+        return ISW_ENOMEM;
+    slots_fill(slots, nslots, runs);
     free(runs->slots);
     runs->slots = slots;
     runs->nslots = nslots;
@@ -304,32 +310,9 @@ static void runs_pop(isw_runs_t *runs)
         return;
     runs->nruns--;
     free(runs->runs[runs->nruns].values);
-    if (runs_rehash(runs, runs->nslots) != ISW_OK) {
-        /* no memory for a new table: clear the last run's slot in place by
-         * rebuilding into the old one */
-        memset(runs->slots, 0, runs->nslots * sizeof *runs->slots);
-        for (size_t i = 0; i < runs->nruns; i++) {
-            size_t s = task_slot(runs->runs[i].rec.task, runs->nslots);
-            while (runs->slots[s])
-                s = (s + 1) & (runs->nslots - 1);
-            runs->slots[s] = i + 1;
-        }
-    }
-}
-
-int isw_runs_add(isw_runs_t *runs, const char *const *values, const isw_record_t *rec,
-                 isw_error_t *err)
-{
-    if (isw_runs_find(runs, rec->task) >= 0)
-        return isw_error_set(err, ISW_EINVAL, "", 0, "task %" PRIu64 " is already recorded",
-                             rec->task);
-    if (rec->outcome < 0 || rec->outcome >= ISW_NOUTCOMES)
-        return isw_error_set(err, ISW_EINVAL, "", 0, "task %" PRIu64 ": outcome %d is not an outcome",
-                             rec->task, (int)rec->outcome);
-    int st = runs_push(runs, values, rec, -1, 0);
-    if (st != ISW_OK)
-        return isw_error_set(err, st, "", 0, "out of memory adding a run");
-    return ISW_OK;
+    /* open addressing cannot drop one entry: refill the same table */
+    memset(runs->slots, 0, runs->nslots * sizeof *runs->slots);
+    slots_fill(runs->slots, runs->nslots, runs);
 }
 
 void isw_runs_free(isw_runs_t *runs)

@@ -229,20 +229,18 @@ static void journal_record(coord_t *co, const isw_record_t *rec)
     isw_error_t err;
     isw_error_clear(&err);
     double probe_lr = NAN;
-    if (rec->task >= c->grid->ntasks) {
-        if (!co->refine || isw_refine_probe_lr(co->refine, rec->task, &probe_lr) != ISW_OK) {
-            isw_error_set(&err, ISW_EINVAL, "", 0, "a result for unknown task %llu",
-                          (unsigned long long)rec->task);
-            die(c, &err, "coordinator");
-        }
-    }
     size_t idx[ISW_MAX_AXES];
-    if (rec->task < c->grid->ntasks)
+    int probe = rec->task >= c->grid->ntasks;
+    if (!probe) {
         isw_grid_task_index(c->grid, rec->task, idx);
-    else
-        isw_refine_probe_index(co->refine, rec->task, idx);
+    } else if (!co->refine || isw_refine_probe_index(co->refine, rec->task, idx) != ISW_OK ||
+               isw_refine_probe_lr(co->refine, rec->task, &probe_lr) != ISW_OK) {
+        isw_error_set(&err, ISW_EINVAL, "", 0, "a result for unknown task %llu",
+                      (unsigned long long)rec->task);
+        die(c, &err, "coordinator");
+    }
     for (int a = 0; a < c->grid->naxes; a++) {
-        if (rec->task >= c->grid->ntasks && a == c->grid->lr_axis)
+        if (probe && a == c->grid->lr_axis)
             isw_refine_format_lr(probe_lr, vals[a], sizeof vals[a]);
         else
             isw_axis_value(&c->grid->sweep->axes[a], idx[a], vals[a], sizeof vals[a]);
@@ -398,7 +396,7 @@ static int coord_epoch(const isw_epoch_t *ep, void *user)
 static int coordinate(coord_t *co)
 {
     ctx_t *c = co->c;
-    int trains = c->size == 1 || c->size <= ISW_SCHED_TRAINING_COORDINATOR;
+    int trains = c->size <= ISW_SCHED_TRAINING_COORDINATOR;
     isw_error_t err;
     isw_error_clear(&err);
     while (!(co->stopping && co->nleft == c->size - 1 && (co->inflight == 0 || co->interrupted))) {
@@ -596,33 +594,34 @@ static int load_shared_data(const ctx_t *c, const isw_spec_t *spec, isw_data_t *
     return ISW_OK;
 }
 
-typedef struct {
-    const isw_spec_t *spec;
-    const isw_sweep_t *sweep;
-} spec_out_t;
-
-static int write_spec(FILE *out, void *user, isw_error_t *err)
+/* The resolved spec as YAML text (malloc'ed): its hash identifies a
+ * journal, and it is what OUTDIR/spec.yaml holds. */
+static int spec_text(char **text, size_t *len, const isw_spec_t *spec, const isw_sweep_t *sweep,
+                     isw_error_t *err)
 {
-    const spec_out_t *so = user;
-    if (isw_spec_write(out, so->spec, so->sweep) != ISW_OK)
-        return isw_error_set(err, ISW_EIO, "spec.yaml", 0, "cannot write the resolved spec");
+    *text = NULL;
+    *len = 0;
+    FILE *f = open_memstream(text, len);
+    if (!f)
+        return isw_error_set(err, ISW_ENOMEM, "", 0, "out of memory for the resolved spec");
+    int st = isw_spec_write(f, spec, sweep);
+    fclose(f);
+    if (st != ISW_OK)
+        return isw_error_set(err, st, "", 0, "cannot write the resolved spec");
     return ISW_OK;
 }
 
-/* The resolved spec text and its hash: what identifies a journal. */
-static int spec_hash(const isw_spec_t *spec, const isw_sweep_t *sweep, uint64_t *hash)
+typedef struct {
+    const char *text;
+    size_t len;
+} text_t;
+
+static int write_text(FILE *out, void *user, isw_error_t *err)
 {
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    if (!f)
-        return ISW_ENOMEM;
-    int st = isw_spec_write(f, spec, sweep);
-    fclose(f);
-    if (st == ISW_OK)
-        *hash = isw_journal_hash(text, len);
-    free(text);
-    return st;
+    const text_t *t = user;
+    if (fwrite(t->text, 1, t->len, out) != t->len)
+        return isw_error_set(err, ISW_EIO, "spec.yaml", 0, "cannot write the resolved spec");
+    return ISW_OK;
 }
 
 /* OUTDIR, or results/<spec name>; a shard journals into its own
@@ -728,8 +727,11 @@ int isw_sched_run(const isw_cli_args_t *args, int *argc, char ***argv)
     }
     default_outdir(outdir, sizeof outdir, args, &spec, shard_k, shard_n);
     if (c.rank == 0) {
-        uint64_t hash = 0;
-        st = spec_hash(&spec, &sweep, &hash);
+        text_t resolved;
+        char *text = NULL;
+        st = spec_text(&text, &resolved.len, &spec, &sweep, &err);
+        resolved.text = text;
+        uint64_t hash = st == ISW_OK ? isw_journal_hash(text, resolved.len) : 0;
         const char *axes[ISW_MAX_AXES];
         for (int a = 0; a < sweep.naxes; a++)
             axes[a] = sweep.axes[a].key;
@@ -741,9 +743,9 @@ int isw_sched_run(const isw_cli_args_t *args, int *argc, char ***argv)
                                "option; --resume only insists that one exists)");
         if (st == ISW_OK)
             st = isw_journal_open(&journal, outdir, hash, axes, sweep.naxes, args->fresh, &err);
-        spec_out_t so = {&spec, &sweep};
         if (st == ISW_OK)
-            st = isw_file_write_atomic(outdir, "spec.yaml", write_spec, &so, &err);
+            st = isw_file_write_atomic(outdir, "spec.yaml", write_text, &resolved, &err);
+        free(text);
     }
     if (agree(&c, st) != ISW_OK) {
         if (c.rank == 0)

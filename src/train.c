@@ -67,14 +67,6 @@ static int target_met(const isw_criteria_spec_t *c, const isw_trajectory_t *t, i
     return 0;
 }
 
-int isw_train_target_epoch(const isw_criteria_spec_t *c, const isw_trajectory_t *t)
-{
-    for (int i = 0; i < t->n; i++)
-        if (target_met(c, t, i))
-            return i;
-    return -1;
-}
-
 int isw_train_is_flat(const isw_criteria_spec_t *c, const double *loss, int n)
 {
     int p = c->patience;
@@ -137,7 +129,7 @@ typedef struct {
     size_t neval;          /* evaluation rows: the first neval samples */
     size_t chunk;          /* rows per evaluation chunk */
     double *scratch;       /* (nparams) doubles: init draws, Hessian probes */
-    double *probe;         /* (3 * nparams) doubles: theta, v, Hv */
+    double *probe;         /* (4 * nparams) doubles: theta, v, Hv, a second gradient */
 } run_ws_t;
 
 static void ws_free(run_ws_t *ws)
@@ -166,7 +158,7 @@ static int ws_alloc(run_ws_t *ws, const isw_spec_t *spec, const isw_data_t *data
     ws->net.classification = data->classes > 0;
     ws->scratch = malloc(ws->net.nparams * sizeof(double));
     if (want_probe)
-        ws->probe = malloc(3 * ws->net.nparams * sizeof(double));
+        ws->probe = malloc(4 * ws->net.nparams * sizeof(double));
     if (!ws->scratch || (want_probe && !ws->probe)) {
         ws_free(ws);
         return isw_error_set(err, ISW_ENOMEM, "", 0, "out of memory for run workspace");
@@ -261,10 +253,7 @@ static double sharpness(run_ws_t *ws, const isw_data_t *data, int iters, uint64_
 {
     size_t n = ws->net.nparams;
     double *theta = ws->probe, *v = ws->probe + n, *hv = ws->probe + 2 * n;
-    double *tmp_theta = ws->scratch;
-    double *tmp_g = malloc(n * sizeof(double));
-    if (!tmp_g)
-        return NAN;
+    double *tmp_g = ws->probe + 3 * n, *tmp_theta = ws->scratch;
     isw_mlp_params_get(&ws->net, theta);
     gsl_rng *r = isw_init_rng(seed, 0, ISW_STREAM_PROBE);
     double lambda = NAN, shift = 0.0;
@@ -292,7 +281,6 @@ static double sharpness(run_ws_t *ws, const isw_data_t *data, int iters, uint64_
         shift = lambda;
     }
     gsl_rng_free(r);
-    free(tmp_g);
     isw_mlp_params_set(&ws->net, theta);
     return lambda;
 }
@@ -472,7 +460,6 @@ int isw_train_run(isw_record_t *rec, const isw_spec_t *spec, const isw_data_t *d
             break;
         }
     }
-    t.budget_done = t.n - 1 >= E;
 
     int ec;
     rec->outcome = isw_train_classify(cr, &t, &ec);
@@ -486,7 +473,7 @@ int isw_train_run(isw_record_t *rec, const isw_spec_t *spec, const isw_data_t *d
     for (int i = 0; i < t.n; i++) {
         if (loss[i] < rec->loss_best)
             rec->loss_best = loss[i];
-        if (loss[i] > rec->loss_max || isnan(loss[i]))
+        if (loss[i] > rec->loss_max)
             rec->loss_max = loss[i];
     }
     rec->dead_fraction = t.dead_fraction;

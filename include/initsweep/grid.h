@@ -25,11 +25,6 @@ int isw_grid_init(isw_grid_t *grid, const isw_sweep_t *sweep, isw_error_t *err);
 
 /* Axis value indices of a task: idx[naxes]. */
 void isw_grid_task_index(const isw_grid_t *grid, uint64_t task, size_t *idx);
-/* Task of axis value indices. */
-uint64_t isw_grid_task_of(const isw_grid_t *grid, const size_t *idx);
-
-/* Text of axis a's value for task (the runs.csv column). */
-void isw_grid_task_value(const isw_grid_t *grid, uint64_t task, int a, char *buf, size_t size);
 
 /* base with the task's axis values applied (in axis order), validated.
  * The values were all checked when the spec was loaded, so an error here

@@ -57,10 +57,6 @@ int isw_runs_read(isw_runs_t *runs, const char *path, isw_error_t *err);
  * table: their axis columns must agree and a task may occur only once. */
 int isw_runs_read_files(isw_runs_t *runs, const char *const *paths, int npaths,
                         isw_error_t *err);
-/* Adds one run (values: runs->naxes strings, copied).  ISW_EINVAL when the
- * task is already present. */
-int isw_runs_add(isw_runs_t *runs, const char *const *values, const isw_record_t *rec,
-                 isw_error_t *err);
 /* Index of the run of `task`, or -1. */
 long isw_runs_find(const isw_runs_t *runs, uint64_t task);
 /* Frees the contents (the struct itself is the caller's) and zeroes it;

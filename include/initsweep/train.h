@@ -70,7 +70,6 @@ typedef struct {
     const double *acc;
     int n;
     int nonfinite, capped;
-    int budget_done;                     /* all epochs ran (no early stop) */
     int layer_dead;
     double dead_fraction, saturated_fraction, output_saturated_fraction;
     int uses_relu, uses_saturating;      /* hidden units relu / sigmoid-tanh */
@@ -80,8 +79,6 @@ typedef struct {
 /* Returns the outcome and sets *epoch_converged (-1 when never). */
 isw_outcome_t isw_train_classify(const isw_criteria_spec_t *c, const isw_trajectory_t *t,
                                  int *epoch_converged);
-/* Index of the first evaluation at target, -1 none. */
-int isw_train_target_epoch(const isw_criteria_spec_t *c, const isw_trajectory_t *t);
 /* 1 when the last `patience` evaluations improved the best loss by less than
  * min_improvement (relative). */
 int isw_train_is_flat(const isw_criteria_spec_t *c, const double *loss, int n);

@@ -32,7 +32,6 @@ static isw_outcome_t classify(const isw_criteria_spec_t *c, const double *loss, 
 {
     t.loss = loss;
     t.n = n;
-    t.budget_done = 1;
     return isw_train_classify(c, &t, ec);
 }
 
