@@ -49,13 +49,6 @@ def start(cmd):
                             start_new_session=True)
 
 
-def kill_group(p, sig):
-    try:
-        os.killpg(p.pid, sig)
-    except ProcessLookupError:
-        pass
-
-
 def children(pid):
     """Process ids whose parent is pid (from /proc)."""
     out = []
@@ -80,6 +73,37 @@ def signal_ranks(p, sig):
             os.kill(c, sig)
         except ProcessLookupError:
             pass
+
+
+def alive(pid):
+    """pid exists and is not a zombie."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+
+def kill_job(p, timeout=30):
+    """SIGKILL of a whole mpirun job at one instant: mpirun and every rank.
+    Open MPI gives each rank a process group of its own, so killing
+    mpirun's group alone would leave the ranks running (and holding the
+    OUTDIR lock).  Returns once none of them is left."""
+    pids = children(p.pid) + [p.pid]
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    p.wait()
+    wait_gone(pids, timeout)
+
+
+def wait_gone(pids, timeout=30):
+    """Waits (at most timeout s) until none of pids is alive."""
+    deadline = time.time() + timeout
+    while any(alive(pid) for pid in pids) and time.time() < deadline:
+        time.sleep(0.05)
 
 
 def read_csv(path):
