@@ -237,16 +237,14 @@ int isw_cli_train(const isw_cli_args_t *args)
 
 static void print_axis(const isw_axis_t *ax)
 {
-    char a[256], b[256];
-    isw_axis_value(ax, 0, a, sizeof a);
-    isw_axis_value(ax, ax->n - 1, b, sizeof b);
+    isw_axis_buf_t na, nb;
+    const char *a = isw_axis_text(ax, 0, &na), *b = isw_axis_text(ax, ax->n - 1, &nb);
     static const char *const forms[] = {"list", "linspace", "logspace", "range"};
     printf("  %-24s %6zu values  %s", ax->key, ax->n, forms[ax->form]);
     if (ax->n <= 6) {
         printf(":");
         for (size_t i = 0; i < ax->n; i++) {
-            isw_axis_value(ax, i, a, sizeof a);
-            printf(" %s", a);
+            printf(" %s", isw_axis_text(ax, i, &na));
         }
         printf("\n");
     } else {

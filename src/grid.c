@@ -42,13 +42,11 @@ int isw_grid_point_spec(isw_spec_t *out, const isw_grid_t *grid, const isw_spec_
                         const size_t *idx, const char *lr_text, isw_error_t *err)
 {
     *out = *base;
-    char value[4096];
     for (int a = 0; a < grid->naxes; a++) {
         const isw_axis_t *ax = &grid->sweep->axes[a];
-        if (a == grid->lr_axis && lr_text)
-            snprintf(value, sizeof value, "%s", lr_text);
-        else
-            isw_axis_value(ax, idx[a], value, sizeof value);
+        isw_axis_buf_t num;
+        const char *value = a == grid->lr_axis && lr_text ? lr_text
+                                                          : isw_axis_text(ax, idx[a], &num);
         int st = isw_spec_set(out, ax->key, value, err);
         if (st != ISW_OK) {
             if (err && err->line == 0)
@@ -96,9 +94,9 @@ int isw_grid_validate(const isw_grid_t *grid, const isw_spec_t *base, isw_error_
             char where[1024] = "";
             size_t off = 0;
             for (int k = 0; k < ni && off < sizeof where; k++) {
-                char v[256];
-                isw_axis_value(&grid->sweep->axes[inter[k]], idx[inter[k]], v, sizeof v);
-                off += (size_t)snprintf(where + off, sizeof where - off, "%s%s=%s",
+                isw_axis_buf_t num;
+                const char *v = isw_axis_text(&grid->sweep->axes[inter[k]], idx[inter[k]], &num);
+                off += (size_t)snprintf(where + off, sizeof where - off, "%s%s=%.200s",
                                         k ? ", " : "", grid->sweep->axes[inter[k]].key, v);
             }
             if (err && ni > 0) {

@@ -305,9 +305,8 @@ void isw_refine_record(isw_refine_t *r, uint64_t task, int outcome)
                 return;
             }
             for (size_t i = 0; i < r->nlr; i++) {
-                char text[64];
-                isw_axis_value(&g->sweep->axes[g->lr_axis], i, text, sizeof text);
-                s->points[i].lr = strtod(text, NULL);
+                isw_axis_buf_t num;
+                s->points[i].lr = strtod(isw_axis_text(&g->sweep->axes[g->lr_axis], i, &num), NULL);
             }
             s->npoints = (int)r->nlr;
         }

@@ -224,7 +224,8 @@ static void send_work(coord_t *co, int worker, int want)
 static void journal_record(coord_t *co, const isw_record_t *rec)
 {
     const ctx_t *c = co->c;
-    char vals[ISW_MAX_AXES][512];
+    isw_axis_buf_t nums[ISW_MAX_AXES];
+    char probe_text[64];
     const char *vp[ISW_MAX_AXES];
     isw_error_t err;
     isw_error_clear(&err);
@@ -240,11 +241,12 @@ static void journal_record(coord_t *co, const isw_record_t *rec)
         die(c, &err, "coordinator");
     }
     for (int a = 0; a < c->grid->naxes; a++) {
-        if (probe && a == c->grid->lr_axis)
-            isw_refine_format_lr(probe_lr, vals[a], sizeof vals[a]);
-        else
-            isw_axis_value(&c->grid->sweep->axes[a], idx[a], vals[a], sizeof vals[a]);
-        vp[a] = vals[a];
+        if (probe && a == c->grid->lr_axis) {
+            isw_refine_format_lr(probe_lr, probe_text, sizeof probe_text);
+            vp[a] = probe_text;
+        } else {
+            vp[a] = isw_axis_text(&c->grid->sweep->axes[a], idx[a], &nums[a]);
+        }
     }
     if (isw_journal_append(co->journal, vp, rec, &err) != ISW_OK)
         die(c, &err, "cannot append to the journal");

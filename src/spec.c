@@ -998,33 +998,115 @@ static void axis_clear(isw_axis_t *ax)
     memset(ax, 0, sizeof *ax);
 }
 
-void isw_axis_value(const isw_axis_t *axis, size_t i, char *buf, size_t size)
+const char *isw_axis_text(const isw_axis_t *axis, size_t i, isw_axis_buf_t *buf)
 {
-    if (!size)
-        return;
-    buf[0] = '\0';
+    buf->num[0] = '\0';
     if (i >= axis->n)
-        return;
+        return buf->num;
     size_t n = axis->n;
     double t = n > 1 ? (double)i / (double)(n - 1) : 0.0;
     double x;
     switch (axis->form) {
     case ISW_AXIS_LIST:
-        snprintf(buf, size, "%s", axis->values[i]);
-        return;
+        return axis->values[i];
     case ISW_AXIS_LINSPACE:
         x = i == 0 ? axis->a : i == n - 1 ? axis->b : axis->a + (axis->b - axis->a) * t;
-        snprintf(buf, size, "%.12g", x);
-        return;
+        snprintf(buf->num, sizeof buf->num, "%.12g", x);
+        break;
     case ISW_AXIS_LOGSPACE:
         x = i == 0 ? axis->a : i == n - 1 ? axis->b
           : exp(log(axis->a) + (log(axis->b) - log(axis->a)) * t);
-        snprintf(buf, size, "%.12g", x);
-        return;
-    case ISW_AXIS_RANGE:
-        snprintf(buf, size, "%ld", (long)axis->a + (long)i * (long)axis->step);
-        return;
+        snprintf(buf->num, sizeof buf->num, "%.12g", x);
+        break;
+    case ISW_AXIS_RANGE: {
+        /* start + i*step lies between start and stop, so it fits; computed
+         * in unsigned arithmetic, where the intermediate product may wrap. */
+        unsigned long long v = (unsigned long long)axis->start +
+                               (unsigned long long)i * (unsigned long long)axis->step;
+        long long sv = v <= (unsigned long long)LLONG_MAX ? (long long)v
+                                                          : -(long long)(~v) - 1;
+        snprintf(buf->num, sizeof buf->num, "%lld", sv);
+        break;
     }
+    }
+    return buf->num;
+}
+
+static void value_text(strbuf_t *b, const isw_spec_t *s, const keydef_t *d, int layer, int yaml);
+
+typedef struct {
+    char *canon;                         /* the value as the spec holds it */
+    size_t index;                        /* position in the axis */
+} axis_canon_t;
+
+static int canon_cmp(const void *pa, const void *pb)
+{
+    const axis_canon_t *a = pa, *b = pb;
+    int c = strcmp(a->canon, b->canon);
+    return c ? c : a->index < b->index ? -1 : a->index > b->index;
+}
+
+static int duplicate_value(isw_error_t *err, const isw_axis_t *ax, const where_t *w, int line,
+                           size_t i, size_t j, const char *same)
+{
+    isw_axis_buf_t bi, bj;
+    return isw_error_set(err, ISW_EINVAL, w->file, line,
+                         "sweep.%s: values #%zu (%.200s) and #%zu (%.200s) are the same value "
+                         "(%.200s), so the same runs would be trained twice and counted as "
+                         "independent samples; expected distinct values", ax->key, i + 1,
+                         isw_axis_text(ax, i, &bi), j + 1, isw_axis_text(ax, j, &bj), same);
+}
+
+/* Refuses an axis with two values that give the same run: equal as the
+ * spec reads them ([0.1, 1e-1], [yes, true], [[16,16], [16, 16]]), or
+ * linspace/logspace points equal at the precision runs.csv prints.  Range
+ * values are distinct integers by construction.  Lists are compared by the
+ * value each sets (sorted, so n log n); computed points are monotone, so
+ * equal ones are neighbours. */
+static int axis_distinct(const isw_axis_t *ax, const keydef_t *d, int layer,
+                         const isw_spec_t *spec, const where_t *w, int line, isw_error_t *err)
+{
+    if (ax->n < 2 || ax->form == ISW_AXIS_RANGE)
+        return ISW_OK;
+    if (ax->form != ISW_AXIS_LIST) {
+        for (size_t i = 1; i < ax->n; i++) {
+            isw_axis_buf_t p, q;
+            const char *tp = isw_axis_text(ax, i - 1, &p), *tq = isw_axis_text(ax, i, &q);
+            if (strtod(tp, NULL) == strtod(tq, NULL))
+                return duplicate_value(err, ax, w, line, i - 1, i, tq);
+        }
+        return ISW_OK;
+    }
+    axis_canon_t *c = calloc(ax->n, sizeof *c);
+    isw_spec_t *tmp = malloc(sizeof *tmp);
+    int st = c && tmp ? ISW_OK : isw_error_set(err, ISW_ENOMEM, w->file, line, "out of memory");
+    for (size_t i = 0; st == ISW_OK && i < ax->n; i++) {
+        *tmp = *spec;
+        where_t wi = {w->file, line, 0};
+        strbuf_t b = {0};
+        /* every value was set successfully once already */
+        if ((st = set_text(tmp, d, layer, ax->key, ax->values[i], &wi, err)) != ISW_OK)
+            break;
+        sb_puts(&b, "");
+        value_text(&b, tmp, d, layer, 0);
+        if (b.oom) {
+            free(b.s);
+            st = isw_error_set(err, ISW_ENOMEM, w->file, line, "out of memory");
+            break;
+        }
+        c[i] = (axis_canon_t){b.s, i};
+    }
+    if (st == ISW_OK) {
+        qsort(c, ax->n, sizeof *c, canon_cmp);
+        for (size_t k = 1; k < ax->n && st == ISW_OK; k++)
+            if (strcmp(c[k - 1].canon, c[k].canon) == 0)
+                st = duplicate_value(err, ax, w, line, c[k - 1].index, c[k].index, c[k].canon);
+    }
+    for (size_t i = 0; c && i < ax->n; i++)
+        free(c[i].canon);
+    free(c);
+    free(tmp);
+    return st;
 }
 
 /* Parses the node of sweep axis `key` into ax and checks every value by
@@ -1058,7 +1140,7 @@ static int axis_parse(isw_axis_t *ax, const isw_spec_t *spec, const char *key,
         return isw_error_set(err, ISW_ENOMEM, w->file, line, "out of memory");
     *tmp = *spec;
     int st = ISW_OK;
-    char text[512];
+    isw_axis_buf_t num;
 
     if (n->type == YAML_SEQUENCE_NODE) {
         ax->form = ISW_AXIS_LIST;
@@ -1114,8 +1196,8 @@ static int axis_parse(isw_axis_t *ax, const isw_spec_t *spec, const char *key,
             arg[i] = scalar(seq_item(doc, args, i));
         if (strcmp(form, "range") == 0) {
             long a, b, step = 1;
-            if ((nargs != 2 && nargs != 3) || !parse_long(arg[0], &a) || !parse_long(arg[1], &b) ||
-                (nargs == 3 && !parse_long(arg[2], &step))) {
+            if ((nargs != 2 && nargs != 3) || !parse_long(arg[0], &a) ||
+                !parse_long(arg[1], &b) || (nargs == 3 && !parse_long(arg[2], &step))) {
                 char found[160];
                 describe_node(found, sizeof found, doc, args);
                 st = isw_error_set(err, ISW_EINVAL, w->file, vline,
@@ -1154,9 +1236,9 @@ static int axis_parse(isw_axis_t *ax, const isw_spec_t *spec, const char *key,
                 goto out;
             }
             ax->form = ISW_AXIS_RANGE;
-            ax->a = (double)a;
-            ax->b = (double)b;
-            ax->step = (double)step;
+            ax->start = a;
+            ax->stop = b;
+            ax->step = step;
             ax->n = (size_t)count;
         } else {
             int logf = strcmp(form, "logspace") == 0;
@@ -1198,7 +1280,7 @@ static int axis_parse(isw_axis_t *ax, const isw_spec_t *spec, const char *key,
             ax->n = (size_t)cnt;
         }
         for (size_t i = 0; i < ax->n; i++) {
-            isw_axis_value(ax, i, text, sizeof text);
+            const char *text = isw_axis_text(ax, i, &num);
             where_t wi = {w->file, vline, 0};
             if ((st = set_text(tmp, d, layer, ax->key, text, &wi, err)))
                 goto prefixed;
@@ -1215,10 +1297,10 @@ static int axis_parse(isw_axis_t *ax, const isw_spec_t *spec, const char *key,
     ax->numeric = 1;
     for (size_t i = 0; i < ax->n; i++) {
         double v;
-        isw_axis_value(ax, i, text, sizeof text);
-        if (!parse_double(text, &v))
+        if (!parse_double(isw_axis_text(ax, i, &num), &v))
             ax->numeric = 0;
     }
+    st = axis_distinct(ax, d, layer, spec, w, line, err);
     goto out;
 
 prefixed:
@@ -2229,8 +2311,7 @@ int isw_spec_write(FILE *out, const isw_spec_t *spec, const isw_sweep_t *sweep)
                 }
                 sb_puts(&b, "]\n");
             } else if (ax->form == ISW_AXIS_RANGE) {
-                sb_printf(&b, "{range: [%ld, %ld, %ld]}\n", (long)ax->a, (long)ax->b,
-                          (long)ax->step);
+                sb_printf(&b, "{range: [%lld, %lld, %lld]}\n", ax->start, ax->stop, ax->step);
             } else {
                 sb_printf(&b, "{%s: [", ax->form == ISW_AXIS_LOGSPACE ? "logspace" : "linspace");
                 fmt_double(num, sizeof num, ax->a);

@@ -151,7 +151,8 @@ typedef struct {
     isw_axis_form_t form;
     int line;                            /* line in the spec file, 0 for --set */
     size_t n;                            /* number of values */
-    double a, b, step;                   /* linspace/logspace ends, range start/stop/step */
+    double a, b;                         /* linspace/logspace end values */
+    long long start, stop, step;         /* range: integers end to end, stop excluded */
     char **values;                       /* ISW_AXIS_LIST: n strings */
     int numeric;                         /* every value is a number */
 } isw_axis_t;
@@ -217,8 +218,14 @@ void isw_sweep_init(isw_sweep_t *sweep);
 void isw_sweep_free(isw_sweep_t *sweep);
 /* Index of the axis with this key, -1 when there is none. */
 int isw_sweep_find(const isw_sweep_t *sweep, const char *key);
-/* Value i of an axis as text (computed for linspace/logspace/range). */
-void isw_axis_value(const isw_axis_t *axis, size_t i, char *buf, size_t size);
+/* Room for one computed axis value: "%.12g" of a double or a long long. */
+typedef struct {
+    char num[32];
+} isw_axis_buf_t;
+/* Value i of an axis as text: a list value as given (any length, owned by
+ * the axis), a computed linspace/logspace/range value in buf.  The text is
+ * what runs.csv holds and what the run's spec is set from. */
+const char *isw_axis_text(const isw_axis_t *axis, size_t i, isw_axis_buf_t *buf);
 
 /* Name lookups shared with the CLI and records. */
 const char *isw_act_name(isw_act_t a);

@@ -66,11 +66,10 @@ static const char idx_yaml[] =
     "train:\n"
     "  lr: 0.5\n";
 
-static char *axis_text(const isw_axis_t *ax, size_t i)
+static const char *axis_text(const isw_axis_t *ax, size_t i)
 {
-    static char buf[256];
-    isw_axis_value(ax, i, buf, sizeof buf);
-    return buf;
+    static isw_axis_buf_t buf;
+    return isw_axis_text(ax, i, &buf);
 }
 
 /* Loads text; returns the status and prints the error on failure when
@@ -536,10 +535,8 @@ static void round_trip(const isw_spec_t *s, const isw_sweep_t *sw)
         CHECK_INT(bsw.axes[a].n, sw->axes[a].n);
         CHECK_INT(bsw.axes[a].numeric, sw->axes[a].numeric);
         for (size_t i = 0; i < sw->axes[a].n; i++) {
-            char x[256], y[256];
-            isw_axis_value(&sw->axes[a], i, x, sizeof x);
-            isw_axis_value(&bsw.axes[a], i, y, sizeof y);
-            CHECK_STR(y, x);
+            isw_axis_buf_t bx, by;
+            CHECK_STR(isw_axis_text(&bsw.axes[a], i, &by), isw_axis_text(&sw->axes[a], i, &bx));
         }
     }
     CHECK_INT(bsw.refine.enabled, sw ? sw->refine.enabled : 0);
@@ -770,6 +767,97 @@ static void test_errors(void)
 /* isw_spec_load reads the invalid-case files from the source tree the way
  * the CLI does: each case's expected_error must be in the message (cases
  * with an `args` file go through isw_spec_override after loading). */
+/* Axis values that give the same run are refused: the copies would be
+ * counted as independent samples (issue: n = 10 from 2 distinct runs). */
+static void test_axis_duplicates(void)
+{
+    CHECK_CONTAINS(load_error("sweep:\n  train.lr: [0.1, 0.1]\n"),
+                   "spec.yaml:2: sweep.train.lr: values #1 (0.1) and #2 (0.1) are the same value");
+    CHECK_CONTAINS(load_error("sweep:\n  train.lr: [0.1, 0.2, 0.10, 1e-1]\n"),
+                   "sweep.train.lr: values #1 (0.1) and #3 (0.10) are the same value");
+    CHECK_CONTAINS(load_error("sweep:\n  train.lr: {logspace: [0.5, 0.5, 4]}\n"),
+                   "sweep.train.lr: values #1 (0.5) and #2 (0.5)");
+    /* distinct doubles, equal at the 12 digits runs.csv prints */
+    CHECK_CONTAINS(load_error("sweep:\n  init.scale: {linspace: [1, 1.0000000000001, 3]}\n"),
+                   "sweep.init.scale: values #1 (1) and #2 (1) are the same value");
+    CHECK_CONTAINS(load_error("sweep:\n  train.shuffle: [yes, true]\n"),
+                   "sweep.train.shuffle: values #1 (yes) and #2 (true) are the same value (true)");
+    CHECK_CONTAINS(load_error("sweep:\n  model.hidden: [[16,16], [8], [16, 16]]\n"),
+                   "sweep.model.hidden: values #1 ([16, 16]) and #3 ([16, 16])");
+    CHECK_CONTAINS(load_error("sweep:\n  init.dist: [normal, uniform, normal]\n"),
+                   "sweep.init.dist: values #1 (normal) and #3 (normal)");
+    CHECK_CONTAINS(load_error("sweep:\n  seed: [3, 1, +3]\n"), "sweep.seed: values #1 (3) and #3 (+3)");
+    /* near but distinct values stay */
+    isw_spec_t s;
+    isw_sweep_t sw;
+    isw_error_t err;
+    if (CHECK(load(&s, &sw, "sweep:\n  train.lr: [0.1, 0.1000000000001]\n"
+                            "  init.scale: {linspace: [1, 2, 1000]}\n", "d.yaml", &err, 1) == ISW_OK))
+        isw_sweep_free(&sw);
+}
+
+/* Integer ranges stay integers: no trip through double (2^53 + 1 is not a
+ * double), and bounds near 2^63 are exact. */
+static void test_axis_range_integers(void)
+{
+    isw_spec_t s;
+    isw_sweep_t sw;
+    isw_error_t err;
+    if (!CHECK(load(&s, &sw, "sweep:\n  seed: {range: [9007199254740993, 9007199254740999, 3]}\n",
+                    "r.yaml", &err, 1) == ISW_OK))
+        return;
+    CHECK_INT(sw.axes[0].n, 2);
+    CHECK_STR(axis_text(&sw.axes[0], 0), "9007199254740993");
+    CHECK_STR(axis_text(&sw.axes[0], 1), "9007199254740996");
+    isw_spec_t t = s;
+    CHECK_INT(isw_spec_set(&t, "seed", axis_text(&sw.axes[0], 1), &err), ISW_OK);
+    CHECK(t.seed == UINT64_C(9007199254740996));
+    isw_sweep_free(&sw);
+    if (!CHECK(load(&s, &sw, "sweep:\n  seed: {range: [9223372036854775806, 9223372036854775807]}\n"
+                             "  init.mean: {range: [3, -9223372036854775807, -4611686018427387904]}\n",
+                    "r.yaml", &err, 1) == ISW_OK))
+        return;
+    CHECK_STR(axis_text(&sw.axes[0], 0), "9223372036854775806");
+    CHECK_INT(sw.axes[1].n, 3);
+    CHECK_STR(axis_text(&sw.axes[1], 0), "3");
+    CHECK_STR(axis_text(&sw.axes[1], 1), "-4611686018427387901");
+    CHECK_STR(axis_text(&sw.axes[1], 2), "-9223372036854775805");
+    /* the resolved spec writes the bounds exactly and reads back the same */
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    CHECK_INT(isw_spec_write(f, &s, &sw), ISW_OK);
+    fclose(f);
+    CHECK(strstr(text, "seed: {range: [9223372036854775806, 9223372036854775807, 1]}") != NULL);
+    isw_sweep_free(&sw);
+    free(text);
+}
+
+/* A list value of any length is kept whole: two hidden lists that agree on
+ * their first 511 characters are two values. */
+static void test_axis_long_values(void)
+{
+    char text[8192];
+    size_t off = (size_t)snprintf(text, sizeof text, "sweep:\n  model.hidden: [[");
+    for (int i = 0; i < 60; i++)
+        off += (size_t)snprintf(text + off, sizeof text - off, "%s1000000", i ? ", " : "");
+    off += (size_t)snprintf(text + off, sizeof text - off, ", 1], [");
+    for (int i = 0; i < 60; i++)
+        off += (size_t)snprintf(text + off, sizeof text - off, "%s1000000", i ? ", " : "");
+    snprintf(text + off, sizeof text - off, ", 2]]\n");
+    isw_spec_t s;
+    isw_sweep_t sw;
+    isw_error_t err;
+    if (!CHECK(load(&s, &sw, text, "long.yaml", &err, 1) == ISW_OK))
+        return;
+    const char *a = axis_text(&sw.axes[0], 0);
+    CHECK(strlen(a) > 511);
+    CHECK_STR(a + strlen(a) - 4, ", 1]");
+    const char *b = axis_text(&sw.axes[0], 1);
+    CHECK_STR(b + strlen(b) - 4, ", 2]");
+    isw_sweep_free(&sw);
+}
+
 static void test_invalid_cases(void)
 {
     const char *src = getenv("ISW_SOURCE_DIR");
@@ -844,6 +932,9 @@ int main(void)
     test_round_trip();
     test_get();
     test_errors();
+    test_axis_duplicates();
+    test_axis_range_integers();
+    test_axis_long_values();
     test_invalid_cases();
     return CHECK_DONE();
 }
