@@ -157,3 +157,11 @@ int isw_data_load(isw_data_t *data, const isw_spec_t *spec, isw_error_t *err)
     }
     return ISW_OK;
 }
+
+uint64_t isw_data_hash(const isw_data_t *data)
+{
+    uint64_t shape[4] = {data->n, data->nin, data->nout, (uint64_t)data->classes};
+    uint64_t h = isw_hash_bytes(ISW_HASH_INIT, shape, sizeof shape);
+    h = isw_hash_bytes(h, data->X, data->n * data->nin * sizeof *data->X);
+    return isw_hash_bytes(h, data->Y, data->n * data->nout * sizeof *data->Y);
+}

@@ -26,8 +26,71 @@ int isw_grid_init(isw_grid_t *grid, const isw_sweep_t *sweep, isw_error_t *err)
             grid->seed_axis = a;
         else if (strcmp(ax->key, "init.scale") == 0)
             grid->scale_axis = a;
+        if (strncmp(ax->key, "data.", 5) == 0)
+            grid->data_axes[grid->ndata_axes++] = a;
     }
+    grid->ngroups = 1;
+    for (int k = 0; k < grid->ndata_axes; k++)
+        grid->ngroups *= grid->dims[grid->data_axes[k]];
+    grid->group_size = grid->ntasks / grid->ngroups;
     return ISW_OK;
+}
+
+static int is_data_axis(const isw_grid_t *grid, int a)
+{
+    for (int k = 0; k < grid->ndata_axes; k++)
+        if (grid->data_axes[k] == a)
+            return 1;
+    return 0;
+}
+
+uint64_t isw_grid_task_of(const isw_grid_t *grid, const size_t *idx)
+{
+    uint64_t task = 0;
+    for (int a = 0; a < grid->naxes; a++)
+        task = task * grid->dims[a] + idx[a];
+    return task;
+}
+
+uint64_t isw_grid_group_of(const isw_grid_t *grid, uint64_t task)
+{
+    size_t idx[ISW_MAX_AXES];
+    isw_grid_task_index(grid, task, idx);
+    return isw_grid_index_group(grid, idx);
+}
+
+uint64_t isw_grid_index_group(const isw_grid_t *grid, const size_t *idx)
+{
+    uint64_t g = 0;
+    for (int k = 0; k < grid->ndata_axes; k++)
+        g = g * grid->dims[grid->data_axes[k]] + idx[grid->data_axes[k]];
+    return g;
+}
+
+void isw_grid_group_index(const isw_grid_t *grid, uint64_t group, size_t *idx)
+{
+    for (int a = 0; a < grid->naxes; a++)
+        idx[a] = 0;
+    for (int k = grid->ndata_axes - 1; k >= 0; k--) {
+        int a = grid->data_axes[k];
+        idx[a] = (size_t)(group % grid->dims[a]);
+        group /= grid->dims[a];
+    }
+}
+
+uint64_t isw_grid_group_task(const isw_grid_t *grid, uint64_t group, uint64_t j)
+{
+    if (grid->ngroups == 1)
+        return j;
+    size_t idx[ISW_MAX_AXES];
+    isw_grid_group_index(grid, group, idx);
+    for (int a = grid->naxes - 1; a >= 0; a--) {
+        if (is_data_axis(grid, a))
+            continue;
+        idx[a] = (size_t)(j % grid->dims[a]);
+        j /= grid->dims[a];
+    }
+    return isw_grid_task_of(grid, idx);
 }
 
 void isw_grid_task_index(const isw_grid_t *grid, uint64_t task, size_t *idx)

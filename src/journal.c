@@ -682,13 +682,7 @@ int isw_file_write_atomic(const char *outdir, const char *name, isw_file_writer_
 
 uint64_t isw_journal_hash(const void *bytes, size_t len)
 {
-    const unsigned char *p = bytes;
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
+    return isw_hash_bytes(ISW_HASH_INIT, bytes, len);
 }
 
 /* ---- the journal ------------------------------------------------------------ */
@@ -728,6 +722,8 @@ static int journal_lock(isw_journal_t *j, isw_error_t *err)
 
 typedef struct {
     uint64_t hash;
+    const isw_journal_data_t *data;
+    int ndata;
     const char *const *axes;
     int naxes;
 } meta_t;
@@ -738,31 +734,49 @@ static int meta_write(FILE *out, void *user, isw_error_t *err)
     const meta_t *m = user;
     fprintf(out, "# initsweep journal: the spec this directory's runs.csv belongs to\n");
     fprintf(out, "spec_hash %016" PRIx64 "\n", m->hash);
+    /* one line per dataset: its content hash, then its source to the end */
+    for (int i = 0; i < m->ndata; i++)
+        fprintf(out, "data %016" PRIx64 " %s\n", m->data[i].hash, m->data[i].source);
     fprintf(out, "axes %d\n", m->naxes);
     for (int i = 0; i < m->naxes; i++)
         fprintf(out, "axis %s\n", m->axes[i]);
     return ISW_OK;
 }
 
-/* Reads the spec hash of journal.meta: 1 found, 0 no file, -1 unreadable. */
-static int meta_read(const char *path, uint64_t *hash)
+/* Checks journal.meta against the spec hash and the datasets.  Returns 1
+ * when it matches, 0 when there is no file, -1 when it is unreadable, -2
+ * another spec; -3 a dataset differs (*bad its index, *was its old hash). */
+static int meta_check(const char *path, uint64_t hash, const isw_journal_data_t *data,
+                      int ndata, int *bad, uint64_t *was)
 {
     FILE *in = fopen(path, "r");
     if (!in)
         return errno == ENOENT ? 0 : -1;
-    char line[256];
-    int found = -1;
-    while (fgets(line, sizeof line, in)) {
+    char *line = NULL;
+    size_t cap = 0;
+    int found = -1, nd = 0;
+    *bad = -1;
+    while (getline(&line, &cap, in) > 0) {
         unsigned long long h;
         char end;
+        int at = 0;
         if (sscanf(line, "spec_hash %16llx%c", &h, &end) == 2 && end == '\n') {
-            *hash = (uint64_t)h;
-            found = 1;
-            break;
+            found = (uint64_t)h == hash ? 1 : -2;
+        } else if (sscanf(line, "data %16llx %n", &h, &at) == 1 && at > 0) {
+            if (*bad < 0 && (nd >= ndata || (uint64_t)h != data[nd].hash)) {
+                *bad = nd < ndata ? nd : ndata - 1;
+                *was = (uint64_t)h;
+            }
+            nd++;
         }
     }
+    free(line);
     fclose(in);
-    return found;
+    if (found == 1 && *bad < 0 && nd < ndata) {
+        *bad = nd;   /* journaled before its data were identified */
+        *was = 0;
+    }
+    return found == 1 && *bad >= 0 ? -3 : found;
 }
 
 static int write_all(int fd, const char *buf, size_t len)
@@ -818,7 +832,8 @@ static int journal_resume(isw_journal_t *j, const char *const *axes, int naxes,
 }
 
 int isw_journal_open(isw_journal_t **journal, const char *outdir, uint64_t spec_hash,
-                     const char *const *axes, int naxes, int fresh, isw_error_t *err)
+                     const isw_journal_data_t *data, int ndata, const char *const *axes,
+                     int naxes, int fresh, isw_error_t *err)
 {
     *journal = NULL;
     if (naxes < 0 || naxes > 4 * ISW_MAX_AXES || (naxes > 0 && !axes))
@@ -850,12 +865,25 @@ int isw_journal_open(isw_journal_t **journal, const char *outdir, uint64_t spec_
             }
         }
     } else {
-        uint64_t old = 0;
-        int m = meta_read(meta_path, &old);
+        uint64_t was = 0;
+        int bad = -1;
+        int m = meta_check(meta_path, spec_hash, data, ndata, &bad, &was);
         struct stat sb;
         int have_runs = stat(j->runs_path, &sb) == 0;
-        if (m < 0 || (m == 0 && have_runs) || (m == 1 && old != spec_hash)) {
-            const char *what = m < 0    ? "an unreadable journal.meta"
+        if (m == -3) {
+            char then[40] = "none recorded";
+            if (was)
+                snprintf(then, sizeof then, "%016" PRIx64, was);
+            st = isw_error_set(err, ISW_ESTATE, data[bad].source, 0,
+                               "the data changed since the journal in %s was started (content "
+                               "hash %s then, %016" PRIx64 " now): resuming would mix records "
+                               "of two datasets; restore the data, or use --fresh to discard "
+                               "the journal or -o to choose another output directory",
+                               outdir, then, data[bad].hash);
+            goto fail;
+        }
+        if (m == -1 || m == -2 || (m == 0 && have_runs)) {
+            const char *what = m == -1  ? "an unreadable journal.meta"
                                : m == 0 ? "a runs.csv without journal.meta"
                                         : "the journal of another spec";
             st = isw_error_set(err, ISW_ESTATE, outdir, 0,
@@ -871,7 +899,7 @@ int isw_journal_open(isw_journal_t **journal, const char *outdir, uint64_t spec_
         isw_error_set(err, st, outdir, 0, "out of memory");
         goto fail;
     }
-    meta_t meta = {spec_hash, axes, naxes};
+    meta_t meta = {spec_hash, data, ndata, axes, naxes};
     if ((st = isw_file_write_atomic(outdir, "journal.meta", meta_write, &meta, err)) != ISW_OK)
         goto fail;
 

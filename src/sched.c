@@ -67,8 +67,19 @@ typedef struct {
     const isw_spec_t *base;
     const isw_grid_t *grid;
     const isw_refine_t *refine;          /* NULL when the spec asks for none */
-    const isw_data_t *data;
+    const isw_data_t *data;              /* the dataset of the current data group */
+    pid_t parent;                        /* launcher's pid (0: not launched by one) */
 } ctx_t;
+
+/* Under mpirun or srun a rank whose launcher died (a double Ctrl-C kills
+ * mpirun at once) is reparented: it must stop as if signalled, with the
+ * journal flushed, rather than keep the OUTDIR lock and journal on. */
+static int interrupted(const ctx_t *c)
+{
+    if (!got_signal && c->parent > 0 && getppid() != c->parent)
+        got_signal = SIGHUP;
+    return got_signal != 0;
+}
 
 /* Abort the job after work has begun: the message names this rank and host.
  * The journal on rank 0 stays valid (every line is written whole). */
@@ -101,7 +112,10 @@ typedef struct {
     isw_journal_t *journal;
     isw_refine_t *refine;
     int quiet;
-    uint64_t next_task;                  /* next grid task to consider */
+    uint64_t group;                      /* the data group being trained */
+    uint64_t cursor;                     /* next task of the group to consider */
+    work_item_t *deferred;               /* probes not yet handed out, any group */
+    size_t ndeferred, deferred_cap;
     int shard_k, shard_n;                /* this job runs shard k of n (n = 1: all) */
     uint64_t inflight;                   /* handed out, no result yet */
     uint64_t done, done_at_start;
@@ -134,34 +148,72 @@ static size_t probes_queued(const coord_t *co)
     return co->refine ? isw_refine_queued(co->refine) : 0;
 }
 
-/* Whether a grid task belongs to this job's shard.  With refinement a
- * slice's runs must stay together (its probes need all of them), so shards
- * take whole slices; otherwise tasks go round-robin, which spreads slow and
- * fast regions of the grid evenly. */
+/* Whether a grid task belongs to shard k of n.  With refinement a slice's
+ * runs must stay together (its probes need all of them), so shards take
+ * whole slices; otherwise tasks go round-robin, which spreads slow and fast
+ * regions of the grid evenly. */
+static int shard_owns(const isw_refine_t *refine, int shard_k, int shard_n, uint64_t task)
+{
+    if (shard_n <= 1)
+        return 1;
+    uint64_t unit = refine ? isw_refine_slice_of_task(refine, task) : task;
+    return unit % (uint64_t)shard_n == (uint64_t)shard_k;
+}
+
 static int owned(const coord_t *co, uint64_t task)
 {
-    if (co->shard_n <= 1)
-        return 1;
-    uint64_t unit = co->refine ? isw_refine_slice_of_task(co->refine, task) : task;
-    return unit % (uint64_t)co->shard_n == (uint64_t)co->shard_k;
+    return shard_owns(co->refine, co->shard_k, co->shard_n, task);
 }
 
-/* Skips grid tasks already journaled or of another shard. */
+/* Grid tasks of shard k of n, by arithmetic (a grid may hold 10^12 tasks):
+ * round-robin over tasks, or over slices of equal size. */
+static uint64_t shard_tasks(const isw_grid_t *grid, const isw_refine_t *refine, int shard_k,
+                            int shard_n)
+{
+    if (shard_n <= 1)
+        return grid->ntasks;
+    uint64_t units = grid->ntasks, per = 1, n = (uint64_t)shard_n;
+    if (refine) {
+        uint64_t done;
+        isw_refine_progress(refine, &done, &units);
+        per = grid->ntasks / units;
+    }
+    return (units / n + ((uint64_t)shard_k < units % n)) * per;
+}
+
+/* Skips the group's tasks already journaled or of another shard.  A shard
+ * of a huge resumed grid may skip for long: the loop watches for signals. */
 static void skip_tasks(coord_t *co)
 {
-    while (co->next_task < co->total_grid &&
-           (!owned(co, co->next_task) || isw_journal_done(co->journal, co->next_task)))
-        co->next_task++;
+    const isw_grid_t *g = co->c->grid;
+    for (unsigned spins = 0; co->cursor < g->group_size; co->cursor++) {
+        uint64_t t = isw_grid_group_task(g, co->group, co->cursor);
+        if (owned(co, t) && !isw_journal_done(co->journal, t))
+            break;
+        if (++spins % (1u << 20) == 0 && interrupted(co->c))
+            break;
+    }
 }
 
-/* Next item to hand out: probes first (they unblock further rounds), then
- * grid tasks in order, skipping those already journaled.  A probe already
- * in the journal (a resumed sweep) is fed straight back to the refinement,
- * which may queue the next round at once. */
-static int next_item(coord_t *co, work_item_t *w)
+static int defer_probe(coord_t *co, work_item_t w)
 {
-    if (co->stopping)
-        return 0;
+    if (co->ndeferred == co->deferred_cap) {
+        size_t cap = co->deferred_cap ? 2 * co->deferred_cap : 64;
+        work_item_t *d = realloc(co->deferred, cap * sizeof *d);
+        if (!d)
+            return ISW_ENOMEM;
+        co->deferred = d;
+        co->deferred_cap = cap;
+    }
+    co->deferred[co->ndeferred++] = w;
+    return ISW_OK;
+}
+
+/* Moves the refinement's queued probes to the deferred list, feeding those
+ * already in the journal (a resumed sweep) straight back to it, which may
+ * queue the next round at once. */
+static void drain_probes(coord_t *co)
+{
     isw_refine_probe_t p;
     while (co->refine && isw_refine_next(co->refine, &p)) {
         const isw_runs_t *runs = isw_journal_runs(co->journal);
@@ -170,24 +222,69 @@ static int next_item(coord_t *co, work_item_t *w)
             isw_refine_record(co->refine, p.task, runs->runs[i].rec.outcome);
             continue;
         }
-        *w = (work_item_t){p.task, p.lr};
-        return 1;
+        if (defer_probe(co, (work_item_t){p.task, p.lr}) != ISW_OK) {
+            isw_error_t err;
+            isw_error_set(&err, ISW_ENOMEM, "", 0, "out of memory for refinement probes");
+            die(co->c, &err, "coordinator");
+        }
     }
+}
+
+static uint64_t probe_group(const coord_t *co, uint64_t task)
+{
+    size_t idx[ISW_MAX_AXES];
+    if (isw_refine_probe_index(co->refine, task, idx) != ISW_OK)
+        return UINT64_MAX;
+    return isw_grid_index_group(co->c->grid, idx);
+}
+
+/* Takes the first deferred probe of the current group (FIFO); 0 if none. */
+static int take_probe(coord_t *co, work_item_t *w)
+{
+    for (size_t i = 0; i < co->ndeferred; i++)
+        if (co->c->grid->ngroups == 1 || probe_group(co, co->deferred[i].task) == co->group) {
+            *w = co->deferred[i];
+            memmove(co->deferred + i, co->deferred + i + 1,
+                    (co->ndeferred - i - 1) * sizeof *co->deferred);
+            co->ndeferred--;
+            return 1;
+        }
+    return 0;
+}
+
+/* Whether the current group has work to hand out now. */
+static int has_work(coord_t *co)
+{
+    drain_probes(co);
+    for (size_t i = 0; i < co->ndeferred; i++)
+        if (co->c->grid->ngroups == 1 || probe_group(co, co->deferred[i].task) == co->group)
+            return 1;
     skip_tasks(co);
-    if (co->next_task < co->total_grid) {
-        *w = (work_item_t){co->next_task++, NAN};
+    return co->cursor < co->c->grid->group_size;
+}
+
+/* Next item to hand out: probes first (they unblock further rounds), then
+ * the group's grid tasks in id order, skipping those already journaled. */
+static int next_item(coord_t *co, work_item_t *w)
+{
+    if (co->stopping)
+        return 0;
+    drain_probes(co);
+    if (take_probe(co, w))
+        return 1;
+    skip_tasks(co);
+    if (co->cursor < co->c->grid->group_size) {
+        *w = (work_item_t){isw_grid_group_task(co->c->grid, co->group, co->cursor++), NAN};
         return 1;
     }
     return 0;
 }
 
-/* Nothing left to hand out and nothing running: the sweep is complete. */
-static int sweep_complete(coord_t *co)
+/* Nothing left to hand out in this group and nothing running: the group
+ * (the phase) is complete. */
+static int phase_complete(coord_t *co)
 {
-    if (co->inflight > 0 || probes_queued(co) > 0)
-        return 0;
-    skip_tasks(co);
-    return co->next_task >= co->total_grid;
+    return co->inflight == 0 && !has_work(co);
 }
 
 /* Items per chunk: about CHUNK_SECONDS of work by the running mean, and at
@@ -195,7 +292,7 @@ static int sweep_complete(coord_t *co)
 static int chunk_size(const coord_t *co, int want)
 {
     double k = co->nmeasured ? CHUNK_SECONDS / (co->mean_seconds + 1e-6) : 1.0;
-    uint64_t left = co->total_grid - co->next_task + probes_queued(co);
+    uint64_t left = co->c->grid->group_size - co->cursor + co->ndeferred + probes_queued(co);
     double fair = (double)left / (4.0 * co->c->size * (co->shard_n > 1 ? co->shard_n : 1));
     if (k > fair)
         k = fair;
@@ -358,11 +455,11 @@ static int serve(coord_t *co)
     }
     /* parked workers get work as soon as there is some */
     for (int w = 1; w < c->size && !co->stopping; w++)
-        if (co->parked[w] && (probes_queued(co) > 0 || co->next_task < co->total_grid))
+        if (co->parked[w] && has_work(co))
             send_work(co, w, co->parked[w]);
-    if (got_signal && !co->stopping)
+    if (interrupted(c) && !co->stopping)
         co->stopping = co->interrupted = 1;
-    if (!co->stopping && sweep_complete(co))
+    if (!co->stopping && phase_complete(co))
         co->stopping = 1;
     if (co->stopping)
         send_stop_all(co);
@@ -422,7 +519,6 @@ static int coordinate(coord_t *co)
         if (!handled)
             nap();
     }
-    progress(co, 1);
     return co->interrupted ? ISW_EINTR : ISW_OK;
 }
 
@@ -487,7 +583,7 @@ static int worker_epoch(const isw_epoch_t *ep, void *user)
     (void)ep;
     worker_t *wk = user;
     worker_poll(wk);
-    if (wk->stop || got_signal) {
+    if (wk->stop || interrupted(wk->c)) {
         wk->abandon = 1;
         return 1;
     }
@@ -505,7 +601,7 @@ static int work(ctx_t *c)
     }
     wk->c = c;
     worker_post(wk);
-    while (!wk->stop && !got_signal) {
+    while (!wk->stop && !interrupted(c)) {
         worker_poll(wk);
         worker_request(wk);
         if (wk->qlen == 0) {
@@ -534,17 +630,39 @@ static int work(ctx_t *c)
             nap();
     }
     free(wk);
-    return got_signal ? ISW_EINTR : ISW_OK;
+    return interrupted(c) ? ISW_EINTR : ISW_OK;
 }
 
 /* ---- set-up ------------------------------------------------------------ */
+
+/* Waits for a request without spinning a core: a rank that only waits
+ * (while another loads a dataset, say) leaves the CPU to those that work. */
+static void wait_polling(MPI_Request *req)
+{
+    int done = 0;
+    MPI_Test(req, &done, MPI_STATUS_IGNORE);
+    while (!done) {
+        nap();
+        MPI_Test(req, &done, MPI_STATUS_IGNORE);
+    }
+}
 
 /* Every rank computes its status; all agree on the worst one. */
 static int agree(const ctx_t *c, int st)
 {
     int worst;
-    MPI_Allreduce(&st, &worst, 1, MPI_INT, MPI_MAX, c->comm);
+    MPI_Request req;
+    MPI_Iallreduce(&st, &worst, 1, MPI_INT, MPI_MAX, c->comm, &req);
+    wait_polling(&req);
     return worst;
+}
+
+/* Rank 0's value of *v on every rank, waiting by polling. */
+static void bcast_polling(const ctx_t *c, long long *v)
+{
+    MPI_Request req;
+    MPI_Ibcast(v, 1, MPI_LONG_LONG, 0, c->comm, &req);
+    wait_polling(&req);
 }
 
 /* Loads the dataset once per node into an MPI-3 shared window: the node's
@@ -553,7 +671,8 @@ static int load_shared_data(const ctx_t *c, const isw_spec_t *spec, isw_data_t *
                             MPI_Comm *node, MPI_Win *win, isw_error_t *err)
 {
     int nrank;
-    MPI_Comm_split_type(c->comm, MPI_COMM_TYPE_SHARED, c->rank, MPI_INFO_NULL, node);
+    if (*node == MPI_COMM_NULL)
+        MPI_Comm_split_type(c->comm, MPI_COMM_TYPE_SHARED, c->rank, MPI_INFO_NULL, node);
     MPI_Comm_rank(*node, &nrank);
     int st = ISW_OK;
     memset(data, 0, sizeof *data);
@@ -593,6 +712,129 @@ static int load_shared_data(const ctx_t *c, const isw_spec_t *spec, isw_data_t *
     isw_data_attach(data, base);
     /* the copy is complete before any rank of the node reads it */
     MPI_Barrier(*node);
+    return ISW_OK;
+}
+
+/* Frees the node-shared dataset (collective over the node). */
+static void unload_shared_data(isw_data_t *data, MPI_Win *win)
+{
+    if (*win != MPI_WIN_NULL) {
+        memset(data, 0, sizeof *data);
+        MPI_Win_free(win);
+    } else {
+        isw_data_free(data);
+    }
+}
+
+/* The spec a data group's dataset comes from: base with the group's data
+ * axis values (the other axes at their first value). */
+static int group_spec(isw_spec_t *out, const isw_grid_t *grid, const isw_spec_t *base,
+                      uint64_t group, isw_error_t *err)
+{
+    size_t idx[ISW_MAX_AXES];
+    isw_grid_group_index(grid, group, idx);
+    return isw_grid_point_spec(out, grid, base, idx, NULL, err);
+}
+
+/* Where a dataset comes from, for the journal and its messages. */
+static char *data_source(const isw_spec_t *s)
+{
+    char buf[2 * ISW_PATH_MAX + 64];
+    const isw_data_spec_t *d = &s->data;
+    if (d->kind == ISW_DATA_IDX)
+        snprintf(buf, sizeof buf, "%s and %s", d->images, d->labels);
+    else if (d->kind == ISW_DATA_CSV)
+        snprintf(buf, sizeof buf, "%s", d->path);
+    else
+        snprintf(buf, sizeof buf, "synthetic data (generator %s)", isw_generator_name(d->generator));
+    return strdup(buf);
+}
+
+typedef struct {
+    isw_journal_data_t *items;           /* one per data group */
+    uint64_t n;
+} data_ident_t;
+
+static void data_ident_free(data_ident_t *id)
+{
+    for (uint64_t g = 0; id->items && g < id->n; g++)
+        free((char *)id->items[g].source);
+    free(id->items);
+    memset(id, 0, sizeof *id);
+}
+
+/* Rank 0: the content hash of every group's dataset.  Group 0's is loaded
+ * already (node-shared); each other one is read, checked and hashed alone,
+ * so a bad file in any group is refused before OUTDIR is touched and at
+ * most one extra copy is in memory. */
+static int data_identify(data_ident_t *id, const isw_grid_t *grid, const isw_spec_t *base,
+                         const isw_data_t *group0, isw_error_t *err)
+{
+    id->n = grid->ngroups;
+    id->items = calloc(id->n, sizeof *id->items);
+    if (!id->items)
+        return isw_error_set(err, ISW_ENOMEM, "", 0, "out of memory for %llu datasets",
+                             (unsigned long long)id->n);
+    for (uint64_t g = 0; g < id->n; g++) {
+        if (got_signal)
+            return isw_error_set(err, ISW_EINTR, "", 0, "interrupted");
+        isw_spec_t s;
+        int st = group_spec(&s, grid, base, g, err);
+        if (st != ISW_OK)
+            return st;
+        if (!(id->items[g].source = data_source(&s)))
+            return isw_error_set(err, ISW_ENOMEM, "", 0, "out of memory");
+        if (g == 0) {
+            id->items[g].hash = isw_data_hash(group0);
+            continue;
+        }
+        isw_data_t d;
+        if ((st = isw_data_load(&d, &s, err)) != ISW_OK)
+            return st;
+        id->items[g].hash = isw_data_hash(&d);
+        isw_data_free(&d);
+    }
+    return ISW_OK;
+}
+
+/* Rank 0, on resume: every journaled row must be a task of this sweep (a
+ * grid task of this shard, or a refinement probe) whose axis values are the
+ * task's own; anything else did not come from this sweep and would be
+ * counted as if it had. */
+static int check_resumed(const isw_journal_t *journal, const isw_grid_t *grid,
+                         const isw_refine_t *refine, int shard_k, int shard_n, isw_error_t *err)
+{
+    const isw_runs_t *runs = isw_journal_runs(journal);
+    const char *path = runs->nsources > 0 ? runs->sources[0] : "runs.csv";
+    for (size_t i = 0; i < runs->nruns; i++) {
+        const isw_run_t *r = &runs->runs[i];
+        uint64_t t = r->rec.task;
+        size_t idx[ISW_MAX_AXES];
+        int probe = t >= grid->ntasks;
+        if (!probe && !shard_owns(refine, shard_k, shard_n, t))
+            return isw_error_set(err, ISW_EINVAL, path, r->line,
+                                 "task %llu belongs to another shard than %d of %d",
+                                 (unsigned long long)t, shard_k, shard_n);
+        if (!probe)
+            isw_grid_task_index(grid, t, idx);
+        else if (!refine || isw_refine_probe_index(refine, t, idx) != ISW_OK)
+            return isw_error_set(err, ISW_EINVAL, path, r->line,
+                                 "task %llu is outside this sweep: its grid has tasks 0..%llu%s",
+                                 (unsigned long long)t, (unsigned long long)grid->ntasks - 1,
+                                 refine ? " and its refinement probes" : " and no refinement");
+        for (int a = 0; a < grid->naxes; a++) {
+            if (probe && a == grid->lr_axis)
+                continue;   /* a probe's lr is its own */
+            isw_axis_buf_t num;
+            const char *want = isw_axis_text(&grid->sweep->axes[a], idx[a], &num);
+            if (strcmp(r->values[a], want) != 0)
+                return isw_error_set(err, ISW_EINVAL, path, r->line,
+                                     "task %llu has %s = \"%.200s\", but task %llu of this "
+                                     "sweep has %s = \"%.200s\"", (unsigned long long)t,
+                                     grid->sweep->axes[a].key, r->values[a],
+                                     (unsigned long long)t, grid->sweep->axes[a].key, want);
+        }
+    }
     return ISW_OK;
 }
 
@@ -673,6 +915,8 @@ int isw_sched_run(const isw_cli_args_t *args, int *argc, char ***argv)
     MPI_Comm_size(c.comm, &c.size);
     int hlen;
     MPI_Get_processor_name(c.host, &hlen);
+    if (getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK") || getenv("SLURM_STEP_ID"))
+        c.parent = getppid();
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -693,6 +937,7 @@ int isw_sched_run(const isw_cli_args_t *args, int *argc, char ***argv)
     memset(&data, 0, sizeof data);
     MPI_Comm node = MPI_COMM_NULL;
     MPI_Win win = MPI_WIN_NULL;
+    data_ident_t ident = {0};
     char outdir[ISW_PATH_MAX];
     int status = ISW_EXIT_OK;
 
@@ -719,14 +964,26 @@ int isw_sched_run(const isw_cli_args_t *args, int *argc, char ***argv)
         status = ISW_EXIT_INPUT;
         goto out;
     }
-    /* the data before OUTDIR: a bad data file must leave no journal behind */
-    st = load_shared_data(&c, &spec, &data, &node, &win, &err);
-    if (st != ISW_OK) {
-        if (c.rank == 0)
+    /* The data before OUTDIR: a bad data file must leave no journal behind.
+     * Group 0's dataset is loaded node-shared; rank 0 checks and hashes the
+     * others (the journal's identity is the spec and its data). */
+    isw_spec_t gspec;
+    st = group_spec(&gspec, &grid, &spec, 0, &err);
+    if (st == ISW_OK)
+        st = load_shared_data(&c, &gspec, &data, &node, &win, &err);
+    else
+        st = agree(&c, st);
+    if (st == ISW_OK && c.rank == 0)
+        st = data_identify(&ident, &grid, &spec, &data, &err);
+    if (agree(&c, st) != ISW_OK) {
+        if (c.rank == 0 && st != ISW_OK)
             isw_error_print(stderr, &err);
-        status = isw_cli_exit_status(st);
+        status = st == ISW_EINTR ? ISW_EXIT_INTERRUPTED : isw_cli_exit_status(st);
+        if (status == ISW_EXIT_OK)
+            status = ISW_EXIT_INPUT;
         goto out;
     }
+    uint64_t loaded = 0;                 /* the group whose data are loaded */
     default_outdir(outdir, sizeof outdir, args, &spec, shard_k, shard_n);
     if (c.rank == 0) {
         text_t resolved;
@@ -744,7 +1001,10 @@ int isw_sched_run(const isw_cli_args_t *args, int *argc, char ***argv)
                                "--resume: no journal to resume here (a first run needs no "
                                "option; --resume only insists that one exists)");
         if (st == ISW_OK)
-            st = isw_journal_open(&journal, outdir, hash, axes, sweep.naxes, args->fresh, &err);
+            st = isw_journal_open(&journal, outdir, hash, ident.items, (int)ident.n, axes,
+                                  sweep.naxes, args->fresh, &err);
+        if (st == ISW_OK)
+            st = check_resumed(journal, &grid, refine, shard_k, shard_n, &err);
         if (st == ISW_OK)
             st = isw_file_write_atomic(outdir, "spec.yaml", write_text, &resolved, &err);
         free(text);
@@ -762,9 +1022,9 @@ int isw_sched_run(const isw_cli_args_t *args, int *argc, char ***argv)
     c.refine = refine;
     c.data = &data;
 
+    coord_t co;
+    memset(&co, 0, sizeof co);
     if (c.rank == 0) {
-        coord_t co;
-        memset(&co, 0, sizeof co);
         co.c = &c;
         co.journal = journal;
         co.refine = refine;
@@ -772,11 +1032,7 @@ int isw_sched_run(const isw_cli_args_t *args, int *argc, char ***argv)
         co.total_grid = grid.ntasks;
         co.shard_k = shard_k;
         co.shard_n = shard_n;
-        if (shard_n > 1)
-            for (uint64_t t = 0; t < grid.ntasks; t++)
-                co.owned += (uint64_t)owned(&co, t);
-        else
-            co.owned = grid.ntasks;
+        co.owned = shard_tasks(&grid, refine, shard_k, shard_n);
         co.parked = calloc((size_t)c.size, sizeof *co.parked);
         co.left = calloc((size_t)c.size, sizeof *co.left);
         co.t_start = co.t_progress = co.t_sync = isw_now();
@@ -796,10 +1052,62 @@ int isw_sched_run(const isw_cli_args_t *args, int *argc, char ***argv)
         if (!args->quiet && co.done)
             fprintf(stderr, "initsweep: resuming %s: %llu runs already done\n", outdir,
                     (unsigned long long)co.done);
-        st = coordinate(&co);
+    }
+    /* One phase per data group with work left, in group order: every rank
+     * trains on the group's dataset, loaded node-shared when the phase
+     * starts, so at most one dataset is in memory however many a sweep
+     * names.  Rank 0 picks the next group and tells the others. */
+    st = ISW_OK;
+    for (uint64_t next = 0;;) {
+        long long group = -1;
+        if (c.rank == 0 && !co.interrupted && !interrupted(&c))
+            for (; next < grid.ngroups; next++) {
+                co.group = next;
+                co.cursor = 0;
+                if (has_work(&co)) {
+                    group = (long long)next++;
+                    break;
+                }
+            }
+        bcast_polling(&c, &group);
+        if (group < 0)
+            break;
+        if ((uint64_t)group != loaded) {
+            unload_shared_data(&data, &win);
+            int lst = group_spec(&gspec, &grid, &spec, (uint64_t)group, &err);
+            if (lst == ISW_OK)
+                lst = load_shared_data(&c, &gspec, &data, &node, &win, &err);
+            else
+                lst = agree(&c, lst);
+            if (lst != ISW_OK) {
+                /* the file changed or vanished while the sweep ran */
+                if (c.rank == 0)
+                    isw_error_print(stderr, &err);
+                status = isw_cli_exit_status(lst);
+                break;
+            }
+            loaded = (uint64_t)group;
+        }
+        if (c.rank == 0) {
+            co.stopping = co.stop_sent = co.nleft = 0;
+            memset(co.parked, 0, (size_t)c.size * sizeof *co.parked);
+            memset(co.left, 0, (size_t)c.size * sizeof *co.left);
+            st = coordinate(&co);
+            if (st != ISW_OK)
+                co.interrupted = 1;
+        } else {
+            work(&c);
+            /* workers exit with the coordinator's verdict, told below */
+        }
+    }
+    if (c.rank == 0) {
         free(co.parked);
         free(co.left);
-        if (st == ISW_OK) {
+        free(co.deferred);
+        progress(&co, 1);
+        if (status != ISW_EXIT_OK) {
+            /* a dataset could not be loaded: the journal stays resumable */
+        } else if (!co.interrupted) {
             st = isw_stats_summarize(outdir, &err);
             if (st != ISW_OK) {
                 isw_error_print(stderr, &err);
@@ -811,9 +1119,6 @@ int isw_sched_run(const isw_cli_args_t *args, int *argc, char ***argv)
                 fprintf(stderr, "initsweep: interrupted; the journal in %s is complete up to "
                                 "here, run the same command again to resume\n", outdir);
         }
-    } else {
-        st = work(&c);
-        /* workers exit with the coordinator's verdict, told below */
     }
     int verdict = status;
     MPI_Bcast(&verdict, 1, MPI_INT, 0, c.comm);
@@ -828,12 +1133,8 @@ out:
                 status = ISW_EXIT_FAIL;
         }
     }
-    if (win != MPI_WIN_NULL) {
-        memset(&data, 0, sizeof data);
-        MPI_Win_free(&win);
-    } else {
-        isw_data_free(&data);
-    }
+    unload_shared_data(&data, &win);
+    data_ident_free(&ident);
     if (node != MPI_COMM_NULL)
         MPI_Comm_free(&node);
     isw_refine_free(refine);

@@ -51,6 +51,10 @@ void isw_error_print(FILE *out, const isw_error_t *err);
 /* 64-bit mixing (splitmix64 finalizer): derives independent seeds from
  * (base seed, run seed, stream) without touching a global RNG. */
 uint64_t isw_mix64(uint64_t x);
+/* FNV-1a 64-bit hash of bytes, continuing from h (start with ISW_HASH_INIT):
+ * stable across machines, for identities (spec text, dataset contents). */
+#define ISW_HASH_INIT UINT64_C(0xcbf29ce484222325)
+uint64_t isw_hash_bytes(uint64_t h, const void *bytes, size_t len);
 uint64_t isw_seed_derive(uint64_t base, uint64_t run, uint64_t stream);
 
 /* Wall clock in seconds (CLOCK_MONOTONIC). */

@@ -50,6 +50,10 @@ void isw_data_attach(isw_data_t *data, const float *shared);
  * NULL. */
 void isw_data_free(isw_data_t *data);
 
+/* Content hash of a loaded dataset: its shape, then X and Y as stored (what
+ * training reads, so a changed file that changes no sample changes nothing). */
+uint64_t isw_data_hash(const isw_data_t *data);
+
 /* Label of sample i: argmax of its target row (the first maximum);
  * -1 for regression data (classes == 0). */
 int isw_data_label(const isw_data_t *data, size_t i);

@@ -18,6 +18,13 @@ typedef struct {
     int lr_axis;                         /* index of "train.lr", -1 none */
     int seed_axis;                       /* index of "seed", -1 none */
     int scale_axis;                      /* index of "init.scale", -1 none */
+    /* Data groups: tasks that share their data.* axis values train on the
+     * same dataset.  Group g's data-axis digits are g in mixed radix over
+     * the data axes (first slowest); 1 group when there is no data axis. */
+    int ndata_axes;
+    int data_axes[ISW_MAX_AXES];         /* indices of the data.* axes */
+    uint64_t ngroups;                    /* product of their dims */
+    uint64_t group_size;                 /* ntasks / ngroups */
 } isw_grid_t;
 
 /* Fails (ISW_EINVAL) when the product overflows 2^63. */
@@ -25,6 +32,18 @@ int isw_grid_init(isw_grid_t *grid, const isw_sweep_t *sweep, isw_error_t *err);
 
 /* Axis value indices of a task: idx[naxes]. */
 void isw_grid_task_index(const isw_grid_t *grid, uint64_t task, size_t *idx);
+
+/* Task id of value indices idx[naxes]. */
+uint64_t isw_grid_task_of(const isw_grid_t *grid, const size_t *idx);
+
+/* The data group of a task, and the j-th task (0 <= j < group_size) of
+ * group g in id order: iterating j visits the group's tasks ascending. */
+uint64_t isw_grid_group_of(const isw_grid_t *grid, uint64_t task);
+uint64_t isw_grid_index_group(const isw_grid_t *grid, const size_t *idx);
+uint64_t isw_grid_group_task(const isw_grid_t *grid, uint64_t group, uint64_t j);
+/* Value indices of group g's first task (the data digits set, others 0):
+ * with isw_grid_point_spec, the spec whose data the group trains on. */
+void isw_grid_group_index(const isw_grid_t *grid, uint64_t group, size_t *idx);
 
 /* base with the task's axis values applied (in axis order), validated.
  * The values were all checked when the spec was loaded, so an error here

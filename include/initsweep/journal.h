@@ -73,6 +73,13 @@ long isw_runs_format_line(char *buf, size_t size, const char *const *values, int
 
 typedef struct isw_journal isw_journal_t;
 
+/* One dataset a journal's records were trained on: where it came from (a
+ * file name, or the generator) and isw_data_hash of what was read. */
+typedef struct {
+    const char *source;
+    uint64_t hash;
+} isw_journal_data_t;
+
 /* Opens (creating it with mkdir -p) OUTDIR's journal for appending.
  * - OUTDIR/.lock is locked exclusively; if another process holds it:
  *   ISW_ESTATE "OUTDIR is in use by another initsweep job (pid N)".
@@ -80,13 +87,17 @@ typedef struct isw_journal isw_journal_t;
  *   fit.csv are removed first (other files in OUTDIR are left alone).
  * - Otherwise, when journal.meta names another spec hash (or runs.csv exists
  *   without journal.meta): ISW_ESTATE, the message says to use --fresh or
- *   another -o.  Same hash: resume, the runs already in runs.csv are loaded
+ *   another -o.  Same spec but a dataset whose content hash differs from
+ *   the one journaled (ndata entries, in order): ISW_ESTATE naming its
+ *   source, as resuming would mix records of two datasets.  Otherwise
+ *   resume: the runs already in runs.csv are loaded
  *   (a torn last line is dropped and the file truncated to the last complete
  *   line; a corrupt line elsewhere is ISW_EINVAL naming file:line; columns
  *   that do not match `axes` are ISW_ESTATE).
  * axes: naxes axis keys in sweep file order.  *journal is NULL on error. */
 int isw_journal_open(isw_journal_t **journal, const char *outdir, uint64_t spec_hash,
-                     const char *const *axes, int naxes, int fresh, isw_error_t *err);
+                     const isw_journal_data_t *data, int ndata, const char *const *axes,
+                     int naxes, int fresh, isw_error_t *err);
 
 /* Appends one record: one write(2) of the whole line, so it reaches the
  * kernel at once.  axis_values: naxes strings as they should appear.

@@ -100,7 +100,7 @@ static void test_append_and_read(const char *dir)
     isw_journal_t *j = NULL;
     isw_error_t err;
     isw_error_clear(&err);
-    CHECK_INT(isw_journal_open(&j, dir, 42, AXES, NAXES, 0, &err), ISW_OK);
+    CHECK_INT(isw_journal_open(&j, dir, 42, NULL, 0, AXES, NAXES, 0, &err), ISW_OK);
     CHECK(j != NULL);
     CHECK_INT(isw_journal_count(j), 0);
     /* sparse task ids: grid indices and a refinement probe far above */
@@ -170,7 +170,7 @@ static void test_resume(const char *dir)
 {
     isw_journal_t *j = NULL;
     isw_error_t err;
-    CHECK_INT(isw_journal_open(&j, dir, 42, AXES, NAXES, 0, &err), ISW_OK);
+    CHECK_INT(isw_journal_open(&j, dir, 42, NULL, 0, AXES, NAXES, 0, &err), ISW_OK);
     if (!j)
         return;
     CHECK_INT(isw_journal_count(j), 3);
@@ -201,7 +201,7 @@ static void test_torn(const char *dir)
         append_text(path, tails[t]);
         CHECK(file_size(path) > good);
         isw_journal_t *j = NULL;
-        CHECK_INT(isw_journal_open(&j, dir, 42, AXES, NAXES, 0, &err), ISW_OK);
+        CHECK_INT(isw_journal_open(&j, dir, 42, NULL, 0, AXES, NAXES, 0, &err), ISW_OK);
         CHECK_INT(file_size(path), good);
         CHECK(j && isw_journal_count(j) == 4 && !isw_journal_done(j, 5));
         isw_journal_close(j, NULL);
@@ -227,7 +227,7 @@ static void test_corrupt_middle(const char *dir)
     isw_journal_t *j = NULL;
     isw_error_t err;
     isw_error_clear(&err);
-    CHECK_INT(isw_journal_open(&j, dir, 42, AXES, NAXES, 0, &err), ISW_EINVAL);
+    CHECK_INT(isw_journal_open(&j, dir, 42, NULL, 0, AXES, NAXES, 0, &err), ISW_EINVAL);
     CHECK(j == NULL);
     CHECK_INT(err.line, 6);
     CHECK_CONTAINS(err.file, "runs.csv");
@@ -264,7 +264,7 @@ static void test_other_spec(const char *dir)
 {
     isw_journal_t *j = NULL;
     isw_error_t err;
-    CHECK_INT(isw_journal_open(&j, dir, 43, AXES, NAXES, 0, &err), ISW_ESTATE);
+    CHECK_INT(isw_journal_open(&j, dir, 43, NULL, 0, AXES, NAXES, 0, &err), ISW_ESTATE);
     CHECK(j == NULL);
     CHECK_CONTAINS(err.text, "another spec");
     CHECK_CONTAINS(err.text, "--fresh");
@@ -272,13 +272,13 @@ static void test_other_spec(const char *dir)
 
     /* same hash but other axes: the header does not match */
     const char *other[] = {"train.lr", "seed"};
-    CHECK_INT(isw_journal_open(&j, dir, 42, other, 2, 0, &err), ISW_ESTATE);
+    CHECK_INT(isw_journal_open(&j, dir, 42, NULL, 0, other, 2, 0, &err), ISW_ESTATE);
     CHECK_INT(err.line, 1);
 
     char path[2100];
     snprintf(path, sizeof path, "%s/cells.csv", dir);
     append_text(path, "old\n");
-    CHECK_INT(isw_journal_open(&j, dir, 43, AXES, NAXES, 1, &err), ISW_OK);
+    CHECK_INT(isw_journal_open(&j, dir, 43, NULL, 0, AXES, NAXES, 1, &err), ISW_OK);
     CHECK(j && isw_journal_count(j) == 0 && !isw_journal_done(j, 3));
     CHECK_INT(file_size(path), -1);
     isw_journal_close(j, NULL);
@@ -290,8 +290,42 @@ static void test_other_spec(const char *dir)
     /* runs.csv without journal.meta: unknown origin, refused */
     snprintf(path, sizeof path, "%s/journal.meta", dir);
     CHECK_INT(unlink(path), 0);
-    CHECK_INT(isw_journal_open(&j, dir, 43, AXES, NAXES, 0, &err), ISW_ESTATE);
+    CHECK_INT(isw_journal_open(&j, dir, 43, NULL, 0, AXES, NAXES, 0, &err), ISW_ESTATE);
     CHECK_CONTAINS(err.text, "without journal.meta");
+}
+
+/* The journal's identity includes the data: a dataset whose content hash
+ * changed is refused by name, the journal left as it was. */
+static void test_data_changed(const char *dir)
+{
+    isw_journal_t *j = NULL;
+    isw_error_t err;
+    isw_journal_data_t data[2] = {{"a.csv", 0x1111}, {"b.csv", 0x2222}};
+    CHECK_INT(isw_journal_open(&j, dir, 50, data, 2, AXES, NAXES, 1, &err), ISW_OK);
+    isw_journal_close(j, NULL);
+    CHECK_INT(isw_journal_open(&j, dir, 50, data, 2, AXES, NAXES, 0, &err), ISW_OK);
+    isw_journal_close(j, NULL);
+    char path[2100];
+    snprintf(path, sizeof path, "%s/journal.meta", dir);
+    char *before = slurp(path);
+    data[1].hash = 0x2223;
+    CHECK_INT(isw_journal_open(&j, dir, 50, data, 2, AXES, NAXES, 0, &err), ISW_ESTATE);
+    CHECK(j == NULL);
+    CHECK_STR(err.file, "b.csv");
+    CHECK_CONTAINS(err.text, "the data changed since the journal");
+    CHECK_CONTAINS(err.text, "0000000000002222 then, 0000000000002223 now");
+    char *after = slurp(path);
+    CHECK(before && after && strcmp(before, after) == 0);
+    free(before);
+    free(after);
+    /* a journal that recorded fewer datasets than the spec now reads */
+    isw_journal_data_t more[3] = {{"a.csv", 0x1111}, {"b.csv", 0x2222}, {"c.csv", 3}};
+    CHECK_INT(isw_journal_open(&j, dir, 50, more, 3, AXES, NAXES, 0, &err), ISW_ESTATE);
+    CHECK_STR(err.file, "c.csv");
+    CHECK_CONTAINS(err.text, "none recorded then");
+    /* fresh starts over with the new data */
+    CHECK_INT(isw_journal_open(&j, dir, 50, more, 3, AXES, NAXES, 1, &err), ISW_OK);
+    isw_journal_close(j, NULL);
 }
 
 /* fcntl locks are per process: hold the lock in a child. */
@@ -305,7 +339,7 @@ static void test_lock(const char *dir)
     pid_t pid = fork();
     if (pid == 0) {
         isw_journal_t *j = NULL;
-        char c = isw_journal_open(&j, dir, 7, AXES, NAXES, 1, NULL) == ISW_OK ? 'y' : 'n';
+        char c = isw_journal_open(&j, dir, 7, NULL, 0, AXES, NAXES, 1, NULL) == ISW_OK ? 'y' : 'n';
         if (write(ready[1], &c, 1) != 1 || read(done[0], &c, 1) != 1)
             _exit(2);
         isw_journal_close(j, NULL);
@@ -316,7 +350,7 @@ static void test_lock(const char *dir)
     isw_journal_t *j = NULL;
     isw_error_t err;
     isw_error_clear(&err);
-    CHECK_INT(isw_journal_open(&j, dir, 7, AXES, NAXES, 0, &err), ISW_ESTATE);
+    CHECK_INT(isw_journal_open(&j, dir, 7, NULL, 0, AXES, NAXES, 0, &err), ISW_ESTATE);
     CHECK(j == NULL);
     char want[128];
     snprintf(want, sizeof want, "is in use by another initsweep job (pid %ld)", (long)pid);
@@ -327,7 +361,7 @@ static void test_lock(const char *dir)
     waitpid(pid, &status, 0);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     /* released: now it opens, and resumes the child's (empty) journal */
-    CHECK_INT(isw_journal_open(&j, dir, 7, AXES, NAXES, 0, &err), ISW_OK);
+    CHECK_INT(isw_journal_open(&j, dir, 7, NULL, 0, AXES, NAXES, 0, &err), ISW_OK);
     isw_journal_close(j, NULL);
     close(ready[0]);
     close(ready[1]);
@@ -420,6 +454,7 @@ int main(void)
     test_torn(dir);
     test_corrupt_middle(dir);
     test_other_spec(dir);
+    test_data_changed(dir);
     test_lock(dir);
     test_atomic(dir);
     test_merge(dir);
