@@ -26,7 +26,7 @@ const char *isw_strerror(int status);
  * jansson's json_error_t is: file (may be empty), line (0 = none), column
  * (0 = none) and a message that says what was found and what was expected. */
 typedef struct {
-    char file[512];
+    char file[2112];                     /* room for two paths (idx images and labels) */
     int line;
     int column;
     char text[1024];
