@@ -726,6 +726,7 @@ typedef struct {
     int ndata;
     const char *const *axes;
     int naxes;
+    const char *platform;
 } meta_t;
 
 static int meta_write(FILE *out, void *user, isw_error_t *err)
@@ -737,6 +738,8 @@ static int meta_write(FILE *out, void *user, isw_error_t *err)
     /* one line per dataset: its content hash, then its source to the end */
     for (int i = 0; i < m->ndata; i++)
         fprintf(out, "data %016" PRIx64 " %s\n", m->data[i].hash, m->data[i].source);
+    if (m->platform)
+        fprintf(out, "platform %s\n", m->platform);
     fprintf(out, "axes %d\n", m->naxes);
     for (int i = 0; i < m->naxes; i++)
         fprintf(out, "axis %s\n", m->axes[i]);
@@ -835,6 +838,14 @@ int isw_journal_open(isw_journal_t **journal, const char *outdir, uint64_t spec_
                      const isw_journal_data_t *data, int ndata, const char *const *axes,
                      int naxes, int fresh, isw_error_t *err)
 {
+    return isw_journal_open_on(journal, outdir, spec_hash, data, ndata, axes, naxes, fresh,
+                               NULL, err);
+}
+
+int isw_journal_open_on(isw_journal_t **journal, const char *outdir, uint64_t spec_hash,
+                        const isw_journal_data_t *data, int ndata, const char *const *axes,
+                        int naxes, int fresh, const char *platform, isw_error_t *err)
+{
     *journal = NULL;
     if (naxes < 0 || naxes > 4 * ISW_MAX_AXES || (naxes > 0 && !axes))
         return isw_error_set(err, ISW_EINVAL, "", 0, "journal: bad axis list");
@@ -899,7 +910,7 @@ int isw_journal_open(isw_journal_t **journal, const char *outdir, uint64_t spec_
         isw_error_set(err, st, outdir, 0, "out of memory");
         goto fail;
     }
-    meta_t meta = {spec_hash, data, ndata, axes, naxes};
+    meta_t meta = {spec_hash, data, ndata, axes, naxes, platform};
     if ((st = isw_file_write_atomic(outdir, "journal.meta", meta_write, &meta, err)) != ISW_OK)
         goto fail;
 

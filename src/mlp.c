@@ -200,6 +200,12 @@ void isw_mlp_blas_threads(int n)
     openblas_set_num_threads(n);
 }
 
+const char *isw_mlp_blas_core(void)
+{
+    const char *name = openblas_get_corename();
+    return name ? name : "unknown";
+}
+
 /* ---- dispatch ------------------------------------------------------------- */
 
 void isw_mlp_load_batch(isw_mlp_t *net, const isw_data_t *data, const size_t *idx,

@@ -27,6 +27,7 @@
 #include "initsweep/data.h"
 #include "initsweep/grid.h"
 #include "initsweep/journal.h"
+#include "initsweep/mlp.h"
 #include "initsweep/refine.h"
 #include "initsweep/stats.h"
 #include "initsweep/train.h"
@@ -797,6 +798,56 @@ static int data_identify(data_ident_t *id, const isw_grid_t *grid, const isw_spe
     return ISW_OK;
 }
 
+/* The OpenBLAS kernel set of every rank, gathered to rank 0 as one line
+ * for journal.meta ("Haswell x 63, SkylakeX x 1 (rank 17)").  A float run
+ * near an edge can come out differently on other kernels, so a job whose
+ * ranks differ is warned about: its records may depend on which rank ran
+ * which task. */
+#define CORE_NAME_MAX 32
+static char *gather_blas_cores(const ctx_t *c, int quiet)
+{
+    char mine[CORE_NAME_MAX] = {0};
+    snprintf(mine, sizeof mine, "%s", isw_mlp_blas_core());
+    char *all = c->rank == 0 ? calloc((size_t)c->size, CORE_NAME_MAX) : NULL;
+    MPI_Request req;
+    MPI_Igather(mine, CORE_NAME_MAX, MPI_CHAR, all, CORE_NAME_MAX, MPI_CHAR, 0, c->comm, &req);
+    wait_polling(&req);
+    if (c->rank != 0 || !all)
+        return NULL;
+    size_t cap = 64 + (size_t)c->size * 12, off = 0;
+    char *line = malloc(cap);
+    int kinds = 0, odd = -1;
+    for (int r = 0; line && r < c->size; r++) {
+        const char *name = all + (size_t)r * CORE_NAME_MAX;
+        int seen = 0, count = 0;
+        for (int q = 0; q < r && !seen; q++)
+            seen = strncmp(all + (size_t)q * CORE_NAME_MAX, name, CORE_NAME_MAX) == 0;
+        if (seen)
+            continue;
+        for (int q = r; q < c->size; q++)
+            count += strncmp(all + (size_t)q * CORE_NAME_MAX, name, CORE_NAME_MAX) == 0;
+        if (kinds++ && odd < 0)
+            odd = r;
+        if (off < cap)
+            off += (size_t)snprintf(line + off, cap - off, "%s%.31s x %d", kinds > 1 ? ", " : "",
+                                    name, count);
+    }
+    if (line && kinds > 1 && !quiet)
+        fprintf(stderr, "initsweep: warning: ranks use different OpenBLAS kernels (%s; rank %d "
+                        "differs from rank 0): float runs near an edge may depend on which rank "
+                        "ran them; set OPENBLAS_CORETYPE to one value for the whole job\n",
+                line, odd);
+    free(all);
+    if (line) {
+        char *full = malloc(off + 16);
+        if (full)
+            snprintf(full, off + 16, "blas_core %s", line);
+        free(line);
+        return full;
+    }
+    return NULL;
+}
+
 /* Rank 0, on resume: every journaled row must be a task of this sweep (a
  * grid task of this shard, or a refinement probe) whose axis values are the
  * task's own; anything else did not come from this sweep and would be
@@ -984,6 +1035,7 @@ int isw_sched_run(const isw_cli_args_t *args, int *argc, char ***argv)
         goto out;
     }
     uint64_t loaded = 0;                 /* the group whose data are loaded */
+    char *platform = gather_blas_cores(&c, args->quiet);
     default_outdir(outdir, sizeof outdir, args, &spec, shard_k, shard_n);
     if (c.rank == 0) {
         text_t resolved;
@@ -1001,8 +1053,9 @@ int isw_sched_run(const isw_cli_args_t *args, int *argc, char ***argv)
                                "--resume: no journal to resume here (a first run needs no "
                                "option; --resume only insists that one exists)");
         if (st == ISW_OK)
-            st = isw_journal_open(&journal, outdir, hash, ident.items, (int)ident.n, axes,
-                                  sweep.naxes, args->fresh, &err);
+            st = isw_journal_open_on(&journal, outdir, hash, ident.items, (int)ident.n, axes,
+                                     sweep.naxes, args->fresh, platform, &err);
+        free(platform);
         if (st == ISW_OK)
             st = check_resumed(journal, &grid, refine, shard_k, shard_n, &err);
         if (st == ISW_OK)

@@ -98,6 +98,12 @@ typedef struct {
 int isw_journal_open(isw_journal_t **journal, const char *outdir, uint64_t spec_hash,
                      const isw_journal_data_t *data, int ndata, const char *const *axes,
                      int naxes, int fresh, isw_error_t *err);
+/* As isw_journal_open; `platform` (may be NULL) is one line of facts about
+ * the machines the runs trained on, kept in journal.meta for the reader
+ * and not part of the identity (e.g. "blas_core Haswell on 64 ranks"). */
+int isw_journal_open_on(isw_journal_t **journal, const char *outdir, uint64_t spec_hash,
+                        const isw_journal_data_t *data, int ndata, const char *const *axes,
+                        int naxes, int fresh, const char *platform, isw_error_t *err);
 
 /* Appends one record: one write(2) of the whole line, so it reaches the
  * kernel at once.  axis_values: naxes strings as they should appear.

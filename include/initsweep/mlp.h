@@ -92,6 +92,9 @@ void isw_mlp_free(isw_mlp_t *net);
 
 /* Threads OpenBLAS may use (openblas_set_num_threads); the sweep pins 1. */
 void isw_mlp_blas_threads(int n);
+/* The OpenBLAS kernel set in use ("Haswell", "SkylakeX", ...): float
+ * results of a borderline run can depend on it (OPENBLAS_CORETYPE). */
+const char *isw_mlp_blas_core(void);
 
 /* Copies rows idx[0..B) of data into X and Y (cast to the precision).
  * idx NULL means rows first .. first+B-1. */

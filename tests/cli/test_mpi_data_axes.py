@@ -166,6 +166,18 @@ tampered(lambda l: "99999" + l[l.index(","):], "outside this sweep")
 # task 2 is noise 0.2, samples 60, lr 0.5, seed 0: claim noise 1.5
 tampered(lambda l: l.replace(",0.2,", ",1.5,", 1), "data.noise")
 
+# ---- journal.meta names each rank's OpenBLAS kernels; a mix is warned about
+from common import MPIEXEC
+meta = open(os.path.join(out, "journal.meta")).read()
+check("platform blas_core " in meta and " x 2" in meta, "journal.meta: %s" % meta)
+mixed = os.path.join(work, "mixed")
+p = run([MPIEXEC, "--oversubscribe", "-np", "1", "-x", "OPENBLAS_CORETYPE=Haswell", EXE, "run",
+         spec, "-o", mixed, ":", "-np", "1", "-x", "OPENBLAS_CORETYPE=Sandybridge", EXE, "run",
+         spec, "-o", mixed])
+meta = open(os.path.join(mixed, "journal.meta")).read()
+check("Haswell x 1" in meta and "Sandybridge x 1" in meta, "both kernels recorded: %s" % meta)
+check("ranks use different OpenBLAS kernels" in p.stderr, "mixed kernels warned: %s" % p.stderr)
+
 # ---- mpirun killed alone: ranks leave, lock released, resume completes ----
 long_spec = write(os.path.join(work, "long.yaml"), SYNTH.replace("epochs: 12", "epochs: 400")
                   .replace("samples: [60, 150]", "samples: [600, 900]")
