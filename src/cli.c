@@ -270,7 +270,7 @@ int isw_cli_plan(const isw_cli_args_t *args)
     if (st == ISW_OK)
         st = isw_data_load(&data, &spec, &err);
     if (st != ISW_OK) {
-        if (err.file[0] == '\0' && err.line > 0)
+        if (err.file[0] == '\0')
             snprintf(err.file, sizeof err.file, "%s", args->path);
         isw_error_print(stderr, &err);
         isw_sweep_free(&sweep);

@@ -132,6 +132,10 @@ int isw_grid_task_spec(isw_spec_t *out, const isw_grid_t *grid, const isw_spec_t
  * except the purely numeric hyperparameters that validate alone. */
 static int interacts(const char *key)
 {
+    /* a multiplier's value validates alone; whether layer K exists depends
+     * on model.hidden, which is enumerated, with this axis at its first value */
+    if (strncmp(key, "train.lr_layer.", 15) == 0)
+        return 0;
     static const char *const alone[] = {"train.lr", "seed", "init.scale", "init.mean",
                                         "train.momentum", "train.epochs", "criteria.patience",
                                         "criteria.min_improvement", NULL};
@@ -161,6 +165,12 @@ int isw_grid_validate(const isw_grid_t *grid, const isw_spec_t *base, isw_error_
                 const char *v = isw_axis_text(&grid->sweep->axes[inter[k]], idx[inter[k]], &num);
                 off += (size_t)snprintf(where + off, sizeof where - off, "%s%s=%.200s",
                                         k ? ", " : "", grid->sweep->axes[inter[k]].key, v);
+            }
+            /* a cross-field message starts with its key: point at that axis */
+            for (int a = 0; err && err->line == 0 && a < grid->naxes; a++) {
+                size_t kl = strlen(grid->sweep->axes[a].key);
+                if (strncmp(err->text, grid->sweep->axes[a].key, kl) == 0 && err->text[kl] == ':')
+                    err->line = grid->sweep->axes[a].line;
             }
             if (err && ni > 0) {
                 char text[sizeof err->text];
