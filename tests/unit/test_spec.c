@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 
+#include "initsweep/grid.h"
 #include "initsweep/spec.h"
 
 /* The INTERFACE.md example with a synthetic data section. */
@@ -909,6 +910,18 @@ static void test_invalid_cases(void)
         }
         if (f)
             fclose(f);
+        if (st == ISW_OK) {
+            /* combinations of axis values are the grid's check */
+            isw_grid_t g;
+            st = isw_grid_init(&g, &sw, &err);
+            if (st == ISW_OK)
+                st = isw_grid_validate(&g, &s, &err);
+            if (st != ISW_OK && err.file[0] == '\0') {
+                snprintf(err.file, sizeof err.file, "%s/spec.yaml", dir);
+            }
+            if (st != ISW_OK)
+                isw_sweep_free(&sw);
+        }
         if (!CHECK(st != ISW_OK)) {
             fprintf(stderr, "  case %s loaded without error\n", name);
         } else if (!CHECK_CONTAINS(err_line(&err), expected)) {
