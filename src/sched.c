@@ -711,10 +711,10 @@ int isw_sched_run(const isw_cli_args_t *args, int *argc, char ***argv)
         if (st != ISW_OK && err.file[0] == '\0')
             snprintf(err.file, sizeof err.file, "%s", args->path);
     }
-    if (agree(&c, st) != ISW_OK) {
+    if ((st = agree(&c, st)) != ISW_OK) {
         if (c.rank == 0)
             isw_error_print(stderr, &err);
-        status = ISW_EXIT_INPUT;
+        status = isw_cli_exit_status(st);
         goto out;
     }
     /* the data before OUTDIR: a bad data file must leave no journal behind */
@@ -742,17 +742,17 @@ int isw_sched_run(const isw_cli_args_t *args, int *argc, char ***argv)
                                "--resume: no journal to resume here (a first run needs no "
                                "option; --resume only insists that one exists)");
         if (st == ISW_OK)
-            st = isw_journal_open(&journal, outdir, hash, axes, sweep.naxes, args->fresh, &err);
-        if (st == ISW_OK)
+            st = isw_journal_open(&journal, outdir, hash, axes, sweep.naxes, args->fresh,
+                                  args->path, &err);
+        if (st == ISW_OK && !isw_journal_keeps(journal, "spec.yaml"))
             st = isw_file_write_atomic(outdir, "spec.yaml", write_text, &resolved, &err);
         free(text);
     }
-    if (agree(&c, st) != ISW_OK) {
+    /* only rank 0 can fail here: every rank exits with its status */
+    if ((st = agree(&c, st)) != ISW_OK) {
         if (c.rank == 0)
             isw_error_print(stderr, &err);
-        status = isw_cli_exit_status(st == ISW_OK ? ISW_EINVAL : st);
-        if (status == ISW_EXIT_OK)
-            status = ISW_EXIT_INPUT;
+        status = isw_cli_exit_status(st);
         goto out;
     }
     c.base = &spec;

@@ -100,7 +100,7 @@ static void test_append_and_read(const char *dir)
     isw_journal_t *j = NULL;
     isw_error_t err;
     isw_error_clear(&err);
-    CHECK_INT(isw_journal_open(&j, dir, 42, AXES, NAXES, 0, &err), ISW_OK);
+    CHECK_INT(isw_journal_open(&j, dir, 42, AXES, NAXES, 0, NULL, &err), ISW_OK);
     CHECK(j != NULL);
     CHECK_INT(isw_journal_count(j), 0);
     /* sparse task ids: grid indices and a refinement probe far above */
@@ -170,7 +170,7 @@ static void test_resume(const char *dir)
 {
     isw_journal_t *j = NULL;
     isw_error_t err;
-    CHECK_INT(isw_journal_open(&j, dir, 42, AXES, NAXES, 0, &err), ISW_OK);
+    CHECK_INT(isw_journal_open(&j, dir, 42, AXES, NAXES, 0, NULL, &err), ISW_OK);
     if (!j)
         return;
     CHECK_INT(isw_journal_count(j), 3);
@@ -201,7 +201,7 @@ static void test_torn(const char *dir)
         append_text(path, tails[t]);
         CHECK(file_size(path) > good);
         isw_journal_t *j = NULL;
-        CHECK_INT(isw_journal_open(&j, dir, 42, AXES, NAXES, 0, &err), ISW_OK);
+        CHECK_INT(isw_journal_open(&j, dir, 42, AXES, NAXES, 0, NULL, &err), ISW_OK);
         CHECK_INT(file_size(path), good);
         CHECK(j && isw_journal_count(j) == 4 && !isw_journal_done(j, 5));
         isw_journal_close(j, NULL);
@@ -227,7 +227,7 @@ static void test_corrupt_middle(const char *dir)
     isw_journal_t *j = NULL;
     isw_error_t err;
     isw_error_clear(&err);
-    CHECK_INT(isw_journal_open(&j, dir, 42, AXES, NAXES, 0, &err), ISW_EINVAL);
+    CHECK_INT(isw_journal_open(&j, dir, 42, AXES, NAXES, 0, NULL, &err), ISW_EINVAL);
     CHECK(j == NULL);
     CHECK_INT(err.line, 6);
     CHECK_CONTAINS(err.file, "runs.csv");
@@ -264,7 +264,7 @@ static void test_other_spec(const char *dir)
 {
     isw_journal_t *j = NULL;
     isw_error_t err;
-    CHECK_INT(isw_journal_open(&j, dir, 43, AXES, NAXES, 0, &err), ISW_ESTATE);
+    CHECK_INT(isw_journal_open(&j, dir, 43, AXES, NAXES, 0, NULL, &err), ISW_ESTATE);
     CHECK(j == NULL);
     CHECK_CONTAINS(err.text, "another spec");
     CHECK_CONTAINS(err.text, "--fresh");
@@ -272,13 +272,13 @@ static void test_other_spec(const char *dir)
 
     /* same hash but other axes: the header does not match */
     const char *other[] = {"train.lr", "seed"};
-    CHECK_INT(isw_journal_open(&j, dir, 42, other, 2, 0, &err), ISW_ESTATE);
+    CHECK_INT(isw_journal_open(&j, dir, 42, other, 2, 0, NULL, &err), ISW_ESTATE);
     CHECK_INT(err.line, 1);
 
     char path[2100];
     snprintf(path, sizeof path, "%s/cells.csv", dir);
     append_text(path, "old\n");
-    CHECK_INT(isw_journal_open(&j, dir, 43, AXES, NAXES, 1, &err), ISW_OK);
+    CHECK_INT(isw_journal_open(&j, dir, 43, AXES, NAXES, 1, NULL, &err), ISW_OK);
     CHECK(j && isw_journal_count(j) == 0 && !isw_journal_done(j, 3));
     CHECK_INT(file_size(path), -1);
     isw_journal_close(j, NULL);
@@ -290,7 +290,7 @@ static void test_other_spec(const char *dir)
     /* runs.csv without journal.meta: unknown origin, refused */
     snprintf(path, sizeof path, "%s/journal.meta", dir);
     CHECK_INT(unlink(path), 0);
-    CHECK_INT(isw_journal_open(&j, dir, 43, AXES, NAXES, 0, &err), ISW_ESTATE);
+    CHECK_INT(isw_journal_open(&j, dir, 43, AXES, NAXES, 0, NULL, &err), ISW_ESTATE);
     CHECK_CONTAINS(err.text, "without journal.meta");
 }
 
@@ -305,7 +305,7 @@ static void test_lock(const char *dir)
     pid_t pid = fork();
     if (pid == 0) {
         isw_journal_t *j = NULL;
-        char c = isw_journal_open(&j, dir, 7, AXES, NAXES, 1, NULL) == ISW_OK ? 'y' : 'n';
+        char c = isw_journal_open(&j, dir, 7, AXES, NAXES, 1, NULL, NULL) == ISW_OK ? 'y' : 'n';
         if (write(ready[1], &c, 1) != 1 || read(done[0], &c, 1) != 1)
             _exit(2);
         isw_journal_close(j, NULL);
@@ -316,7 +316,7 @@ static void test_lock(const char *dir)
     isw_journal_t *j = NULL;
     isw_error_t err;
     isw_error_clear(&err);
-    CHECK_INT(isw_journal_open(&j, dir, 7, AXES, NAXES, 0, &err), ISW_ESTATE);
+    CHECK_INT(isw_journal_open(&j, dir, 7, AXES, NAXES, 0, NULL, &err), ISW_ESTATE);
     CHECK(j == NULL);
     char want[128];
     snprintf(want, sizeof want, "is in use by another initsweep job (pid %ld)", (long)pid);
@@ -327,7 +327,7 @@ static void test_lock(const char *dir)
     waitpid(pid, &status, 0);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     /* released: now it opens, and resumes the child's (empty) journal */
-    CHECK_INT(isw_journal_open(&j, dir, 7, AXES, NAXES, 0, &err), ISW_OK);
+    CHECK_INT(isw_journal_open(&j, dir, 7, AXES, NAXES, 0, NULL, &err), ISW_OK);
     isw_journal_close(j, NULL);
     close(ready[0]);
     close(ready[1]);
