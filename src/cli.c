@@ -1,10 +1,13 @@
 /* Subcommands without MPI (train, and the option parser shared by all). */
 #include "initsweep/cli.h"
 
+#include <errno.h>
 #include <glob.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gsl/gsl_errno.h>
@@ -41,12 +44,21 @@ void isw_cli_usage(FILE *out)
           "--shard K/N      run only shard K (0-based) of N into OUTDIR/shard-K-of-N;\n"
           "                 summarize OUTDIR merges the shards\n"
           "--quiet          no progress lines\n"
-          "exit status: 0 done, 2 bad input, 3 interrupted (resumable), 1 other failure\n",
+          "\n"
+          "OUTDIR is locked while run or summarize works in it: a second one is refused\n"
+          "(\"in use by another initsweep job\"); run writes the summaries itself when it ends.\n"
+          "exit status: 0 done; 2 bad input (spec, options, data, an OUTDIR in use or\n"
+          "holding another spec's files); 3 interrupted (resumable); 1 an I/O failure\n"
+          "(permission denied, read-only or full file system, file size limit) or any\n"
+          "other failure\n",
           out);
 }
 
 void isw_cli_startup(void)
 {
+    /* past `ulimit -f` a write must fail with EFBIG (an I/O error, exit 1,
+     * the journal cut back to its last whole line), not kill the process */
+    signal(SIGXFSZ, SIG_IGN);
     gsl_set_error_handler_off();
     isw_mlp_blas_threads(1);
 }
@@ -58,8 +70,7 @@ int isw_cli_exit_status(int status)
     case ISW_EINVAL:
     case ISW_ESTATE: return ISW_EXIT_INPUT;
     case ISW_EINTR: return ISW_EXIT_INTERRUPTED;
-    case ISW_EIO: return ISW_EXIT_INPUT;
-    default: return ISW_EXIT_FAIL;
+    default: return ISW_EXIT_FAIL;      /* ISW_EIO, ISW_ENOMEM, ... */
     }
 }
 
@@ -415,16 +426,91 @@ static int cmp_task(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static int copy_file(FILE *out, void *user, isw_error_t *err)
+typedef struct {
+    char *text;
+    size_t len;
+} bytes_t;
+
+static int write_bytes(FILE *out, void *user, isw_error_t *err)
 {
-    FILE *in = fopen(user, "rb");
+    const bytes_t *b = user;
+    if (fwrite(b->text, 1, b->len, out) != b->len)
+        return isw_error_set(err, ISW_EIO, "spec.yaml", 0, "cannot write the merged spec");
+    return ISW_OK;
+}
+
+/* A whole file into b (malloc'ed); ISW_EINVAL when it does not exist. */
+static int read_bytes(bytes_t *b, const char *path, isw_error_t *err)
+{
+    b->text = NULL;
+    b->len = 0;
+    FILE *in = fopen(path, "rb");
     if (!in)
-        return isw_error_set(err, ISW_EIO, user, 0, "cannot open");
+        return isw_error_set(err, isw_errno_status(errno), path, 0, "cannot open: %s%s",
+                             strerror(errno),
+                             errno == ENOENT ? " (run that shard again to complete it)" : "");
+    FILE *mem = open_memstream(&b->text, &b->len);
     char buf[8192];
     size_t n;
-    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
-        fwrite(buf, 1, n, out);
+    int bad = !mem;
+    while (!bad && (n = fread(buf, 1, sizeof buf, in)) > 0)
+        bad = fwrite(buf, 1, n, mem) != n;
+    bad |= ferror(in);
     fclose(in);
+    if (mem)
+        bad |= fclose(mem) != 0;
+    if (bad) {
+        free(b->text);
+        b->text = NULL;
+        return isw_error_set(err, ISW_EIO, path, 0, "cannot read");
+    }
+    return ISW_OK;
+}
+
+/* One shard of a job array: its directory, lock and identity. */
+typedef struct {
+    char dir[ISW_PATH_MAX + 64];
+    char runs[ISW_PATH_MAX + 80];
+    int lock;
+    uint64_t hash;                       /* journal.meta's spec hash */
+    bytes_t spec;                        /* its spec.yaml */
+} shard_t;
+
+/* Locks shard k (a shard still running is refused, not half-merged) and
+ * reads its identity, which must be shard 0's: the same journal spec hash
+ * and the same resolved spec.yaml, byte for byte. */
+static int shard_open(shard_t *s, const shard_t *first, const char *outdir, int k, int n,
+                      isw_error_t *err)
+{
+    snprintf(s->dir, sizeof s->dir, "%s/shard-%d-of-%d", outdir, k, n);
+    snprintf(s->runs, sizeof s->runs, "%s/runs.csv", s->dir);
+    if (access(s->runs, F_OK) != 0)
+        return isw_error_set(err, ISW_EINVAL, s->runs, 0,
+                             "shard %d of %d has no journal: run it (--shard %d/%d) first", k, n,
+                             k, n);
+    int st = isw_journal_lock(s->dir, &s->lock, err);
+    if (st == ISW_OK)
+        st = isw_journal_meta_hash(s->dir, &s->hash, err);
+    char spec[ISW_PATH_MAX + 80];
+    snprintf(spec, sizeof spec, "%s/spec.yaml", s->dir);
+    if (st == ISW_OK)
+        st = read_bytes(&s->spec, spec, err);
+    if (st != ISW_OK || !first)
+        return st;
+    int same_spec = s->spec.len == first->spec.len &&
+                    memcmp(s->spec.text, first->spec.text, s->spec.len) == 0;
+    if (s->hash != first->hash || !same_spec) {
+        char why[96];
+        if (s->hash != first->hash)
+            snprintf(why, sizeof why, "journal spec hash %016llx vs %016llx",
+                     (unsigned long long)first->hash, (unsigned long long)s->hash);
+        else
+            snprintf(why, sizeof why, "their spec.yaml differ");
+        return isw_error_set(err, ISW_EINVAL, s->dir, 0,
+                             "holds the runs of another spec than %s (%s): summarize merges "
+                             "the shards of one `run --shard K/N` job array of one spec",
+                             first->dir, why);
+    }
     return ISW_OK;
 }
 
@@ -455,21 +541,23 @@ static int merge_shards(const char *outdir, int *merged, isw_error_t *err)
         return st;
     }
     globfree(&g);
-    char **paths = calloc((size_t)n, sizeof *paths);
-    for (int k = 0; paths && k < n && st == ISW_OK; k++) {
-        paths[k] = malloc(ISW_PATH_MAX + 64);
-        if (!paths[k])
-            break;
-        snprintf(paths[k], ISW_PATH_MAX + 64, "%s/shard-%d-of-%d/runs.csv", outdir, k, n);
-        if (access(paths[k], R_OK) != 0)
-            st = isw_error_set(err, ISW_EINVAL, paths[k], 0,
-                               "shard %d of %d has no journal: run it (--shard %d/%d) first",
-                               k, n, k, n);
+    shard_t *shards = calloc((size_t)n, sizeof *shards);
+    const char **paths = calloc((size_t)n, sizeof *paths);
+    if (!shards || !paths) {
+        free(shards);
+        free(paths);
+        return isw_error_set(err, ISW_ENOMEM, "", 0, "out of memory");
+    }
+    for (int k = 0; k < n; k++)
+        shards[k].lock = -1;
+    for (int k = 0; k < n && st == ISW_OK; k++) {
+        st = shard_open(&shards[k], k ? &shards[0] : NULL, outdir, k, n, err);
+        paths[k] = shards[k].runs;
     }
     isw_runs_t runs = {0};
     size_t *order = NULL;
-    if (st == ISW_OK && paths)
-        st = isw_runs_read_files(&runs, (const char *const *)paths, n, err);
+    if (st == ISW_OK)
+        st = isw_runs_read_files(&runs, paths, n, err);
     if (st == ISW_OK) {
         order = malloc((runs.nruns ? runs.nruns : 1) * sizeof *order);
         if (!order)
@@ -491,9 +579,9 @@ static int merge_shards(const char *outdir, int *merged, isw_error_t *err)
         st = isw_file_write_atomic(outdir, "runs.csv", write_merged, &m, err);
     }
     if (st == ISW_OK) {
-        char spec[ISW_PATH_MAX + 64];
-        snprintf(spec, sizeof spec, "%s/shard-0-of-%d/spec.yaml", outdir, n);
-        st = isw_file_write_atomic(outdir, "spec.yaml", copy_file, spec, err);
+        char spec[ISW_PATH_MAX + 80];
+        snprintf(spec, sizeof spec, "%s/spec.yaml", shards[0].dir);
+        st = isw_file_write_atomic(outdir, "spec.yaml", write_bytes, &shards[0].spec, err);
         /* an unfinished shard is worth a warning, not a refusal: partial
          * maps are still maps */
         isw_spec_t s;
@@ -515,27 +603,39 @@ static int merge_shards(const char *outdir, int *merged, isw_error_t *err)
         *merged = n;
     }
 cleanup:
-    for (int k = 0; paths && k < n; k++)
-        free(paths[k]);
+    for (int k = 0; k < n; k++) {
+        isw_journal_unlock(shards[k].lock);
+        free(shards[k].spec.text);
+    }
+    free(shards);
     free(paths);
     free(order);
     isw_runs_free(&runs);
     return st;
 }
 
+/* summarize holds OUTDIR's lock like run: a running job is not summarized
+ * under its feet (it writes the summaries itself when it ends), and two
+ * summaries do not race on the same files. */
 int isw_cli_summarize(const isw_cli_args_t *args)
 {
     isw_error_t err;
     isw_error_clear(&err);
-    int merged = 0;
-    int st = merge_shards(args->path, &merged, &err);
-    if (st != ISW_OK) {
-        isw_error_print(stderr, &err);
-        return isw_cli_exit_status(st);
+    struct stat sb;
+    if (stat(args->path, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        fprintf(stderr, "%s: no such results directory (expected the OUTDIR of a run)\n",
+                args->path);
+        return ISW_EXIT_INPUT;
     }
-    if (merged)
+    int lock = -1, merged = 0;
+    int st = isw_journal_lock(args->path, &lock, &err);
+    if (st == ISW_OK)
+        st = merge_shards(args->path, &merged, &err);
+    if (st == ISW_OK && merged)
         printf("merged %d shards into %s/runs.csv\n", merged, args->path);
-    st = isw_stats_summarize(args->path, &err);
+    if (st == ISW_OK)
+        st = isw_stats_summarize(args->path, &err);
+    isw_journal_unlock(lock);
     if (st != ISW_OK) {
         isw_error_print(stderr, &err);
         return isw_cli_exit_status(st);

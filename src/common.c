@@ -1,6 +1,7 @@
 /* Status strings, error reports, seed mixing, clock. */
 #include "initsweep/common.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <string.h>
 #include <time.h>
@@ -17,6 +18,18 @@ const char *isw_strerror(int status)
     case ISW_EGSL: return "GSL error";
     case ISW_ESTATE: return "output directory in use or holds another spec";
     default: return "unknown error";
+    }
+}
+
+int isw_errno_status(int e)
+{
+    switch (e) {
+    case ENOENT:
+    case ENOTDIR:
+    case EISDIR:
+    case ELOOP:
+    case ENAMETOOLONG: return ISW_EINVAL;
+    default: return ISW_EIO;
     }
 }
 

@@ -164,7 +164,8 @@ static int csv_read_file(const char *path, char **text, size_t *size, isw_error_
 {
     FILE *f = fopen(path, "rb");
     if (!f)
-        return isw_error_set(err, ISW_EIO, path, 0, "cannot open: %s", strerror(errno));
+        return isw_error_set(err, isw_errno_status(errno), path, 0, "cannot open: %s",
+                             strerror(errno));
     size_t cap = 1 << 16, n = 0;
     char *buf = malloc(cap);
     int st = ISW_OK;

@@ -54,7 +54,7 @@ static gzFile idx_open(const char *path, isw_error_t *err)
     errno = 0;
     gzFile f = gzopen(path, "rb");
     if (!f)
-        isw_error_set(err, ISW_EIO, path, 0, "cannot open: %s",
+        isw_error_set(err, errno ? isw_errno_status(errno) : ISW_ENOMEM, path, 0, "cannot open: %s",
                       errno ? strerror(errno) : "out of memory");
     else
         gzbuffer(f, 1u << 17);

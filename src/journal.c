@@ -1,6 +1,7 @@
 /* The journal: runs.csv append, resume, lock, atomic writes (journal.h). */
 #include "initsweep/journal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -18,9 +19,12 @@ const char *const ISW_RUNS_RECORD_COLUMNS[ISW_RUNS_NRECORD_COLUMNS] = {
     "saturated_fraction", "output_saturated_fraction", "layer_dead",
     "sharpness_initial", "seconds"};
 
-/* Files of an OUTDIR that --fresh removes (plots and anything else stay). */
+/* The files initsweep writes in an OUTDIR, which --fresh removes (plots and
+ * anything else stay).  The journal comes last, so an interrupted --fresh
+ * leaves a journal that the next run still recognises. */
 static const char *const outdir_outputs[] = {
-    "runs.csv", "journal.meta", "spec.yaml", "cells.csv", "boundary.csv", "fit.csv"};
+    "cells.csv", "boundary.csv", "fit.csv", "spec.yaml", "runs.csv", "journal.meta"};
+#define NOUTPUTS (sizeof outdir_outputs / sizeof outdir_outputs[0])
 
 struct isw_journal {
     char outdir[ISW_PATH_MAX];
@@ -29,6 +33,7 @@ struct isw_journal {
     int fd;                  /* runs.csv, O_APPEND */
     off_t size;              /* bytes of complete lines in runs.csv */
     uint64_t spec_hash;
+    int keep_spec;           /* OUTDIR/spec.yaml is the input spec: never replace it */
     isw_runs_t runs;         /* every finished run */
     char *line;              /* line buffer of line_cap bytes, grown by append */
     size_t line_cap;
@@ -584,7 +589,8 @@ int isw_runs_read_files(isw_runs_t *runs, const char *const *paths, int npaths,
     for (int i = 0; i < npaths && st == ISW_OK; i++) {
         FILE *in = fopen(paths[i], "r");
         if (!in) {
-            st = isw_error_set(err, ISW_EIO, paths[i], 0, "cannot open: %s", strerror(errno));
+            st = isw_error_set(err, isw_errno_status(errno), paths[i], 0, "cannot open: %s",
+                               strerror(errno));
             break;
         }
         if ((st = runs_add_source(runs, paths[i])) != ISW_OK) {
@@ -628,23 +634,84 @@ static int mkdir_p(const char *dir, isw_error_t *err)
             continue;
         *s = '\0';
         if (mkdir(p, 0777) != 0 && errno != EEXIST)
-            return isw_error_set(err, ISW_EIO, p, 0, "cannot create directory: %s",
-                                 strerror(errno));
+            return isw_error_set(err, isw_errno_status(errno), p, 0,
+                                 "cannot create directory: %s", strerror(errno));
         *s = '/';
     }
     if (mkdir(p, 0777) != 0 && errno != EEXIST)
-        return isw_error_set(err, ISW_EIO, p, 0, "cannot create directory: %s",
+        return isw_error_set(err, isw_errno_status(errno), p, 0, "cannot create directory: %s",
                              strerror(errno));
     struct stat sb;
-    if (stat(p, &sb) != 0 || !S_ISDIR(sb.st_mode))
-        return isw_error_set(err, ISW_EIO, p, 0, "not a directory");
+    if (stat(p, &sb) != 0)
+        return isw_error_set(err, isw_errno_status(errno), p, 0, "cannot stat: %s",
+                             strerror(errno));
+    if (!S_ISDIR(sb.st_mode))
+        return isw_error_set(err, ISW_EINVAL, p, 0, "not a directory");
     return ISW_OK;
+}
+
+/* Anyone who can write into a shared OUTDIR can plant a symbolic link under
+ * one of our file names; following it would let this job write or truncate
+ * the link's target.  So OUTDIR's files are never opened through a link:
+ * a link (or a device, FIFO, directory) where a file of ours should be is
+ * refused, and every open uses O_NOFOLLOW. */
+static int refuse_odd(const char *path, const struct stat *sb, isw_error_t *err)
+{
+    if (S_ISLNK(sb->st_mode))
+        return isw_error_set(err, ISW_ESTATE, path, 0,
+                             "is a symbolic link: initsweep never writes through or replaces a "
+                             "link in an output directory; remove it or choose another -o");
+    if (!S_ISREG(sb->st_mode))
+        return isw_error_set(err, ISW_ESTATE, path, 0,
+                             "is not a regular file; remove it or choose another -o");
+    return ISW_OK;
+}
+
+/* ISW_OK when path is absent or a regular file (not a link). */
+static int check_plain(const char *path, isw_error_t *err)
+{
+    struct stat sb;
+    if (lstat(path, &sb) != 0)
+        return errno == ENOENT ? ISW_OK
+                               : isw_error_set(err, ISW_EIO, path, 0, "cannot stat: %s",
+                                               strerror(errno));
+    return refuse_odd(path, &sb, err);
+}
+
+/* open(2) of one of OUTDIR's files, never through a link and never of
+ * anything but a regular file.  *fd is -1 and ISW_OK returned when the file
+ * is absent and flags hold no O_CREAT. */
+static int open_plain(int *fd, const char *path, int flags, isw_error_t *err)
+{
+    /* O_NONBLOCK: a FIFO planted under our name must not hang the open */
+    *fd = open(path, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+    if (*fd < 0) {
+        int e = errno;
+        struct stat sb;
+        if (e == ENOENT && !(flags & O_CREAT))
+            return ISW_OK;
+        if (e == ELOOP && lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode))
+            return refuse_odd(path, &sb, err);
+        return isw_error_set(err, ISW_EIO, path, 0, "cannot open: %s", strerror(e));
+    }
+    struct stat sb;
+    int st = fstat(*fd, &sb) != 0 ? isw_error_set(err, ISW_EIO, path, 0, "cannot stat: %s",
+                                                  strerror(errno))
+                                  : refuse_odd(path, &sb, err);
+    int fl = fcntl(*fd, F_GETFL);
+    if (st == ISW_OK && (fl < 0 || fcntl(*fd, F_SETFL, fl & ~O_NONBLOCK) != 0))
+        st = isw_error_set(err, ISW_EIO, path, 0, "fcntl failed: %s", strerror(errno));
+    if (st != ISW_OK) {
+        close(*fd);
+        *fd = -1;
+    }
+    return st;
 }
 
 /* Makes a rename in dir durable. */
 static void fsync_dir(const char *dir)
 {
-    int fd = open(dir, O_RDONLY);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd >= 0) {
         (void)fsync(fd);  /* some filesystems refuse fsync on directories */
         close(fd);
@@ -658,17 +725,32 @@ int isw_file_write_atomic(const char *outdir, const char *name, isw_file_writer_
     int st = path_join(path, outdir, name, err);
     if (st != ISW_OK)
         return st;
-    int n = snprintf(tmp, sizeof tmp, "%s/.%s.tmp", outdir, name);
+    /* the rename would replace a link, not follow it; refuse it anyway, so
+     * that a planted link is reported instead of silently removed */
+    if ((st = check_plain(path, err)) != ISW_OK)
+        return st;
+    /* a unique temp name (mkstemp opens it O_CREAT | O_EXCL, which never
+     * follows a link): two writers in one OUTDIR never share a temp file */
+    int n = snprintf(tmp, sizeof tmp, "%s/.%s.XXXXXX", outdir, name);
     if (n < 0 || n >= (int)sizeof tmp)
         return isw_error_set(err, ISW_EINVAL, outdir, 0, "path too long");
-    FILE *out = fopen(tmp, "w");
-    if (!out)
+    int fd = mkstemp(tmp);
+    if (fd < 0)
         return isw_error_set(err, ISW_EIO, tmp, 0, "cannot create: %s", strerror(errno));
+    mode_t mask = umask(0);  /* mkstemp's 0600 -> what a plain create gives */
+    umask(mask);
+    FILE *out = fchmod(fd, 0666 & ~mask) == 0 ? fdopen(fd, "w") : NULL;
+    if (!out) {
+        st = isw_error_set(err, ISW_EIO, tmp, 0, "cannot create: %s", strerror(errno));
+        close(fd);
+        unlink(tmp);
+        return st;
+    }
     st = fn(out, user, err);
     if (st == ISW_OK && (fflush(out) != 0 || ferror(out) || fsync(fileno(out)) != 0))
-        st = isw_error_set(err, ISW_EIO, tmp, 0, "write failed: %s", strerror(errno));
+        st = isw_error_set(err, ISW_EIO, path, 0, "write failed: %s", strerror(errno));
     if (fclose(out) != 0 && st == ISW_OK)
-        st = isw_error_set(err, ISW_EIO, tmp, 0, "write failed: %s", strerror(errno));
+        st = isw_error_set(err, ISW_EIO, path, 0, "write failed: %s", strerror(errno));
     if (st == ISW_OK && rename(tmp, path) != 0)
         st = isw_error_set(err, ISW_EIO, path, 0, "cannot rename %s: %s", tmp,
                            strerror(errno));
@@ -687,37 +769,90 @@ uint64_t isw_journal_hash(const void *bytes, size_t len)
 
 /* ---- the journal ------------------------------------------------------------ */
 
-/* Takes the fcntl write lock on OUTDIR/.lock and writes our pid into it. */
-static int journal_lock(isw_journal_t *j, isw_error_t *err)
+/* Removes the temp files (.NAME.XXXXXX) that a killed writer left behind.
+ * Only under the lock: no live writer of ours is then using one. */
+static void remove_stale_temps(const char *outdir)
+{
+    DIR *d = opendir(outdir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        for (size_t i = 0; i < NOUTPUTS; i++) {
+            size_t len = strlen(outdir_outputs[i]);
+            const char *s = e->d_name;
+            if (s[0] == '.' && strncmp(s + 1, outdir_outputs[i], len) == 0 &&
+                s[1 + len] == '.' && strlen(s + 2 + len) == 6) {
+                char p[ISW_PATH_MAX];
+                if (path_join(p, outdir, s, NULL) == ISW_OK)
+                    (void)unlink(p);  /* a link is removed, never followed */
+                break;
+            }
+        }
+    }
+    closedir(d);
+}
+
+int isw_journal_lock(const char *outdir, int *lock_fd, isw_error_t *err)
 {
     char path[ISW_PATH_MAX];
-    int st = path_join(path, j->outdir, ".lock", err);
-    if (st != ISW_OK)
+    *lock_fd = -1;
+    int st = path_join(path, outdir, ".lock", err);
+    if (st != ISW_OK || (st = open_plain(lock_fd, path, O_RDWR | O_CREAT, err)) != ISW_OK)
         return st;
-    j->lock_fd = open(path, O_RDWR | O_CREAT, 0644);
-    if (j->lock_fd < 0)
-        return isw_error_set(err, ISW_EIO, path, 0, "cannot open: %s", strerror(errno));
-    for (int attempt = 0; attempt < 3; attempt++) {
-        struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
-        if (fcntl(j->lock_fd, F_SETLK, &fl) == 0) {
-            char pid[32];
-            int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
-            if (ftruncate(j->lock_fd, 0) != 0 || pwrite(j->lock_fd, pid, (size_t)n, 0) != n)
-                return isw_error_set(err, ISW_EIO, path, 0, "cannot write: %s",
-                                     strerror(errno));
-            return ISW_OK;
-        }
-        if (errno != EACCES && errno != EAGAIN)
-            return isw_error_set(err, ISW_EIO, path, 0, "cannot lock: %s", strerror(errno));
-        struct flock q = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
-        if (fcntl(j->lock_fd, F_GETLK, &q) == 0 && q.l_type != F_UNLCK)
-            return isw_error_set(err, ISW_ESTATE, j->outdir, 0,
-                                 "%s is in use by another initsweep job (pid %ld)", j->outdir,
-                                 (long)q.l_pid);
-        /* released in between: try again */
+    struct stat sb;
+    /* the pid is written by truncating the file: not through a hard link */
+    if (fstat(*lock_fd, &sb) == 0 && sb.st_nlink > 1) {
+        st = isw_error_set(err, ISW_ESTATE, path, 0,
+                           "has %ld hard links: remove it (initsweep recreates it)",
+                           (long)sb.st_nlink);
+        goto fail;
     }
-    return isw_error_set(err, ISW_ESTATE, j->outdir, 0,
-                         "%s is in use by another initsweep job", j->outdir);
+    for (int attempt = 0;; attempt++) {
+        struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+        if (fcntl(*lock_fd, F_SETLK, &fl) == 0)
+            break;
+        if (errno != EACCES && errno != EAGAIN) {
+            st = isw_error_set(err, ISW_EIO, path, 0, "cannot lock: %s", strerror(errno));
+            goto fail;
+        }
+        struct flock q = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+        if (fcntl(*lock_fd, F_GETLK, &q) == 0 && q.l_type != F_UNLCK) {
+            st = isw_error_set(err, ISW_ESTATE, outdir, 0,
+                               "%s is in use by another initsweep job (pid %ld)", outdir,
+                               (long)q.l_pid);
+            goto fail;
+        }
+        if (attempt == 2) {  /* released in between, three times */
+            st = isw_error_set(err, ISW_ESTATE, outdir, 0,
+                               "%s is in use by another initsweep job", outdir);
+            goto fail;
+        }
+    }
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(*lock_fd, 0) != 0 || pwrite(*lock_fd, pid, (size_t)n, 0) != n) {
+        st = isw_error_set(err, ISW_EIO, path, 0, "cannot write: %s", strerror(errno));
+        goto fail;
+    }
+    for (size_t i = 0; i < NOUTPUTS; i++) {
+        char p[ISW_PATH_MAX];
+        if ((st = path_join(p, outdir, outdir_outputs[i], err)) != ISW_OK ||
+            (st = check_plain(p, err)) != ISW_OK)
+            goto fail;
+    }
+    remove_stale_temps(outdir);
+    return ISW_OK;
+fail:
+    close(*lock_fd);
+    *lock_fd = -1;
+    return st;
+}
+
+void isw_journal_unlock(int lock_fd)
+{
+    if (lock_fd >= 0)
+        close(lock_fd);  /* releases the fcntl lock */
 }
 
 typedef struct {
@@ -747,24 +882,33 @@ static int meta_write(FILE *out, void *user, isw_error_t *err)
 }
 
 /* Checks journal.meta against the spec hash and the datasets.  Returns 1
- * when it matches, 0 when there is no file, -1 when it is unreadable, -2
- * another spec; -3 a dataset differs (*bad its index, *was its old hash). */
+ * when it matches, 0 when there is no file, -1 when it is unreadable (or a
+ * link: never followed), -2 another spec; -3 a dataset differs (*bad its
+ * index, *was its old hash). */
 static int meta_check(const char *path, uint64_t hash, const isw_journal_data_t *data,
-                      int ndata, int *bad, uint64_t *was)
+                      int ndata, int *bad, uint64_t *was, uint64_t *stored)
 {
-    FILE *in = fopen(path, "r");
-    if (!in)
-        return errno == ENOENT ? 0 : -1;
+    *bad = -1;
+    int fd;
+    if (open_plain(&fd, path, O_RDONLY, NULL) != ISW_OK)
+        return -1;
+    if (fd < 0)
+        return 0;
+    FILE *in = fdopen(fd, "r");
+    if (!in) {
+        close(fd);
+        return -1;
+    }
     char *line = NULL;
     size_t cap = 0;
     int found = -1, nd = 0;
-    *bad = -1;
     while (getline(&line, &cap, in) > 0) {
         unsigned long long h;
         char end;
         int at = 0;
         if (sscanf(line, "spec_hash %16llx%c", &h, &end) == 2 && end == '\n') {
             found = (uint64_t)h == hash ? 1 : -2;
+            *stored = (uint64_t)h;
         } else if (sscanf(line, "data %16llx %n", &h, &at) == 1 && at > 0) {
             if (*bad < 0 && (nd >= ndata || (uint64_t)h != data[nd].hash)) {
                 *bad = nd < ndata ? nd : ndata - 1;
@@ -782,6 +926,22 @@ static int meta_check(const char *path, uint64_t hash, const isw_journal_data_t 
     return found == 1 && *bad >= 0 ? -3 : found;
 }
 
+int isw_journal_meta_hash(const char *outdir, uint64_t *hash, isw_error_t *err)
+{
+    char path[ISW_PATH_MAX];
+    int st = path_join(path, outdir, "journal.meta", err);
+    if (st != ISW_OK)
+        return st;
+    int bad;
+    uint64_t was;
+    int m = meta_check(path, 0, NULL, 0, &bad, &was, hash);
+    if (m == 1 || m == -2)
+        return ISW_OK;
+    return isw_error_set(err, ISW_EINVAL, path, 0,
+                         m == 0 ? "no such file: expected the journal.meta of a run"
+                                : "unreadable: expected a spec_hash line");
+}
+
 static int write_all(int fd, const char *buf, size_t len)
 {
     while (len > 0) {
@@ -797,18 +957,23 @@ static int write_all(int fd, const char *buf, size_t len)
     return 0;
 }
 
-/* Loads an existing runs.csv of the same spec and cuts off a torn tail. */
+/* Loads an existing runs.csv of the same spec and cuts off a torn tail.
+ * Leaves j->fd open on it (or -1 when there is none). */
 static int journal_resume(isw_journal_t *j, const char *const *axes, int naxes,
                           isw_error_t *err)
 {
-    FILE *in = fopen(j->runs_path, "r");
+    int st = open_plain(&j->fd, j->runs_path, O_RDWR | O_APPEND, err);
+    if (st != ISW_OK || j->fd < 0)
+        return st;
+    int rfd = dup(j->fd);
+    FILE *in = rfd >= 0 ? fdopen(rfd, "r") : NULL;
     if (!in) {
-        if (errno == ENOENT)
-            return ISW_OK;
-        return isw_error_set(err, ISW_EIO, j->runs_path, 0, "cannot open: %s",
+        if (rfd >= 0)
+            close(rfd);
+        return isw_error_set(err, ISW_EIO, j->runs_path, 0, "cannot read: %s",
                              strerror(errno));
     }
-    int st = runs_add_source(&j->runs, j->runs_path);
+    st = runs_add_source(&j->runs, j->runs_path);
     if (st != ISW_OK) {
         fclose(in);
         return isw_error_set(err, st, j->runs_path, 0, "out of memory");
@@ -824,27 +989,50 @@ static int journal_resume(isw_journal_t *j, const char *const *axes, int naxes,
     if (st != ISW_OK)
         return st;
     struct stat sb;
-    if (stat(j->runs_path, &sb) != 0)
+    if (fstat(j->fd, &sb) != 0)
         return isw_error_set(err, ISW_EIO, j->runs_path, 0, "cannot stat: %s",
                              strerror(errno));
-    if (sb.st_size != info.good_end && truncate(j->runs_path, info.good_end) != 0)
+    if (sb.st_size != info.good_end && ftruncate(j->fd, info.good_end) != 0)
         return isw_error_set(err, ISW_EIO, j->runs_path, 0,
                              "cannot cut off the torn last line: %s", strerror(errno));
     j->size = info.good_end;
     return ISW_OK;
 }
 
-int isw_journal_open(isw_journal_t **journal, const char *outdir, uint64_t spec_hash,
-                     const isw_journal_data_t *data, int ndata, const char *const *axes,
-                     int naxes, int fresh, isw_error_t *err)
+/* The input spec must never be replaced or removed, whatever its name:
+ * compared by device and inode, so a hard link or another spelling of the
+ * path is caught too.  OUTDIR/spec.yaml may be the input only when it is
+ * resumed as it is (then it is kept, not rewritten). */
+static int protect_input(isw_journal_t *j, const char *input, int fresh, int have_journal,
+                         isw_error_t *err)
 {
-    return isw_journal_open_on(journal, outdir, spec_hash, data, ndata, axes, naxes, fresh,
-                               NULL, err);
+    struct stat in;
+    if (!input || stat(input, &in) != 0)
+        return ISW_OK;
+    for (size_t i = 0; i < NOUTPUTS; i++) {
+        char p[ISW_PATH_MAX];
+        struct stat sb;
+        if (path_join(p, j->outdir, outdir_outputs[i], NULL) != ISW_OK || lstat(p, &sb) != 0 ||
+            sb.st_dev != in.st_dev || sb.st_ino != in.st_ino)
+            continue;
+        int is_spec = strcmp(outdir_outputs[i], "spec.yaml") == 0;
+        if (is_spec && !fresh && have_journal) {
+            j->keep_spec = 1;
+            return ISW_OK;
+        }
+        return isw_error_set(err, ISW_EINVAL, p, 0,
+                             "is the input spec %s: %s would %s it; choose another output "
+                             "directory with -o",
+                             input, fresh ? "--fresh" : "this run",
+                             fresh || !is_spec ? "remove or replace" : "replace");
+    }
+    return ISW_OK;
 }
 
-int isw_journal_open_on(isw_journal_t **journal, const char *outdir, uint64_t spec_hash,
-                        const isw_journal_data_t *data, int ndata, const char *const *axes,
-                        int naxes, int fresh, const char *platform, isw_error_t *err)
+int isw_journal_open(isw_journal_t **journal, const char *outdir, uint64_t spec_hash,
+                     const isw_journal_data_t *data, int ndata, const char *const *axes,
+                     int naxes, int fresh, const char *input, const char *platform,
+                     isw_error_t *err)
 {
     *journal = NULL;
     if (naxes < 0 || naxes > 4 * ISW_MAX_AXES || (naxes > 0 && !axes))
@@ -862,11 +1050,18 @@ int isw_journal_open_on(isw_journal_t **journal, const char *outdir, uint64_t sp
     char meta_path[ISW_PATH_MAX];
     if ((st = path_join(j->runs_path, outdir, "runs.csv", err)) != ISW_OK ||
         (st = path_join(meta_path, outdir, "journal.meta", err)) != ISW_OK ||
-        (st = mkdir_p(outdir, err)) != ISW_OK || (st = journal_lock(j, err)) != ISW_OK)
+        (st = mkdir_p(outdir, err)) != ISW_OK ||
+        (st = isw_journal_lock(outdir, &j->lock_fd, err)) != ISW_OK)
         goto fail;
 
+    uint64_t was = 0;
+    int bad = -1;
+    uint64_t stored;
+    int m = meta_check(meta_path, spec_hash, data, ndata, &bad, &was, &stored);
+    if ((st = protect_input(j, input, fresh, m == 1, err)) != ISW_OK)
+        goto fail;
     if (fresh) {
-        for (size_t i = 0; i < sizeof outdir_outputs / sizeof outdir_outputs[0]; i++) {
+        for (size_t i = 0; i < NOUTPUTS; i++) {
             char p[ISW_PATH_MAX];
             if ((st = path_join(p, outdir, outdir_outputs[i], err)) != ISW_OK)
                 goto fail;
@@ -876,11 +1071,8 @@ int isw_journal_open_on(isw_journal_t **journal, const char *outdir, uint64_t sp
             }
         }
     } else {
-        uint64_t was = 0;
-        int bad = -1;
-        int m = meta_check(meta_path, spec_hash, data, ndata, &bad, &was);
         struct stat sb;
-        int have_runs = stat(j->runs_path, &sb) == 0;
+        int have_runs = lstat(j->runs_path, &sb) == 0;
         if (m == -3) {
             char then[40] = "none recorded";
             if (was)
@@ -903,6 +1095,19 @@ int isw_journal_open_on(isw_journal_t **journal, const char *outdir, uint64_t sp
                                outdir, what);
             goto fail;
         }
+        /* results without a journal are of unknown origin (another tool,
+         * an older run, the user's own files): not ours to overwrite */
+        for (size_t i = 0; m == 0 && i < NOUTPUTS; i++) {
+            char p[ISW_PATH_MAX];
+            if (path_join(p, outdir, outdir_outputs[i], NULL) == ISW_OK && lstat(p, &sb) == 0) {
+                st = isw_error_set(err, ISW_ESTATE, p, 0,
+                                   "exists, but %s holds no journal, so this run would "
+                                   "overwrite a file it did not write; use --fresh to replace "
+                                   "it or -o to choose another output directory",
+                                   outdir);
+                goto fail;
+            }
+        }
         if ((st = journal_resume(j, axes, naxes, err)) != ISW_OK)
             goto fail;
     }
@@ -914,11 +1119,9 @@ int isw_journal_open_on(isw_journal_t **journal, const char *outdir, uint64_t sp
     if ((st = isw_file_write_atomic(outdir, "journal.meta", meta_write, &meta, err)) != ISW_OK)
         goto fail;
 
-    j->fd = open(j->runs_path, O_WRONLY | O_APPEND | O_CREAT, 0644);
-    if (j->fd < 0) {
-        st = isw_error_set(err, ISW_EIO, j->runs_path, 0, "cannot open: %s", strerror(errno));
+    if (j->fd < 0 &&
+        (st = open_plain(&j->fd, j->runs_path, O_RDWR | O_APPEND | O_CREAT, err)) != ISW_OK)
         goto fail;
-    }
     if (j->size == 0) {  /* new, or not even the header survived */
         char *hdr = NULL;
         size_t hlen = 0;
@@ -937,6 +1140,9 @@ int isw_journal_open_on(isw_journal_t **journal, const char *outdir, uint64_t sp
             free(hdr);
             st = isw_error_set(err, ISW_EIO, j->runs_path, 0, "cannot write the header: %s",
                                strerror(errno));
+            if (ftruncate(j->fd, 0) != 0) {
+                /* a partial header reads as torn: the next open rewrites it */
+            }
             goto fail;
         }
         free(hdr);
@@ -947,6 +1153,11 @@ int isw_journal_open_on(isw_journal_t **journal, const char *outdir, uint64_t sp
 fail:
     isw_journal_close(j, NULL);
     return st;
+}
+
+int isw_journal_keeps(const isw_journal_t *j, const char *name)
+{
+    return j->keep_spec && strcmp(name, "spec.yaml") == 0;
 }
 
 int isw_journal_append(isw_journal_t *j, const char *const *axis_values,
@@ -1007,8 +1218,7 @@ int isw_journal_close(isw_journal_t *j, isw_error_t *err)
             st = isw_error_set(err, ISW_EIO, j->runs_path, 0, "close failed: %s",
                                strerror(errno));
     }
-    if (j->lock_fd >= 0)
-        close(j->lock_fd);  /* releases the fcntl lock */
+    isw_journal_unlock(j->lock_fd);
     isw_runs_free(&j->runs);
     free(j->line);
     free(j);

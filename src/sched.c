@@ -1009,10 +1009,10 @@ int isw_sched_run(const isw_cli_args_t *args, int *argc, char ***argv)
         if (st != ISW_OK && err.file[0] == '\0')
             snprintf(err.file, sizeof err.file, "%s", args->path);
     }
-    if (agree(&c, st) != ISW_OK) {
+    if ((st = agree(&c, st)) != ISW_OK) {
         if (c.rank == 0)
             isw_error_print(stderr, &err);
-        status = ISW_EXIT_INPUT;
+        status = isw_cli_exit_status(st);
         goto out;
     }
     /* The data before OUTDIR: a bad data file must leave no journal behind.
@@ -1053,21 +1053,20 @@ int isw_sched_run(const isw_cli_args_t *args, int *argc, char ***argv)
                                "--resume: no journal to resume here (a first run needs no "
                                "option; --resume only insists that one exists)");
         if (st == ISW_OK)
-            st = isw_journal_open_on(&journal, outdir, hash, ident.items, (int)ident.n, axes,
-                                     sweep.naxes, args->fresh, platform, &err);
+            st = isw_journal_open(&journal, outdir, hash, ident.items, (int)ident.n, axes,
+                                  sweep.naxes, args->fresh, args->path, platform, &err);
         free(platform);
         if (st == ISW_OK)
             st = check_resumed(journal, &grid, refine, shard_k, shard_n, &err);
-        if (st == ISW_OK)
+        if (st == ISW_OK && !isw_journal_keeps(journal, "spec.yaml"))
             st = isw_file_write_atomic(outdir, "spec.yaml", write_text, &resolved, &err);
         free(text);
     }
-    if (agree(&c, st) != ISW_OK) {
+    /* only rank 0 can fail here: every rank exits with its status */
+    if ((st = agree(&c, st)) != ISW_OK) {
         if (c.rank == 0)
             isw_error_print(stderr, &err);
-        status = isw_cli_exit_status(st == ISW_OK ? ISW_EINVAL : st);
-        if (status == ISW_EXIT_OK)
-            status = ISW_EXIT_INPUT;
+        status = isw_cli_exit_status(st);
         goto out;
     }
     c.base = &spec;

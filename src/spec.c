@@ -2032,7 +2032,8 @@ int isw_spec_load(isw_spec_t *spec, isw_sweep_t *sweep, const char *path, isw_er
         isw_sweep_init(sweep);
     FILE *f = fopen(path, "rb");
     if (!f)
-        return isw_error_set(err, ISW_EIO, path, 0, "cannot open the spec: %s", strerror(errno));
+        return isw_error_set(err, isw_errno_status(errno), path, 0, "cannot open the spec: %s",
+                             strerror(errno));
     strbuf_t b = {0};
     char chunk[8192];
     size_t n;

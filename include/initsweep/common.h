@@ -12,7 +12,8 @@
 enum {
     ISW_OK = 0,
     ISW_EINVAL = 1,  /* bad input: spec, option, data file content */
-    ISW_EIO = 2,     /* a file could not be opened, read or written */
+    ISW_EIO = 2,     /* the system refused or failed a file operation (EACCES,
+                      * EROFS, ENOSPC, EFBIG, a read or write error): exit 1 */
     ISW_ENOMEM = 3,
     ISW_EINTR = 4,   /* interrupted by a signal, state is resumable */
     ISW_EMPI = 5,    /* an MPI call failed */
@@ -21,6 +22,12 @@ enum {
 };
 
 const char *isw_strerror(int status);
+
+/* The status of a failed open/stat/mkdir of a path the user named, by its
+ * errno: the path itself is wrong (ENOENT, ENOTDIR, EISDIR, ELOOP,
+ * ENAMETOOLONG) is ISW_EINVAL, bad input; anything else (EACCES, EROFS,
+ * ENOSPC, EIO, ...) is ISW_EIO, an I/O failure. */
+int isw_errno_status(int e);
 
 /* Where and why something failed, filled by parsers and loaders the way
  * jansson's json_error_t is: file (may be empty), line (0 = none), column

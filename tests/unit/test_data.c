@@ -630,7 +630,7 @@ static void test_csv_errors(void)
     isw_data_spec_t ds = csv_spec(tmp_path("never-written.csv"), 1, 0);
     isw_data_t d;
     isw_error_t err;
-    CHECK_INT(isw_data_read_csv(&d, &ds, &err), ISW_EIO);
+    CHECK_INT(isw_data_read_csv(&d, &ds, &err), ISW_EINVAL);
     CHECK_CONTAINS(err.text, "cannot open: No such file or directory");
     CHECK_STR(err.file, ds.path);
     ds.classes = 2;

@@ -3,6 +3,7 @@
 #include "check.h"
 #include "initsweep/journal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -100,7 +101,7 @@ static void test_append_and_read(const char *dir)
     isw_journal_t *j = NULL;
     isw_error_t err;
     isw_error_clear(&err);
-    CHECK_INT(isw_journal_open(&j, dir, 42, NULL, 0, AXES, NAXES, 0, &err), ISW_OK);
+    CHECK_INT(isw_journal_open(&j, dir, 42, NULL, 0, AXES, NAXES, 0, NULL, NULL, &err), ISW_OK);
     CHECK(j != NULL);
     CHECK_INT(isw_journal_count(j), 0);
     /* sparse task ids: grid indices and a refinement probe far above */
@@ -170,7 +171,7 @@ static void test_resume(const char *dir)
 {
     isw_journal_t *j = NULL;
     isw_error_t err;
-    CHECK_INT(isw_journal_open(&j, dir, 42, NULL, 0, AXES, NAXES, 0, &err), ISW_OK);
+    CHECK_INT(isw_journal_open(&j, dir, 42, NULL, 0, AXES, NAXES, 0, NULL, NULL, &err), ISW_OK);
     if (!j)
         return;
     CHECK_INT(isw_journal_count(j), 3);
@@ -201,7 +202,7 @@ static void test_torn(const char *dir)
         append_text(path, tails[t]);
         CHECK(file_size(path) > good);
         isw_journal_t *j = NULL;
-        CHECK_INT(isw_journal_open(&j, dir, 42, NULL, 0, AXES, NAXES, 0, &err), ISW_OK);
+        CHECK_INT(isw_journal_open(&j, dir, 42, NULL, 0, AXES, NAXES, 0, NULL, NULL, &err), ISW_OK);
         CHECK_INT(file_size(path), good);
         CHECK(j && isw_journal_count(j) == 4 && !isw_journal_done(j, 5));
         isw_journal_close(j, NULL);
@@ -227,7 +228,7 @@ static void test_corrupt_middle(const char *dir)
     isw_journal_t *j = NULL;
     isw_error_t err;
     isw_error_clear(&err);
-    CHECK_INT(isw_journal_open(&j, dir, 42, NULL, 0, AXES, NAXES, 0, &err), ISW_EINVAL);
+    CHECK_INT(isw_journal_open(&j, dir, 42, NULL, 0, AXES, NAXES, 0, NULL, NULL, &err), ISW_EINVAL);
     CHECK(j == NULL);
     CHECK_INT(err.line, 6);
     CHECK_CONTAINS(err.file, "runs.csv");
@@ -264,7 +265,7 @@ static void test_other_spec(const char *dir)
 {
     isw_journal_t *j = NULL;
     isw_error_t err;
-    CHECK_INT(isw_journal_open(&j, dir, 43, NULL, 0, AXES, NAXES, 0, &err), ISW_ESTATE);
+    CHECK_INT(isw_journal_open(&j, dir, 43, NULL, 0, AXES, NAXES, 0, NULL, NULL, &err), ISW_ESTATE);
     CHECK(j == NULL);
     CHECK_CONTAINS(err.text, "another spec");
     CHECK_CONTAINS(err.text, "--fresh");
@@ -272,13 +273,13 @@ static void test_other_spec(const char *dir)
 
     /* same hash but other axes: the header does not match */
     const char *other[] = {"train.lr", "seed"};
-    CHECK_INT(isw_journal_open(&j, dir, 42, NULL, 0, other, 2, 0, &err), ISW_ESTATE);
+    CHECK_INT(isw_journal_open(&j, dir, 42, NULL, 0, other, 2, 0, NULL, NULL, &err), ISW_ESTATE);
     CHECK_INT(err.line, 1);
 
     char path[2100];
     snprintf(path, sizeof path, "%s/cells.csv", dir);
     append_text(path, "old\n");
-    CHECK_INT(isw_journal_open(&j, dir, 43, NULL, 0, AXES, NAXES, 1, &err), ISW_OK);
+    CHECK_INT(isw_journal_open(&j, dir, 43, NULL, 0, AXES, NAXES, 1, NULL, NULL, &err), ISW_OK);
     CHECK(j && isw_journal_count(j) == 0 && !isw_journal_done(j, 3));
     CHECK_INT(file_size(path), -1);
     isw_journal_close(j, NULL);
@@ -290,7 +291,7 @@ static void test_other_spec(const char *dir)
     /* runs.csv without journal.meta: unknown origin, refused */
     snprintf(path, sizeof path, "%s/journal.meta", dir);
     CHECK_INT(unlink(path), 0);
-    CHECK_INT(isw_journal_open(&j, dir, 43, NULL, 0, AXES, NAXES, 0, &err), ISW_ESTATE);
+    CHECK_INT(isw_journal_open(&j, dir, 43, NULL, 0, AXES, NAXES, 0, NULL, NULL, &err), ISW_ESTATE);
     CHECK_CONTAINS(err.text, "without journal.meta");
 }
 
@@ -301,15 +302,15 @@ static void test_data_changed(const char *dir)
     isw_journal_t *j = NULL;
     isw_error_t err;
     isw_journal_data_t data[2] = {{"a.csv", 0x1111}, {"b.csv", 0x2222}};
-    CHECK_INT(isw_journal_open(&j, dir, 50, data, 2, AXES, NAXES, 1, &err), ISW_OK);
+    CHECK_INT(isw_journal_open(&j, dir, 50, data, 2, AXES, NAXES, 1, NULL, NULL, &err), ISW_OK);
     isw_journal_close(j, NULL);
-    CHECK_INT(isw_journal_open(&j, dir, 50, data, 2, AXES, NAXES, 0, &err), ISW_OK);
+    CHECK_INT(isw_journal_open(&j, dir, 50, data, 2, AXES, NAXES, 0, NULL, NULL, &err), ISW_OK);
     isw_journal_close(j, NULL);
     char path[2100];
     snprintf(path, sizeof path, "%s/journal.meta", dir);
     char *before = slurp(path);
     data[1].hash = 0x2223;
-    CHECK_INT(isw_journal_open(&j, dir, 50, data, 2, AXES, NAXES, 0, &err), ISW_ESTATE);
+    CHECK_INT(isw_journal_open(&j, dir, 50, data, 2, AXES, NAXES, 0, NULL, NULL, &err), ISW_ESTATE);
     CHECK(j == NULL);
     CHECK_STR(err.file, "b.csv");
     CHECK_CONTAINS(err.text, "the data changed since the journal");
@@ -320,11 +321,11 @@ static void test_data_changed(const char *dir)
     free(after);
     /* a journal that recorded fewer datasets than the spec now reads */
     isw_journal_data_t more[3] = {{"a.csv", 0x1111}, {"b.csv", 0x2222}, {"c.csv", 3}};
-    CHECK_INT(isw_journal_open(&j, dir, 50, more, 3, AXES, NAXES, 0, &err), ISW_ESTATE);
+    CHECK_INT(isw_journal_open(&j, dir, 50, more, 3, AXES, NAXES, 0, NULL, NULL, &err), ISW_ESTATE);
     CHECK_STR(err.file, "c.csv");
     CHECK_CONTAINS(err.text, "none recorded then");
     /* fresh starts over with the new data */
-    CHECK_INT(isw_journal_open(&j, dir, 50, more, 3, AXES, NAXES, 1, &err), ISW_OK);
+    CHECK_INT(isw_journal_open(&j, dir, 50, more, 3, AXES, NAXES, 1, NULL, NULL, &err), ISW_OK);
     isw_journal_close(j, NULL);
 }
 
@@ -339,7 +340,7 @@ static void test_lock(const char *dir)
     pid_t pid = fork();
     if (pid == 0) {
         isw_journal_t *j = NULL;
-        char c = isw_journal_open(&j, dir, 7, NULL, 0, AXES, NAXES, 1, NULL) == ISW_OK ? 'y' : 'n';
+        char c = isw_journal_open(&j, dir, 7, NULL, 0, AXES, NAXES, 1, NULL, NULL, NULL) == ISW_OK ? 'y' : 'n';
         if (write(ready[1], &c, 1) != 1 || read(done[0], &c, 1) != 1)
             _exit(2);
         isw_journal_close(j, NULL);
@@ -350,7 +351,7 @@ static void test_lock(const char *dir)
     isw_journal_t *j = NULL;
     isw_error_t err;
     isw_error_clear(&err);
-    CHECK_INT(isw_journal_open(&j, dir, 7, NULL, 0, AXES, NAXES, 0, &err), ISW_ESTATE);
+    CHECK_INT(isw_journal_open(&j, dir, 7, NULL, 0, AXES, NAXES, 0, NULL, NULL, &err), ISW_ESTATE);
     CHECK(j == NULL);
     char want[128];
     snprintf(want, sizeof want, "is in use by another initsweep job (pid %ld)", (long)pid);
@@ -361,7 +362,7 @@ static void test_lock(const char *dir)
     waitpid(pid, &status, 0);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     /* released: now it opens, and resumes the child's (empty) journal */
-    CHECK_INT(isw_journal_open(&j, dir, 7, NULL, 0, AXES, NAXES, 0, &err), ISW_OK);
+    CHECK_INT(isw_journal_open(&j, dir, 7, NULL, 0, AXES, NAXES, 0, NULL, NULL, &err), ISW_OK);
     isw_journal_close(j, NULL);
     close(ready[0]);
     close(ready[1]);
@@ -383,6 +384,21 @@ static int write_fail(FILE *out, void *user, isw_error_t *err)
     return isw_error_set(err, ISW_EINVAL, "", 0, "writer failed");
 }
 
+/* Files named .NAME.XXXXXX (a temp of isw_file_write_atomic) in dir. */
+static int count_temps(const char *dir, const char *name)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    struct dirent *e;
+    size_t len = strlen(name);
+    while (d && (e = readdir(d)))
+        n += e->d_name[0] == '.' && strncmp(e->d_name + 1, name, len) == 0 &&
+             e->d_name[1 + len] == '.';
+    if (d)
+        closedir(d);
+    return n;
+}
+
 static void test_atomic(const char *dir)
 {
     isw_error_t err;
@@ -394,11 +410,187 @@ static void test_atomic(const char *dir)
     CHECK_STR(text, "hello world\n");
     free(text);
     CHECK_INT(file_size(tmp), -1);
+    CHECK_INT(count_temps(dir, "fit.csv"), 0);
     CHECK_INT(isw_file_write_atomic(dir, "fit.csv", write_fail, NULL, &err), ISW_EINVAL);
     text = slurp(path);
     CHECK_STR(text, "hello world\n");  /* the old file stays whole */
     free(text);
-    CHECK_INT(file_size(tmp), -1);
+    CHECK_INT(count_temps(dir, "fit.csv"), 0);
+}
+
+/* A victim file outside OUTDIR that planted links point at. */
+static void make_victim(char *victim, size_t size, const char *base)
+{
+    snprintf(victim, size, "%s/victim.txt", base);
+    FILE *f = fopen(victim, "wb");
+    fputs("precious\n", f);
+    fclose(f);
+}
+
+static void check_victim(const char *victim, int line)
+{
+    char *text = slurp(victim);
+    if (!text || strcmp(text, "precious\n") != 0) {
+        fprintf(stderr, "%s:%d: the link target was changed: \"%s\"\n", __FILE__, line,
+                text ? text : "(gone)");
+        check_failures++;
+    }
+    free(text);
+}
+
+/* Links planted in a shared OUTDIR are never followed: not for the lock,
+ * not for a temp name (the fixed one the old code used), not for a final
+ * file; each is refused naming it, and the target keeps its bytes. */
+static void test_links(const char *base)
+{
+    char dir[1100], victim[1100], p[1200];
+    snprintf(dir, sizeof dir, "%s/links", base);
+    make_victim(victim, sizeof victim, base);
+    CHECK_INT(mkdir(dir, 0777), 0);
+    isw_journal_t *j = NULL;
+    isw_error_t err;
+    const char *finals[] = {".lock", "runs.csv", "journal.meta", "spec.yaml", "cells.csv",
+                            "fit.csv"};
+    for (int f = 0; f < 6; f++) {
+        snprintf(p, sizeof p, "%s/%s", dir, finals[f]);
+        CHECK_INT(symlink(victim, p), 0);
+        for (int fresh = 0; fresh < 2; fresh++) {
+            isw_error_clear(&err);
+            CHECK_INT(isw_journal_open(&j, dir, 42, NULL, 0, AXES, NAXES, fresh, NULL, NULL, &err), ISW_ESTATE);
+            CHECK(j == NULL);
+            CHECK_CONTAINS(err.file, finals[f]);
+            CHECK_CONTAINS(err.text, "symbolic link");
+        }
+        int lock = -1;
+        CHECK_INT(isw_journal_lock(dir, &lock, &err), ISW_ESTATE);
+        CHECK_INT(lock, -1);
+        if (f > 0) {
+            CHECK_INT(isw_file_write_atomic(dir, finals[f], write_hello, "x", &err), ISW_ESTATE);
+            CHECK_CONTAINS(err.text, "symbolic link");
+        }
+        check_victim(victim, __LINE__);
+        CHECK(unlink(p) == 0);
+    }
+    /* a FIFO where the lock should be: refused, not waited on */
+    snprintf(p, sizeof p, "%s/.lock", dir);
+    unlink(p);
+    CHECK_INT(mkfifo(p, 0644), 0);
+    CHECK_INT(isw_journal_open(&j, dir, 42, NULL, 0, AXES, NAXES, 0, NULL, NULL, &err), ISW_ESTATE);
+    CHECK_CONTAINS(err.text, "not a regular file");
+    unlink(p);
+    /* a hard link as the lock would be truncated by the pid write */
+    CHECK_INT(link(victim, p), 0);
+    CHECK_INT(isw_journal_open(&j, dir, 42, NULL, 0, AXES, NAXES, 0, NULL, NULL, &err), ISW_ESTATE);
+    CHECK_CONTAINS(err.text, "hard links");
+    check_victim(victim, __LINE__);
+    unlink(p);
+
+    /* temp names: a link under the old fixed name is never opened, and the
+     * unique names of two writes differ */
+    const char *temps[] = {".journal.meta.tmp", ".runs.csv.tmp", ".spec.yaml.tmp",
+                           ".cells.csv.tmp"};
+    for (int t = 0; t < 4; t++) {
+        snprintf(p, sizeof p, "%s/%s", dir, temps[t]);
+        CHECK_INT(symlink(victim, p), 0);
+    }
+    CHECK_INT(isw_journal_open(&j, dir, 42, NULL, 0, AXES, NAXES, 0, NULL, NULL, &err), ISW_OK);
+    CHECK_INT(isw_file_write_atomic(dir, "cells.csv", write_hello, "cells", &err), ISW_OK);
+    CHECK_INT(isw_file_write_atomic(dir, "spec.yaml", write_hello, "spec", &err), ISW_OK);
+    isw_journal_close(j, NULL);
+    check_victim(victim, __LINE__);
+    snprintf(p, sizeof p, "%s/cells.csv", dir);
+    char *text = slurp(p);
+    CHECK_STR(text, "hello cells\n");
+    free(text);
+    struct stat sb;
+    CHECK(lstat(p, &sb) == 0 && S_ISREG(sb.st_mode) && (sb.st_mode & 0044) == 0044);
+
+    /* stale temps of a killed writer (.NAME.XXXXXX) go when the lock is taken */
+    snprintf(p, sizeof p, "%s/.fit.csv.AbC123", dir);
+    append_text(p, "stale");
+    snprintf(p, sizeof p, "%s/.fit.csv.keep", dir);    /* not a temp name */
+    append_text(p, "x");
+    int lock = -1;
+    CHECK_INT(isw_journal_lock(dir, &lock, &err), ISW_OK);
+    isw_journal_unlock(lock);
+    snprintf(p, sizeof p, "%s/.fit.csv.AbC123", dir);
+    CHECK_INT(file_size(p), -1);
+    snprintf(p, sizeof p, "%s/.fit.csv.keep", dir);
+    CHECK(file_size(p) > 0);
+    check_victim(victim, __LINE__);
+}
+
+/* The input spec is never removed or replaced, whatever its name; an
+ * OUTDIR holding results but no journal is refused unless fresh. */
+static void test_input(const char *base)
+{
+    char dir[1100], spec[1200], other[1200], p[1200];
+    snprintf(dir, sizeof dir, "%s/exp", base);
+    CHECK_INT(mkdir(dir, 0777), 0);
+    snprintf(spec, sizeof spec, "%s/spec.yaml", dir);
+    append_text(spec, "# my comments\nname: x\n");
+    isw_journal_t *j = NULL;
+    isw_error_t err;
+    for (int fresh = 0; fresh < 2; fresh++) {
+        isw_error_clear(&err);
+        CHECK_INT(isw_journal_open(&j, dir, 42, NULL, 0, AXES, NAXES, fresh, spec, NULL, &err), ISW_EINVAL);
+        CHECK_CONTAINS(err.file, "spec.yaml");
+        CHECK_CONTAINS(err.text, "input spec");
+        CHECK_CONTAINS(err.text, "-o");
+    }
+    /* another spelling of the path, and a hard link elsewhere */
+    snprintf(other, sizeof other, "%s/exp/../exp/./spec.yaml", base);
+    CHECK_INT(isw_journal_open(&j, dir, 42, NULL, 0, AXES, NAXES, 1, other, NULL, &err), ISW_EINVAL);
+    snprintf(other, sizeof other, "%s/linked.yaml", base);
+    CHECK_INT(link(spec, other), 0);
+    CHECK_INT(isw_journal_open(&j, dir, 42, NULL, 0, AXES, NAXES, 1, other, NULL, &err), ISW_EINVAL);
+    char *text = slurp(spec);
+    CHECK_STR(text, "# my comments\nname: x\n");
+    free(text);
+    snprintf(p, sizeof p, "%s/runs.csv", dir);
+    CHECK_INT(file_size(p), -1);  /* refused before anything was written */
+
+    /* results-named files but no journal: refused naming the file */
+    CHECK_INT(isw_journal_open(&j, dir, 42, NULL, 0, AXES, NAXES, 0, NULL, NULL, &err), ISW_ESTATE);
+    CHECK_CONTAINS(err.file, "spec.yaml");
+    CHECK_CONTAINS(err.text, "no journal");
+    CHECK_CONTAINS(err.text, "--fresh");
+    unlink(spec);
+    unlink(other);
+    snprintf(p, sizeof p, "%s/boundary.csv", dir);
+    append_text(p, "lr_boundary\n1\n");
+    CHECK_INT(isw_journal_open(&j, dir, 42, NULL, 0, AXES, NAXES, 0, NULL, NULL, &err), ISW_ESTATE);
+    CHECK_CONTAINS(err.file, "boundary.csv");
+    CHECK(file_size(p) > 0);
+    CHECK_INT(isw_journal_open(&j, dir, 42, NULL, 0, AXES, NAXES, 1, NULL, NULL, &err), ISW_OK);
+    CHECK_INT(file_size(p), -1);
+    CHECK(j && !isw_journal_keeps(j, "spec.yaml"));
+    isw_journal_close(j, NULL);
+
+    /* resuming from OUTDIR/spec.yaml itself: allowed, and it is kept */
+    append_text(spec, "name: resolved\n");
+    CHECK_INT(isw_journal_open(&j, dir, 42, NULL, 0, AXES, NAXES, 0, spec, NULL, &err), ISW_OK);
+    CHECK(j && isw_journal_keeps(j, "spec.yaml"));
+    isw_journal_close(j, NULL);
+    /* ... but not with another spec's hash, nor with fresh */
+    CHECK_INT(isw_journal_open(&j, dir, 43, NULL, 0, AXES, NAXES, 1, spec, NULL, &err), ISW_EINVAL);
+    CHECK_INT(isw_journal_open(&j, dir, 43, NULL, 0, AXES, NAXES, 0, spec, NULL, &err), ISW_EINVAL);
+    CHECK_CONTAINS(err.text, "input spec");
+    CHECK(file_size(spec) > 0);
+}
+
+/* The spec identity that summarize compares across shards. */
+static void test_meta_hash(const char *base)
+{
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s/exp", base);
+    uint64_t h = 0;
+    isw_error_t err;
+    CHECK_INT(isw_journal_meta_hash(dir, &h, &err), ISW_OK);
+    CHECK_INT(h, 42);
+    snprintf(dir, sizeof dir, "%s/links/nothing", base);
+    CHECK_INT(isw_journal_meta_hash(dir, &h, &err), ISW_EINVAL);
+    CHECK_CONTAINS(err.file, "journal.meta");
 }
 
 /* Shards: two files merge, the axes must agree and tasks stay unique. */
@@ -458,6 +650,9 @@ int main(void)
     test_lock(dir);
     test_atomic(dir);
     test_merge(dir);
+    test_links(base);
+    test_input(base);
+    test_meta_hash(base);
     char cmd[1200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
     if (system(cmd) != 0)

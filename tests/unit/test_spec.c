@@ -760,7 +760,7 @@ static void test_errors(void)
     isw_spec_t s;
     isw_sweep_t sw;
     isw_error_t err;
-    CHECK_INT(isw_spec_load(&s, &sw, "/nonexistent/dir/spec.yaml", &err), ISW_EIO);
+    CHECK_INT(isw_spec_load(&s, &sw, "/nonexistent/dir/spec.yaml", &err), ISW_EINVAL);
     CHECK_STR(err.file, "/nonexistent/dir/spec.yaml");
     CHECK_INT(sw.naxes, 0);
 }
