@@ -2,8 +2,10 @@
 # Installs what initsweep needs from Debian's archive (skips what is there).
 # Usage: scripts/install-deps.sh [--slurm]
 set -eu
+# clang and libclang-rt-14-dev (libFuzzer): the fuzz harnesses, tests/fuzz/run.sh
 core="build-essential cmake pkg-config libopenmpi-dev openmpi-bin libopenblas-dev
-libgsl-dev libyaml-dev zlib1g-dev python3-matplotlib python3-numpy dataset-fashion-mnist"
+libgsl-dev libyaml-dev zlib1g-dev python3-matplotlib python3-numpy dataset-fashion-mnist
+clang libclang-rt-14-dev"
 slurm="slurm-wlm munge"
 
 missing() {

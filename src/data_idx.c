@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 #define IDX_MAGIC_IMAGES 0x00000803u
@@ -84,6 +85,39 @@ static int idx_header(gzFile f, uint32_t *h, int nwords, uint32_t magic,
     return ISW_OK;
 }
 
+/* Most bytes a file whose header has been read can still deliver: the rest
+ * of a plain file; for gzip, 1032 times its compressed size (deflate's
+ * largest expansion); unbounded for what is not a regular file.  It lets a
+ * header that claims more than the file holds be refused before the dataset
+ * is allocated from the claim. */
+static uint64_t idx_room(gzFile f, const char *path, size_t header)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+        return UINT64_MAX;
+    uint64_t size = (uint64_t)sb.st_size;
+    if (gzdirect(f))
+        return size > header ? size - header : 0;
+    return size > UINT64_MAX / 1032 ? UINT64_MAX : 1032 * size;
+}
+
+/* ISW_EINVAL when `need` bytes past the header cannot be in the file. */
+static int idx_check_room(gzFile f, const char *path, size_t header, uint64_t need,
+                          const char *what, isw_error_t *err)
+{
+    uint64_t room = idx_room(f, path, header);
+    if (need <= room)
+        return ISW_OK;
+    if (gzdirect(f))
+        return isw_error_set(err, ISW_EINVAL, path, 0,
+                             "truncated: expected %llu bytes of %s, found %llu",
+                             (unsigned long long)need, what, (unsigned long long)room);
+    return isw_error_set(err, ISW_EINVAL, path, 0,
+                         "truncated: expected %llu bytes of %s, a gzip file of %llu bytes "
+                         "holds at most %llu", (unsigned long long)need, what,
+                         (unsigned long long)(room / 1032), (unsigned long long)room);
+}
+
 int isw_data_read_idx(isw_data_t *data, const char *images, const char *labels,
                       long limit, double normalize, int classes, isw_error_t *err)
 {
@@ -137,6 +171,11 @@ int isw_data_read_idx(isw_data_t *data, const char *images, const char *labels,
     }
     size_t nin = rows * cols;
     size_t n = isw_data_limited(count, limit);
+    char what[128];
+    snprintf(what, sizeof what, "pixel data (%zu images of %zux%zu)", n, rows, cols);
+    if ((st = idx_check_room(fi, images, 16, (uint64_t)n * nin, what, err)) ||
+        (st = idx_check_room(fl, labels, 8, n, "labels", err)))
+        goto done;
     if ((st = isw_data_alloc(data, n, nin, (size_t)classes, classes, err))) {
         isw_data_error_file(err, images);
         goto done;

@@ -80,10 +80,17 @@ static void edge_set(isw_stats_edge_t *e, const isw_stats_point_t *pts, size_t i
     e->ihi = (long)i + 1;
     if (t == 0)
         e->value = lo;
+    else if (t == 1)   /* p_hi is exactly 0.5: the edge is that lr, not exp(log(hi)) */
+        e->value = hi;
     else if (lo > 0)
         e->value = exp(log(lo) + t * (log(hi) - log(lo)));
     else
         e->value = lo + t * (hi - lo);
+    /* exp(log(x)) may round past x: keep the edge inside its bracket */
+    if (e->value > hi)
+        e->value = hi;
+    if (e->value < lo)
+        e->value = lo;
 }
 
 int isw_stats_slice_edges(isw_stats_edges_t *out, const isw_stats_point_t *pts, size_t n)

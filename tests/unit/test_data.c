@@ -257,6 +257,35 @@ static void test_idx_corrupt(void)
     CHECK_CONTAINS(err.text, "truncated: expected a 16-byte header");
     CHECK_CONTAINS(err.text, "found 6 bytes");
 
+    /* A header that claims more than its file can hold is refused before
+     * the dataset is allocated from the claim (4e9 images of 28x28 would be
+     * 13 TB of floats): plain, and gzip, which inflates at most 1032-fold
+     * (found by fuzzing: tests/fuzz/corpus/idx/regress-lying-count). */
+    {
+        const char *biglab = tmp_path("big-labels.idx");
+        write_images(bad, 0x803, 0xffffffffu, 28, 28, 10 * 784, 0);
+        write_labels(biglab, 0x801, 0xffffffffu, ok_lab, 10, 0);
+        CHECK_INT(isw_data_read_idx(&d, bad, biglab, 0, 1, 0, &err), ISW_EINVAL);
+        CHECK_STR(err.file, bad);
+        CHECK_CONTAINS(err.text, "truncated: expected 3367254359280 bytes of pixel data "
+                                 "(4294967295 images of 28x28), found 7840");
+        CHECK(is_empty(&d));
+        write_images(badgz, 0x803, 0xffffffffu, 28, 28, 10 * 784, 1);
+        CHECK_INT(isw_data_read_idx(&d, badgz, biglab, 0, 1, 0, &err), ISW_EINVAL);
+        CHECK_STR(err.file, badgz);
+        CHECK_CONTAINS(err.text, "truncated: expected 3367254359280 bytes of pixel data");
+        CHECK_CONTAINS(err.text, "holds at most");
+        /* the labels are checked the same way; a limit asks for less */
+        write_images(bad, 0x803, 0xffffffffu, 1, 1, 10, 0);
+        write_labels(biglab, 0x801, 0xffffffffu, ok_lab, 4, 0);
+        CHECK_INT(isw_data_read_idx(&d, bad, biglab, 5, 1, 0, &err), ISW_EINVAL);
+        CHECK_STR(err.file, biglab);
+        CHECK_CONTAINS(err.text, "truncated: expected 5 bytes of labels, found 4");
+        CHECK_INT(isw_data_read_idx(&d, bad, biglab, 4, 1, 0, &err), ISW_OK);
+        CHECK_INT(d.n, 4);
+        isw_data_free(&d);
+    }
+
     /* Truncated labels. */
     write_labels(bad, 0x801, 10, ok_lab, 4, 1);
     CHECK_INT(isw_data_read_idx(&d, img, bad, 0, 1, 0, &err), ISW_EINVAL);

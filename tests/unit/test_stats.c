@@ -218,6 +218,17 @@ static void test_edges(void)
     set_points(p, 2, lr0, 2, c6, d6);
     CHECK_INT(isw_stats_slice_edges(&e, p, 2), ISW_OK);
     CHECK_NEAR(e.boundary.value, 0.5, 1e-15);
+
+    /* p_diverged reaches exactly 0.5 at the upper point: the edge is that lr
+     * itself, not exp(log(0.1)) = 0.10000000000000002 past its bracket (a
+     * fuzzed runs.csv, tests/fuzz/corpus/stats/regress-edge-at-bracket) */
+    double lr7[] = {0.01, 0.1};
+    long c7[] = {2, 1}, d7[] = {0, 1};
+    set_points(p, 2, lr7, 2, c7, d7);
+    CHECK_INT(isw_stats_slice_edges(&e, p, 2), ISW_OK);
+    CHECK(e.diverge.found);
+    CHECK(e.diverge.value == 0.1);
+    CHECK(e.diverge.value <= e.diverge.hi && e.diverge.value >= e.diverge.lo);
 }
 
 /* ---- fits ------------------------------------------------------------------ */
