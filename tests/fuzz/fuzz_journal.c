@@ -96,7 +96,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     isw_journal_t *j;
     isw_error_t err;
-    int st = isw_journal_open(&j, dir, spec_hash, axes, sweep.naxes, 0, &err);
+    int st = isw_journal_open(&j, dir, spec_hash, NULL, 0, axes, sweep.naxes, 0, NULL, NULL, &err);
     if (st != ISW_OK) {
         if (j)
             fuzz_fail("a failed open returned a journal");
@@ -126,12 +126,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t idx[ISW_MAX_AXES] = {0};
     if (task < grid.ntasks)
         isw_grid_task_index(&grid, task, idx);
-    char values[ISW_MAX_AXES][256];
+    isw_axis_buf_t nums[ISW_MAX_AXES];
     const char *vp[ISW_MAX_AXES];
-    for (int a = 0; a < sweep.naxes; a++) {
-        isw_axis_value(&sweep.axes[a], idx[a], values[a], sizeof values[a]);
-        vp[a] = values[a];
-    }
+    for (int a = 0; a < sweep.naxes; a++)
+        vp[a] = isw_axis_text(&sweep.axes[a], idx[a], &nums[a]);
     isw_record_t rec;
     isw_record_init(&rec, task);
     rec.outcome = ISW_OUTCOME_CONVERGED;
@@ -147,7 +145,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if ((st = isw_journal_close(j, &err)) != ISW_OK)
         fuzz_fail("close failed: %s", err.text);
 
-    if ((st = isw_journal_open(&j, dir, spec_hash, axes, sweep.naxes, 0, &err)) != ISW_OK)
+    if ((st = isw_journal_open(&j, dir, spec_hash, NULL, 0, axes, sweep.naxes, 0, NULL, NULL, &err)) != ISW_OK)
         fuzz_fail("the second resume failed: %s:%d: %s", err.file, err.line, err.text);
     runs = isw_journal_runs(j);
     if (runs->nruns != n0 + 1)
