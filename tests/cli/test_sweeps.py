@@ -157,21 +157,27 @@ def check_scale_law():
 
 
 def check_relu_softmax_mse():
+    # 3 seeds: single U[-0.5, 0.5] runs sit near the 0.6 accuracy target
+    # and, at lr 0.01, near an early collapse whose side depends on the
+    # OpenBLAS kernels (OPENBLAS_CORETYPE=Sandybridge saturates seed 0 at
+    # lr 0.01, Haswell and Zen converge it); what holds on every kernel is
+    # the contrast: U[-0.5, 0.5] mostly converges, U[-1, 1] never does.
     out = sweep("relu_softmax_mse.yaml",
                 "sweep.init.dist=[uniform]",
                 "sweep.train.lr=[0.001, 0.01]",
-                "sweep.seed={range: [0, 1]}")
+                "sweep.seed={range: [0, 3]}")
     runs = read_csv(os.path.join(out, "runs.csv"))
-    check(len(runs) == 8, "relu_softmax_mse: 8 runs, got %d" % len(runs))
+    check(len(runs) == 24, "relu_softmax_mse: 24 runs, got %d" % len(runs))
     for lr in ("0.001", "0.01"):
         o = outcomes(runs, model__loss="mse", init__scale="1", train__lr=lr)
         check(o and "converged" not in o, "relu_softmax_mse: U[-1, 1] mse lr %s: %s" % (lr, o))
         check(o and all(x in ("saturated", "stalled") for x in o),
               "relu_softmax_mse: U[-1, 1] mse lr %s should be flat: %s" % (lr, o))
-        o = outcomes(runs, model__loss="mse", init__scale="0.5", train__lr=lr)
-        check(o == ["converged"], "relu_softmax_mse: U[-0.5, 0.5] mse lr %s: %s" % (lr, o))
+    o = outcomes(runs, model__loss="mse", init__scale="0.5")
+    check(len(o) == 6 and o.count("converged") >= 4,
+          "relu_softmax_mse: U[-0.5, 0.5] mse should mostly converge: %s" % o)
     o = outcomes(runs, model__loss="cross_entropy", init__scale="1", train__lr="0.001")
-    check(o == ["converged"], "relu_softmax_mse: U[-1, 1] cross_entropy lr 0.001: %s" % o)
+    check(o == ["converged"] * 3, "relu_softmax_mse: U[-1, 1] cross_entropy lr 0.001: %s" % o)
     sat = [num(r["output_saturated_fraction"]) for r in runs
            if r["model.loss"] == "mse" and r["init.scale"] == "1"]
     check(all(s > 0.9 for s in sat), "relu_softmax_mse: U[-1, 1] mse softmax saturated: %s" % sat)
