@@ -126,6 +126,40 @@ int isw_data_spec_classes(const isw_data_spec_t *ds)
     return 0;
 }
 
+/* Every input and target finite after normalisation: an inf or NaN input
+ * would make every run "diverge", a result that is about the data, not the
+ * init.  (data.normalize: 1e-300 turns pixel 255 into +inf.) */
+static int check_finite(isw_data_t *data, const isw_data_spec_t *ds, isw_error_t *err)
+{
+    const char *file = ds->kind == ISW_DATA_IDX ? ds->images
+                     : ds->kind == ISW_DATA_CSV ? ds->path : "";
+    for (size_t i = 0; i < data->n; i++)
+        for (size_t j = 0; j < data->nin; j++) {
+            float x = data->X[i * data->nin + j];
+            if (isfinite(x))
+                continue;
+            isw_data_free(data);
+            if (ds->normalize != 0 && ds->normalize != 1)
+                return isw_error_set(err, ISW_EINVAL, file, 0,
+                                     "data.normalize: %g makes input %zu of sample %zu %g in "
+                                     "float, expected a divisor that keeps every input finite",
+                                     ds->normalize, j, i, (double)x);
+            return isw_error_set(err, ISW_EINVAL, file, 0,
+                                 "input %zu of sample %zu is %g in float, expected finite inputs",
+                                 j, i, (double)x);
+        }
+    for (size_t k = 0; k < data->n * data->nout; k++)
+        if (!isfinite(data->Y[k])) {
+            size_t i = k / data->nout;
+            double y = data->Y[k];
+            isw_data_free(data);
+            return isw_error_set(err, ISW_EINVAL, file, 0,
+                                 "target %zu of sample %zu is %g in float, expected finite "
+                                 "targets", k % data->nout, i, y);
+        }
+    return ISW_OK;
+}
+
 int isw_data_load(isw_data_t *data, const isw_spec_t *spec, isw_error_t *err)
 {
     const isw_data_spec_t *ds = &spec->data;
@@ -155,7 +189,7 @@ int isw_data_load(isw_data_t *data, const isw_spec_t *spec, isw_error_t *err)
         return isw_error_set(err, ISW_EINVAL, "", 0,
                              "the dataset has no samples, expected at least 1");
     }
-    return ISW_OK;
+    return check_finite(data, ds, err);
 }
 
 uint64_t isw_data_hash(const isw_data_t *data)

@@ -178,6 +178,16 @@ meta = open(os.path.join(mixed, "journal.meta")).read()
 check("Haswell x 1" in meta and "Sandybridge x 1" in meta, "both kernels recorded: %s" % meta)
 check("ranks use different OpenBLAS kernels" in p.stderr, "mixed kernels warned: %s" % p.stderr)
 
+# ---- inputs that normalisation makes infinite are refused before OUTDIR
+bad = write(os.path.join(work, "inf.yaml"), SYNTH.replace("noise: 0.3}", "noise: 0.3, normalize: 1e-300}"))
+bout = os.path.join(work, "inf")
+os.makedirs(bout, exist_ok=True)
+write(os.path.join(bout, "sentinel"), "keep\n")
+before = tree_digest(bout)
+p = run([EXE, "run", bad, "-o", bout, "--quiet"], expect=2)
+check("data.normalize: 1e-300 makes input" in p.stderr, "non-finite inputs refused: %s" % p.stderr)
+check(tree_digest(bout) == before, "OUTDIR left as it was after non-finite inputs")
+
 # ---- mpirun killed alone: ranks leave, lock released, resume completes ----
 long_spec = write(os.path.join(work, "long.yaml"), SYNTH.replace("epochs: 12", "epochs: 400")
                   .replace("samples: [60, 150]", "samples: [600, 900]")
