@@ -278,8 +278,16 @@ int isw_cli_plan(const isw_cli_args_t *args)
         st = isw_grid_init(&grid, &sweep, &err);
     if (st == ISW_OK)
         st = isw_grid_validate(&grid, &spec, &err);
-    if (st == ISW_OK)
-        st = isw_data_load(&data, &spec, &err);
+    /* every data group's dataset is read and checked, as `run` does */
+    for (uint64_t g = 1; st == ISW_OK && g < grid.ngroups; g++) {
+        isw_spec_t gs;
+        if ((st = isw_grid_group_spec(&gs, &grid, &spec, g, &err)) == ISW_OK &&
+            (st = isw_data_load(&data, &gs, &err)) == ISW_OK)
+            isw_data_free(&data);
+    }
+    isw_spec_t g0;
+    if (st == ISW_OK && (st = isw_grid_group_spec(&g0, &grid, &spec, 0, &err)) == ISW_OK)
+        st = isw_data_load(&data, &g0, &err);
     if (st != ISW_OK) {
         if (err.file[0] == '\0')
             snprintf(err.file, sizeof err.file, "%s", args->path);
@@ -309,6 +317,14 @@ int isw_cli_plan(const isw_cli_args_t *args)
     isw_spec_t first;
     st = isw_grid_task_spec(&first, &grid, &spec, 0, &err);
     if (st != ISW_OK) {
+        isw_error_print(stderr, &err);
+        isw_data_free(&data);
+        isw_sweep_free(&sweep);
+        return isw_cli_exit_status(st);
+    }
+    if ((st = isw_grid_check_memory(&grid, &spec, &data, &err)) != ISW_OK) {
+        if (err.file[0] == '\0')
+            snprintf(err.file, sizeof err.file, "%s", args->path);
         isw_error_print(stderr, &err);
         isw_data_free(&data);
         isw_sweep_free(&sweep);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 size_t isw_data_nfloats(size_t n, size_t nin, size_t nout)
 {
@@ -28,10 +29,14 @@ int isw_data_alloc(isw_data_t *data, size_t n, size_t nin, size_t nout, int clas
                              "dataset with %d classes needs %d target columns, found %zu",
                              classes, classes, nout);
     size_t count = isw_data_nfloats(n, nin, nout);
-    if (count == SIZE_MAX || count > SIZE_MAX / sizeof(float))
-        return isw_error_set(err, ISW_ENOMEM, "", 0,
-                             "dataset of %zu samples x (%zu inputs + %zu targets) "
-                             "does not fit in memory", n, nin, nout);
+    double have = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+    double want = (double)n * ((double)nin + (double)nout) * sizeof(float);
+    if (count == SIZE_MAX || count > SIZE_MAX / sizeof(float) || (have > 0 && want > have))
+        return isw_error_set(err, ISW_EINVAL, "", 0,
+                             "a dataset of %zu samples x (%zu inputs + %zu targets) needs "
+                             "%.3g GiB, but this machine has %.3g GiB: expected fewer samples "
+                             "(data.samples, data.limit)", n, nin, nout, want / 1073741824.0,
+                             have / 1073741824.0);
     float *buf = calloc(count ? count : 1, sizeof *buf);
     if (!buf)
         return isw_error_set(err, ISW_ENOMEM, "", 0,

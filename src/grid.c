@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "initsweep/train.h"
+
 int isw_grid_init(isw_grid_t *grid, const isw_sweep_t *sweep, isw_error_t *err)
 {
     memset(grid, 0, sizeof *grid);
@@ -189,4 +191,44 @@ int isw_grid_validate(const isw_grid_t *grid, const isw_spec_t *base, isw_error_
             break;
     }
     return ISW_OK;
+}
+
+/* The memory of a run, for the base spec and for
+ * every value of each axis that changes a run's size (one at a time, the
+ * others at their first value), so an untrainable size is refused before
+ * anything is written rather than when the first worker allocates. */
+int isw_grid_check_memory(const isw_grid_t *grid, const isw_spec_t *base,
+                          const isw_data_t *data, isw_error_t *err)
+{
+    static const char *const sized[] = {"model.hidden", "train.epochs", "train.batch",
+                                        "train.precision", NULL};
+    size_t idx[ISW_MAX_AXES];
+    isw_grid_group_index(grid, 0, idx);
+    isw_spec_t s;
+    int st = isw_grid_point_spec(&s, grid, base, idx, NULL, err);
+    if (st == ISW_OK)
+        st = isw_train_check_memory(&s, data, err);
+    for (int a = 0; st == ISW_OK && a < grid->naxes; a++) {
+        int hit = 0;
+        for (int k = 0; sized[k]; k++)
+            hit |= strcmp(grid->sweep->axes[a].key, sized[k]) == 0;
+        for (size_t i = 1; hit && st == ISW_OK && i < grid->dims[a]; i++) {
+            idx[a] = i;
+            st = isw_grid_point_spec(&s, grid, base, idx, NULL, err);
+            if (st == ISW_OK)
+                st = isw_train_check_memory(&s, data, err);
+            if (st != ISW_OK && err->line == 0)
+                err->line = grid->sweep->axes[a].line;
+        }
+        idx[a] = 0;
+    }
+    return st;
+}
+
+int isw_grid_group_spec(isw_spec_t *out, const isw_grid_t *grid, const isw_spec_t *base,
+                        uint64_t group, isw_error_t *err)
+{
+    size_t idx[ISW_MAX_AXES];
+    isw_grid_group_index(grid, group, idx);
+    return isw_grid_point_spec(out, grid, base, idx, NULL, err);
 }

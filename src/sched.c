@@ -727,16 +727,6 @@ static void unload_shared_data(isw_data_t *data, MPI_Win *win)
     }
 }
 
-/* The spec a data group's dataset comes from: base with the group's data
- * axis values (the other axes at their first value). */
-static int group_spec(isw_spec_t *out, const isw_grid_t *grid, const isw_spec_t *base,
-                      uint64_t group, isw_error_t *err)
-{
-    size_t idx[ISW_MAX_AXES];
-    isw_grid_group_index(grid, group, idx);
-    return isw_grid_point_spec(out, grid, base, idx, NULL, err);
-}
-
 /* Where a dataset comes from, for the journal and its messages. */
 static char *data_source(const isw_spec_t *s)
 {
@@ -780,7 +770,7 @@ static int data_identify(data_ident_t *id, const isw_grid_t *grid, const isw_spe
         if (got_signal)
             return isw_error_set(err, ISW_EINTR, "", 0, "interrupted");
         isw_spec_t s;
-        int st = group_spec(&s, grid, base, g, err);
+        int st = isw_grid_group_spec(&s, grid, base, g, err);
         if (st != ISW_OK)
             return st;
         if (!(id->items[g].source = data_source(&s)))
@@ -1019,11 +1009,14 @@ int isw_sched_run(const isw_cli_args_t *args, int *argc, char ***argv)
      * Group 0's dataset is loaded node-shared; rank 0 checks and hashes the
      * others (the journal's identity is the spec and its data). */
     isw_spec_t gspec;
-    st = group_spec(&gspec, &grid, &spec, 0, &err);
+    st = isw_grid_group_spec(&gspec, &grid, &spec, 0, &err);
     if (st == ISW_OK)
         st = load_shared_data(&c, &gspec, &data, &node, &win, &err);
     else
         st = agree(&c, st);
+    if (st == ISW_OK && c.rank == 0 && (st = isw_grid_check_memory(&grid, &spec, &data, &err)) != ISW_OK &&
+        err.file[0] == '\0')
+        snprintf(err.file, sizeof err.file, "%s", args->path);
     if (st == ISW_OK && c.rank == 0)
         st = data_identify(&ident, &grid, &spec, &data, &err);
     if (agree(&c, st) != ISW_OK) {
@@ -1126,7 +1119,7 @@ int isw_sched_run(const isw_cli_args_t *args, int *argc, char ***argv)
             break;
         if ((uint64_t)group != loaded) {
             unload_shared_data(&data, &win);
-            int lst = group_spec(&gspec, &grid, &spec, (uint64_t)group, &err);
+            int lst = isw_grid_group_spec(&gspec, &grid, &spec, (uint64_t)group, &err);
             if (lst == ISW_OK)
                 lst = load_shared_data(&c, &gspec, &data, &node, &win, &err);
             else

@@ -1602,9 +1602,9 @@ static int validate_model(isw_spec_t *s, const vctx_t *v)
         return verr(v, "model.hidden", "found %d layers, expected at most %d", m->nhidden,
                     ISW_MAX_HIDDEN);
     for (int l = 0; l < m->nhidden; l++)
-        if (m->hidden[l] < 1)
-            return verr(v, "model.hidden", "found width %d in layer %d, expected widths >= 1",
-                        m->hidden[l], l);
+        if (m->hidden[l] < 1 || m->hidden[l] > ISW_MAX_WIDTH)
+            return verr(v, "model.hidden", "found width %d in layer %d, expected widths 1..%d",
+                        m->hidden[l], l, ISW_MAX_WIDTH);
     if (!enum_ok((int)m->activation, act_names))
         return verr(v, "model.activation", "found %d, expected an activation", (int)m->activation);
     if (!enum_ok((int)m->parameterization, param_names))
@@ -1675,8 +1675,9 @@ static int validate_train(isw_spec_t *s, const vctx_t *v)
         return verr(v, "train.momentum", "found %g, expected a number in [0, 1)", t->momentum);
     if (!enum_ok((int)t->precision, prec_names))
         return verr(v, "train.precision", "found %d, expected float or double", (int)t->precision);
-    if (t->epochs < 0)
-        return verr(v, "train.epochs", "found %d, expected an integer >= 0", t->epochs);
+    if (t->epochs < 0 || t->epochs > ISW_MAX_EPOCHS)
+        return verr(v, "train.epochs", "found %d, expected an integer 0..%d", t->epochs,
+                    ISW_MAX_EPOCHS);
     if (t->batch < 0)
         return verr(v, "train.batch", "found %ld, expected an integer >= 0 (0 = full batch)",
                     t->batch);

@@ -11,6 +11,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <gsl/gsl_rng.h>
 
@@ -339,6 +340,36 @@ int isw_train_sharpness(double *lambda, const isw_spec_t *spec, const isw_data_t
     return ISW_OK;
 }
 
+int isw_train_check_memory(const isw_spec_t *spec, const isw_data_t *data, isw_error_t *err)
+{
+    const isw_model_spec_t *m = &spec->model;
+    double n = (double)data->n, widths = (double)data->nin + (double)data->nout;
+    double params = 0, in = (double)data->nin;
+    for (int l = 0; l <= m->nhidden; l++) {
+        double out = l < m->nhidden ? (double)m->hidden[l] : (double)data->nout;
+        params += (in + 1) * out;
+        if (l < m->nhidden)
+            widths += out;
+        in = out;
+    }
+    double B = spec->train.batch > 0 && (double)spec->train.batch < n ? (double)spec->train.batch : n;
+    double rows = B > 2048 ? B : (n < 2048 ? n : 2048);
+    double elem = spec->train.precision == ISW_PREC_DOUBLE ? 8 : 4;
+    /* parameters, gradients, momentum, scratch; activations and their
+     * gradients (pre and post) per row; history and the shuffle order */
+    double bytes = elem * (4 * params + 4 * rows * widths) + 16 * ((double)spec->train.epochs + 1) +
+                   8 * n;
+    double have = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+    if (have > 0 && bytes > have)
+        return isw_error_set(err, ISW_EINVAL, "", 0,
+                             "a run needs about %.3g GiB (%.3g parameters, %d epochs, %.0f "
+                             "samples), but this machine has %.3g GiB: expected a smaller "
+                             "model.hidden, train.epochs or dataset",
+                             bytes / 1073741824.0, params, spec->train.epochs, n,
+                             have / 1073741824.0);
+    return ISW_OK;
+}
+
 int isw_train_run(isw_record_t *rec, const isw_spec_t *spec, const isw_data_t *data,
                   isw_epoch_fn fn, void *user, isw_error_t *err)
 {
@@ -346,6 +377,8 @@ int isw_train_run(isw_record_t *rec, const isw_spec_t *spec, const isw_data_t *d
     uint64_t task = rec->task;
     isw_record_init(rec, task);
     int st = check_shapes(spec, data, err);
+    if (st == ISW_OK)
+        st = isw_train_check_memory(spec, data, err);
     if (st != ISW_OK)
         return st;
 
@@ -363,8 +396,8 @@ int isw_train_run(isw_record_t *rec, const isw_spec_t *spec, const isw_data_t *d
         return st;
     isw_mlp_t *net = &ws.net;
     size_t *perm = malloc(n * sizeof *perm);
-    double *loss = malloc((size_t)(E + 1) * sizeof *loss);
-    double *acc = malloc((size_t)(E + 1) * sizeof *acc);
+    double *loss = malloc(((size_t)E + 1) * sizeof *loss);
+    double *acc = malloc(((size_t)E + 1) * sizeof *acc);
     gsl_rng *rinit = isw_init_rng(spec->base_seed, spec->seed, ISW_STREAM_INIT);
     gsl_rng *rshuf = isw_init_rng(spec->base_seed, spec->seed, ISW_STREAM_SHUFFLE);
     if (!perm || !loss || !acc || !rinit || !rshuf) {

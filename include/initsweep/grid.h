@@ -44,6 +44,10 @@ uint64_t isw_grid_group_task(const isw_grid_t *grid, uint64_t group, uint64_t j)
 /* Value indices of group g's first task (the data digits set, others 0):
  * with isw_grid_point_spec, the spec whose data the group trains on. */
 void isw_grid_group_index(const isw_grid_t *grid, uint64_t group, size_t *idx);
+/* The spec whose data group g trains on: base with the group's data-axis
+ * values (the other axes at their first value), validated. */
+int isw_grid_group_spec(isw_spec_t *out, const isw_grid_t *grid, const isw_spec_t *base,
+                        uint64_t group, isw_error_t *err);
 
 /* base with the task's axis values applied (in axis order), validated.
  * The values were all checked when the spec was loaded, so an error here
@@ -61,5 +65,13 @@ int isw_grid_point_spec(isw_spec_t *out, const isw_grid_t *grid, const isw_spec_
  * combinations of the axes that interact (model.hidden with
  * train.lr_layer.*, output/loss/activation), over their sub-product. */
 int isw_grid_validate(const isw_grid_t *grid, const isw_spec_t *base, isw_error_t *err);
+
+/* Refuses (isw_train_check_memory) a run too big for this machine: the
+ * first task and every value of each size-changing axis (model.hidden,
+ * train.epochs, train.batch, train.precision), one at a time; data is the
+ * first data group's dataset. */
+#include "initsweep/data.h"
+int isw_grid_check_memory(const isw_grid_t *grid, const isw_spec_t *base,
+                          const isw_data_t *data, isw_error_t *err);
 
 #endif

@@ -57,6 +57,11 @@ typedef enum { ISW_OUT_SIGMOID, ISW_OUT_SOFTMAX, ISW_OUT_LINEAR } isw_out_t;
 typedef enum { ISW_LOSS_MSE, ISW_LOSS_CROSS_ENTROPY } isw_loss_t;
 typedef enum { ISW_PARAM_STANDARD, ISW_PARAM_MEAN_FIELD } isw_param_t;
 
+/* Bounds that keep every size computation far from overflow; memory is
+ * checked against the machine separately (isw_train_check_memory). */
+#define ISW_MAX_WIDTH (1 << 20)
+#define ISW_MAX_EPOCHS 100000000
+
 typedef struct {
     int nhidden;
     int hidden[ISW_MAX_HIDDEN];          /* widths, input to output */

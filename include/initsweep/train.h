@@ -58,6 +58,12 @@ typedef int (*isw_epoch_fn)(const isw_epoch_t *ep, void *user);
 
 /* Trains one run of spec on data and fills rec (rec->task is kept).  A
  * diverging run is a result, not an error: ISW_OK with outcome diverged. */
+/* Refuses (ISW_EINVAL) a run whose memory (parameters, gradients,
+ * activations of a batch and of an evaluation pass, per-epoch history)
+ * would exceed this machine's physical memory, saying what was asked and
+ * what there is.  Computed in double, so absurd sizes cannot overflow. */
+int isw_train_check_memory(const isw_spec_t *spec, const isw_data_t *data, isw_error_t *err);
+
 int isw_train_run(isw_record_t *rec, const isw_spec_t *spec, const isw_data_t *data,
                   isw_epoch_fn fn, void *user, isw_error_t *err);
 

@@ -188,6 +188,20 @@ p = run([EXE, "run", bad, "-o", bout, "--quiet"], expect=2)
 check("data.normalize: 1e-300 makes input" in p.stderr, "non-finite inputs refused: %s" % p.stderr)
 check(tree_digest(bout) == before, "OUTDIR left as it was after non-finite inputs")
 
+# ---- untrainable sizes are refused before OUTDIR is touched
+for sets, text in ((["sweep.model.hidden=[[8], [1000000, 1000000]]"], "a run needs about"),
+                   (["sweep.data.samples=[60, 100000000000]"], "a dataset of 100000000000 samples"),
+                   (["train.epochs=2147483647"], "train.epochs: found 2147483647")):
+    args = []
+    for kv in sets:
+        args += ["--set", kv]
+    p = run([EXE, "run", spec, "-o", bout, "--quiet"] + args, expect=2)
+    check(text in p.stderr and "GiB" in p.stderr or "epochs" in text,
+          "%s refused: %s" % (sets, p.stderr))
+    check(tree_digest(bout) == before, "OUTDIR left as it was after %s" % sets)
+    p = run([EXE, "plan", spec] + args, expect=2)
+    check(text in p.stderr, "plan refuses %s: %s" % (sets, p.stderr[-300:]))
+
 # ---- mpirun killed alone: ranks leave, lock released, resume completes ----
 long_spec = write(os.path.join(work, "long.yaml"), SYNTH.replace("epochs: 12", "epochs: 400")
                   .replace("samples: [60, 150]", "samples: [600, 900]")
