@@ -856,8 +856,33 @@ static int set_node(isw_spec_t *s, const keydef_t *d, int layer, const char *key
 /* Parses YAML flow text into doc.  An empty text gives an empty plain
  * scalar, so "train.lr=" reports `found ""`.  Returns 0 and fills problem
  * on a syntax error. */
+/* A node with an explicit tag (`!!float 5`, `!x`): its default tag
+ * (str, seq, map) is what every untagged node gets.  Tags would change
+ * what a value means, and initsweep reads every value by its key's type,
+ * so a tag is refused rather than silently ignored.  Returns the first
+ * tagged node, or NULL. */
+static yaml_node_t *tagged_node(yaml_document_t *doc)
+{
+    for (yaml_node_t *n = doc->nodes.start; n && n < doc->nodes.top; n++) {
+        const char *want = n->type == YAML_SCALAR_NODE     ? YAML_DEFAULT_SCALAR_TAG
+                           : n->type == YAML_SEQUENCE_NODE ? YAML_DEFAULT_SEQUENCE_TAG
+                                                           : YAML_DEFAULT_MAPPING_TAG;
+        if (n->tag && strcmp((const char *)n->tag, want) != 0)
+            return n;
+    }
+    return NULL;
+}
+
+static int flow_depth(const char *text, int *line);
+#define SPEC_MAX_DEPTH 64
+
 static int parse_text(yaml_document_t *doc, const char *text, char *problem, size_t size)
 {
+    int deep;
+    if (flow_depth(text, &deep) > SPEC_MAX_DEPTH) {
+        snprintf(problem, size, "nested more than %d deep", SPEC_MAX_DEPTH);
+        return 0;
+    }
     yaml_parser_t p;
     if (!yaml_parser_initialize(&p)) {
         snprintf(problem, size, "out of memory");
@@ -867,6 +892,28 @@ static int parse_text(yaml_document_t *doc, const char *text, char *problem, siz
     int ok = yaml_parser_load(&p, doc);
     if (!ok)
         snprintf(problem, size, "%s", p.problem ? p.problem : "invalid YAML");
+    if (ok) {
+        /* one value: a second document ("1\n---\n2") is not ignored */
+        yaml_document_t more;
+        if (!yaml_parser_load(&p, &more)) {
+            snprintf(problem, size, "%s", p.problem ? p.problem : "invalid YAML");
+            ok = 0;
+        } else {
+            if (yaml_document_get_root_node(&more)) {
+                snprintf(problem, size, "found a second YAML document, expected one value");
+                ok = 0;
+            }
+            yaml_document_delete(&more);
+        }
+        yaml_node_t *t = ok ? tagged_node(doc) : NULL;
+        if (t) {
+            snprintf(problem, size, "found the tag %.60s, expected a value without a tag",
+                     (const char *)t->tag);
+            ok = 0;
+        }
+        if (!ok)
+            yaml_document_delete(doc);
+    }
     yaml_parser_delete(&p);
     if (!ok)
         return 0;
@@ -1936,6 +1983,45 @@ static void name_from_file(char *dst, size_t size, const char *path)
     memcpy(dst, base, n);
 }
 
+#define SPEC_MAX_BYTES (1024 * 1024)
+
+/* Flow collections nested deeper than SPEC_MAX_DEPTH are refused before
+ * libyaml parses them (it takes seconds on 100,000 levels); a spec needs 3. */
+
+/* Deepest [ / { nesting outside quotes and comments; *line where it passed
+ * SPEC_MAX_DEPTH. */
+static int flow_depth(const char *text, int *line)
+{
+    int depth = 0, ln = 1;
+    char quote = 0;
+    for (const char *c = text; *c; c++) {
+        if (*c == '\n') {
+            ln++;
+            if (quote == 0)
+                continue;
+        }
+        if (quote) {
+            if (*c == quote)
+                quote = 0;
+            else if (*c == '\\' && quote == '"' && c[1])
+                c++;
+        } else if (*c == '"' || *c == '\'') {
+            quote = *c;
+        } else if (*c == '#' && (c == text || isspace((unsigned char)c[-1]))) {
+            while (c[1] && c[1] != '\n')
+                c++;
+        } else if (*c == '[' || *c == '{') {
+            if (++depth > SPEC_MAX_DEPTH) {
+                *line = ln;
+                return depth;
+            }
+        } else if ((*c == ']' || *c == '}') && depth > 0) {
+            depth--;
+        }
+    }
+    return depth;
+}
+
 int isw_spec_load_string(isw_spec_t *spec, isw_sweep_t *sweep, const char *text,
                          const char *name, isw_error_t *err)
 {
@@ -1943,6 +2029,13 @@ int isw_spec_load_string(isw_spec_t *spec, isw_sweep_t *sweep, const char *text,
     isw_error_clear(err);
     isw_spec_defaults(spec);
     name_from_file(spec->name, sizeof spec->name, file);
+    int deep_line = 0;
+    if (sweep)
+        isw_sweep_init(sweep);
+    if (flow_depth(text, &deep_line) > SPEC_MAX_DEPTH)
+        return isw_error_set(err, ISW_EINVAL, file, deep_line,
+                             "lists or mappings nested more than %d deep, expected a spec "
+                             "(which needs 3)", SPEC_MAX_DEPTH);
 
     isw_sweep_t *local = NULL;
     if (!sweep) {
@@ -1979,7 +2072,13 @@ int isw_spec_load_string(isw_spec_t *spec, isw_sweep_t *sweep, const char *text,
         free(local);
         return st;
     }
-    st = load_root(spec, sweep, &doc, file, kl, err);
+    yaml_node_t *tagged = tagged_node(&doc);
+    if (tagged)
+        st = isw_error_set(err, ISW_EINVAL, file, (int)tagged->start_mark.line + 1,
+                           "found the tag %.60s, expected values without YAML tags (each "
+                           "key's type is known)", (const char *)tagged->tag);
+    else
+        st = load_root(spec, sweep, &doc, file, kl, err);
     yaml_document_delete(&doc);
     if (!st) {
         /* A second document is most likely a stray `---`: refuse it. */
@@ -2038,10 +2137,20 @@ int isw_spec_load(isw_spec_t *spec, isw_sweep_t *sweep, const char *path, isw_er
     strbuf_t b = {0};
     char chunk[8192];
     size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+    int nul = 0;
+    /* a spec is a few KiB: stop early on /dev/zero, a device or a huge file */
+    while (!nul && b.len <= SPEC_MAX_BYTES && (n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        nul = memchr(chunk, '\0', n) != NULL;
         sb_putn(&b, chunk, n);
+    }
     int rerr = ferror(f);
     fclose(f);
+    if (!rerr && !b.oom && !nul && b.len > SPEC_MAX_BYTES) {
+        free(b.s);
+        return isw_error_set(err, ISW_EINVAL, path, 0,
+                             "larger than %d KiB, expected a YAML spec (a few KiB)",
+                             SPEC_MAX_BYTES / 1024);
+    }
     if (rerr || b.oom) {
         free(b.s);
         return isw_error_set(err, rerr ? ISW_EIO : ISW_ENOMEM, path, 0, "cannot read the spec%s",

@@ -770,6 +770,25 @@ static void test_errors(void)
  * with an `args` file go through isw_spec_override after loading). */
 /* Axis values that give the same run are refused: the copies would be
  * counted as independent samples (issue: n = 10 from 2 distinct runs). */
+static void test_set_strict(void)
+{
+    isw_spec_t s;
+    isw_error_t err;
+    isw_spec_defaults(&s);
+    CHECK_INT(isw_spec_override(&s, NULL, "train.epochs=5\n---\n7", &err), ISW_EINVAL);
+    CHECK_CONTAINS(err.text, "found a second YAML document, expected one value");
+    CHECK_INT(isw_spec_override(&s, NULL, "train.epochs=!!float 5", &err), ISW_EINVAL);
+    CHECK_CONTAINS(err.text, "found the tag tag:yaml.org,2002:float");
+    char deep[400];
+    snprintf(deep, sizeof deep, "model.hidden=%s", "");
+    size_t off = strlen(deep);
+    for (int i = 0; i < 70; i++)
+        deep[off++] = '[';
+    deep[off] = '\0';
+    CHECK_INT(isw_spec_override(&s, NULL, deep, &err), ISW_EINVAL);
+    CHECK_CONTAINS(err.text, "nested more than 64 deep");
+}
+
 static void test_axis_duplicates(void)
 {
     CHECK_CONTAINS(load_error("sweep:\n  train.lr: [0.1, 0.1]\n"),
@@ -946,6 +965,7 @@ int main(void)
     test_get();
     test_errors();
     test_axis_duplicates();
+    test_set_strict();
     test_axis_range_integers();
     test_axis_long_values();
     test_invalid_cases();
