@@ -136,6 +136,28 @@ int isw_cli_parse(isw_cli_args_t *args, int argc, char **argv, isw_error_t *err)
                              strcmp(args->command, "summarize") ? "SPEC.yaml" : "OUTDIR");
     if (args->resume && args->fresh)
         return bad_option(err, "%s", "--resume and --fresh exclude each other");
+    /* each command takes only its own options: one that would be ignored
+     * is refused, so a user never believes it had an effect */
+    int run = strcmp(args->command, "run") == 0, plan = strcmp(args->command, "plan") == 0;
+    int train = strcmp(args->command, "train") == 0;
+    const char *stray = !run && args->outdir      ? "-o"
+                        : !run && args->shard     ? "--shard"
+                        : !run && args->resume    ? "--resume"
+                        : !run && args->fresh     ? "--fresh"
+                        : !plan && args->ranks    ? "--ranks"
+                        : !run && args->quiet     ? "--quiet"
+                        : !(run || plan || train) && args->nsets ? "--set" : NULL;
+    if (stray)
+        return isw_error_set(err, ISW_EINVAL, "", 0, "%s does not apply to %s (see --help)",
+                             stray, args->command);
+    if (args->outdir && args->outdir[0] == '\0')
+        return bad_option(err, "%s", "-o: found an empty OUTDIR, expected a directory name");
+    for (int i = 0; train && i < args->nsets; i++)
+        if (strncmp(args->sets[i], "sweep.", 6) == 0 || strncmp(args->sets[i], "refine.", 7) == 0)
+            return isw_error_set(err, ISW_EINVAL, "", 0,
+                                 "--set %.200s: train runs the spec's base run, so sweep and "
+                                 "refine keys do not apply (set the key itself, or use run)",
+                                 args->sets[i]);
     return ISW_OK;
 }
 

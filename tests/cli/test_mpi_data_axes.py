@@ -202,6 +202,10 @@ for sets, text in ((["sweep.model.hidden=[[8], [1000000, 1000000]]"], "a run nee
     p = run([EXE, "plan", spec] + args, expect=2)
     check(text in p.stderr, "plan refuses %s: %s" % (sets, p.stderr[-300:]))
 
+# ---- an empty OUTDIR name is refused
+p = run([EXE, "run", spec, "-o", ""], expect=2)
+check("-o: found an empty OUTDIR" in p.stderr, "-o '' refused: %s" % p.stderr)
+
 # ---- a spec that is no text file fails at once
 p = run([EXE, "train", "/dev/zero"], expect=2, timeout=60)
 check("/dev/zero: found a NUL byte" in p.stderr, "/dev/zero refused: %s" % p.stderr)
