@@ -231,7 +231,10 @@ int isw_data_read_csv(isw_data_t *data, const isw_data_spec_t *ds, isw_error_t *
     const char **names = NULL;   /* (ncols) header names, NULL without a header */
     size_t *nlen = NULL;
     long *role = NULL;           /* (ncols) -1 input, else index into Y's columns */
-    csv_reader_t r = {text, size, 0, 0};
+    /* a UTF-8 byte order mark (spreadsheet exports) is not part of the
+     * first column's name */
+    size_t bom = size >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+    csv_reader_t r = {text + bom, size - bom, 0, 0};
     csv_line_t first, line;
 
     if (!csv_next(&r, &first)) {

@@ -176,7 +176,8 @@ static const keydef_t *key_find(const char *key, int *layer)
     size_t np = sizeof lrk_prefix - 1;
     if (strncmp(key, lrk_prefix, np) == 0) {
         const char *p = key + np;
-        if (!*p || strlen(p) > 6)
+        /* one spelling per layer: lr_layer.00 is not a second lr_layer.0 */
+        if (!*p || strlen(p) > 6 || (p[0] == '0' && p[1]))
             return NULL;
         for (const char *q = p; *q; q++)
             if (!isdigit((unsigned char)*q))

@@ -1095,6 +1095,31 @@ static void test_load_synthetic(void)
     isw_data_free(&b);
 }
 
+/* A UTF-8 byte order mark is not part of the first header name; infinite
+ * values after normalisation are refused by isw_data_load. */
+static void test_csv_bom(void)
+{
+    const char *path = tmp_path("bom.csv");
+    const char text[] = "\xEF\xBB\xBFlabel,x\n0,1\n1,2\n";
+    write_bytes(path, text, sizeof text - 1, 0);
+    isw_data_spec_t ds = csv_spec(path, 1, 2);
+    add_target(&ds, "label");
+    isw_data_t d;
+    isw_error_t err;
+    if (CHECK_INT(isw_data_read_csv(&d, &ds, &err), ISW_OK)) {
+        CHECK_INT(d.n, 2);
+        CHECK_INT(isw_data_label(&d, 1), 1);
+        isw_data_free(&d);
+    }
+    isw_spec_t s;
+    isw_spec_defaults(&s);
+    s.data = ds;
+    s.data.kind = ISW_DATA_CSV;
+    s.data.normalize = 1e-300;
+    CHECK_INT(isw_data_load(&d, &s, &err), ISW_EINVAL);
+    CHECK_CONTAINS(err.text, "data.normalize: 1e-300 makes input 0 of sample 0 inf");
+}
+
 int main(void)
 {
     test_target_scale();
@@ -1111,6 +1136,7 @@ int main(void)
     test_fashion_mnist();
     test_csv_good();
     test_csv_errors();
+    test_csv_bom();
     test_xor_spirals_blobs();
     test_teacher();
     test_linear_gaussian();

@@ -734,7 +734,7 @@ static void test_errors(void)
     CHECK_CONTAINS(load_error("sweep:\n  train.lr: [0.1]\n  init.scale: [1]\n  train.lr: [1]\n"),
                    "spec.yaml:4: sweep.train.lr: duplicate axis (first at line 2)");
     CHECK_CONTAINS(load_error("sweep:\n  train.lr_layer.1: [1]\n  train.lr_layer.01: [2]\n"),
-                   "spec.yaml:3: sweep.train.lr_layer.01: duplicate axis (first at line 2)");
+                   "spec.yaml:3: sweep.train.lr_layer.01: unknown key");
     CHECK_CONTAINS(load_error("sweep:\n  train.lrate: [0.1]\n"),
                    "spec.yaml:2: sweep.train.lrate: unknown key");
     CHECK_CONTAINS(load_error("sweep:\n  lr: [0.1]\n"),
