@@ -16,16 +16,6 @@
 #include "initsweep/data.h"
 #include "initsweep/spec.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    fuzz_init();
-    return 0;
-}
 
 static void write_part(char *path, size_t psize, const char *name, const uint8_t *bytes,
                        size_t n)

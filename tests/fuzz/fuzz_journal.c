@@ -11,6 +11,7 @@
  *   and a second open;
  * - the second open resumes exactly the runs of the first plus the
  *   appended one, each formatting to the same runs.csv line. */
+#define FUZZ_OWN_INIT
 #include "fuzz_util.h"
 
 #include <inttypes.h>
@@ -18,9 +19,6 @@
 #include "initsweep/grid.h"
 #include "initsweep/journal.h"
 #include "initsweep/spec.h"
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char fixed_spec[] =
     "name: fuzz-journal\n"

@@ -15,16 +15,6 @@
 
 #define MAX_SETS 8
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    fuzz_init();
-    return 0;
-}
 
 /* The resolved text of spec and sweep (malloc'ed), as the journal hashes it. */
 static char *spec_text(const isw_spec_t *spec, const isw_sweep_t *sweep, size_t *len)

@@ -17,16 +17,6 @@
 #include "initsweep/journal.h"
 #include "initsweep/stats.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    fuzz_init();
-    return 0;
-}
 
 static void check_prop(const isw_stats_prop_t *p, const char *what, size_t cell)
 {

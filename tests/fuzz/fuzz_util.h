@@ -102,4 +102,19 @@ static inline void fuzz_init(void)
     atexit(fuzz_cleanup);
 }
 
+/* libFuzzer's entry points; each harness is its own program, so the
+ * shared initialiser is defined here once for all of them. */
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#ifndef FUZZ_OWN_INIT      /* a harness with more set-up defines its own */
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    fuzz_init();
+    return 0;
+}
+#endif
+
 #endif
