@@ -238,6 +238,28 @@ int isw_data_read_idx(isw_data_t *data, const char *images, const char *labels,
             goto done;
         }
     }
+    /* Read whole, a file must end where its header says, with an intact
+     * gzip trailer (its CRC is checked only there): one more byte must be
+     * the end of the stream. */
+    if (n == count) {
+        for (int k = 0; k < 2; k++) {
+            gzFile f = k ? fl : fi;
+            const char *path = k ? labels : images;
+            size_t got;
+            if ((st = idx_read(f, chunk, 1, &got, path, err)))
+                goto done;
+            int code = Z_OK;
+            gzerror(f, &code);
+            if (got || (code != Z_OK && code != Z_STREAM_END)) {
+                st = isw_error_set(err, ISW_EINVAL, path, 0,
+                                   got ? "found data after the %zu items its header counts, "
+                                         "expected the file to end there"
+                                       : "the gzip stream is truncated after its %zu items",
+                                   n);
+                goto done;
+            }
+        }
+    }
     st = ISW_OK;
 
 done:

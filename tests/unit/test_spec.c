@@ -898,7 +898,7 @@ static void test_invalid_cases(void)
         char dir[1600], path[1700], expected[1024] = "";
         snprintf(dir, sizeof dir, "%s/tests/specs/invalid/%s", src, name);
         /* a case about the command line, not the spec, is the CLI's alone */
-        snprintf(path, sizeof path, "%s/options_only", dir);
+        snprintf(path, sizeof path, "%s/cli_only", dir);
         if (access(path, F_OK) == 0)
             continue;
         snprintf(path, sizeof path, "%s/expected_error", dir);
