@@ -119,10 +119,18 @@ def check_fmnist_sigmoid():
                   % (scale, r["lr_stable_min"], r["lr_stable_max"]))
         elif dist != "uniform_positive":
             check(stable, "fmnist_sigmoid: %s x %g has no stable range" % (dist, scale))
+    # U[0, 1): the hidden layer is frozen in every run.  Whether a run is
+    # already flat (`saturated`) or still creeping down (`slow`) when the 8
+    # epochs end depends on the lr and seed (4 or 5 of 7 saturated in seeds
+    # 0-3), so the count asked for is well below that; a frozen net that ends
+    # flat must never be called `stalled`.
     runs = read_csv(os.path.join(out, "runs.csv"))
-    stuck = outcomes(runs, init__dist="uniform_positive", init__scale="1")
-    check(stuck.count("saturated") >= len(stuck) // 2,
-          "fmnist_sigmoid: U[0, 1) runs mostly saturated: %s" % stuck)
+    up1 = [r for r in runs if r["init.dist"] == "uniform_positive" and r["init.scale"] == "1"]
+    stuck = [r["outcome"] for r in up1]
+    check(stuck.count("saturated") >= 2 and set(stuck) <= {"saturated", "slow"},
+          "fmnist_sigmoid: U[0, 1) runs saturated (or still creeping): %s" % stuck)
+    sat = [num(r["saturated_fraction"]) for r in up1]
+    check(all(x > 0.9 for x in sat), "fmnist_sigmoid: U[0, 1) hidden units saturated: %s" % sat)
 
 
 def check_fmnist_sigmoid_train():
@@ -157,40 +165,51 @@ def check_scale_law():
 
 
 def check_relu_softmax_mse():
-    # 3 seeds: single U[-0.5, 0.5] runs sit near the 0.6 accuracy target
-    # and, at lr 0.01, near an early collapse whose side depends on the
-    # OpenBLAS kernels (OPENBLAS_CORETYPE=Sandybridge saturates seed 0 at
-    # lr 0.01, Haswell and Zen converge it); what holds on every kernel is
-    # the contrast: U[-0.5, 0.5] mostly converges, U[-1, 1] never does.
+    # Single runs of this net sit on knife edges: which BLAS kernels
+    # OpenBLAS picks for the CPU changes the float sums, and U[-0.5, 0.5]
+    # mse seed 0 at lr 0.01 then saturates instead of converging (4 of 8
+    # kernels), a few U[-1, 1] mse runs at lr 0.001 end `slow`, and cross
+    # entropy seed 4 is `slow`.  So four seeds, and each finding asserted of
+    # at least half of a cell's runs (measured: 6-8 of 8, 7-8 of 8, 4 of 4
+    # on every kernel tried); the broken behaviour each guards against gives
+    # 0 of them.
     out = sweep("relu_softmax_mse.yaml",
                 "sweep.init.dist=[uniform]",
                 "sweep.train.lr=[0.001, 0.01]",
-                "sweep.seed={range: [0, 3]}")
+                "sweep.seed={range: [0, 4]}")
     runs = read_csv(os.path.join(out, "runs.csv"))
-    check(len(runs) == 24, "relu_softmax_mse: 24 runs, got %d" % len(runs))
-    for lr in ("0.001", "0.01"):
-        o = outcomes(runs, model__loss="mse", init__scale="1", train__lr=lr)
-        check(o and "converged" not in o, "relu_softmax_mse: U[-1, 1] mse lr %s: %s" % (lr, o))
-        check(o and all(x in ("saturated", "stalled") for x in o),
-              "relu_softmax_mse: U[-1, 1] mse lr %s should be flat: %s" % (lr, o))
-    o = outcomes(runs, model__loss="mse", init__scale="0.5")
-    check(len(o) == 6 and o.count("converged") >= 4,
-          "relu_softmax_mse: U[-0.5, 0.5] mse should mostly converge: %s" % o)
-    o = outcomes(runs, model__loss="cross_entropy", init__scale="1", train__lr="0.001")
-    check(o == ["converged"] * 3, "relu_softmax_mse: U[-1, 1] cross_entropy lr 0.001: %s" % o)
+    check(len(runs) == 32, "relu_softmax_mse: 32 runs, got %d" % len(runs))
+    # mse through a saturated softmax cannot train: no run converges, most
+    # end `saturated`, and the softmax outputs are saturated in every run
+    o = outcomes(runs, model__loss="mse", init__scale="1")
+    check(len(o) == 8 and "converged" not in o, "relu_softmax_mse: U[-1, 1] mse converged: %s" % o)
+    check(o.count("saturated") >= len(o) / 2,
+          "relu_softmax_mse: U[-1, 1] mse mostly saturated: %s" % o)
     sat = [num(r["output_saturated_fraction"]) for r in runs
            if r["model.loss"] == "mse" and r["init.scale"] == "1"]
     check(all(s > 0.9 for s in sat), "relu_softmax_mse: U[-1, 1] mse softmax saturated: %s" % sat)
+    # a smaller init trains with mse
+    o = outcomes(runs, model__loss="mse", init__scale="0.5")
+    check(len(o) == 8 and o.count("converged") >= len(o) / 2,
+          "relu_softmax_mse: U[-0.5, 0.5] mse converges in most runs: %s" % o)
+    # the same large init trains with cross-entropy
+    o = outcomes(runs, model__loss="cross_entropy", init__scale="1", train__lr="0.001")
+    check(len(o) == 4 and o.count("converged") >= len(o) / 2,
+          "relu_softmax_mse: U[-1, 1] cross_entropy lr 0.001 converges in most runs: %s" % o)
 
 
 def check_he_vs_xavier():
+    # Single He runs of this 30-layer net flip with the BLAS kernels (seed 1
+    # at lr 0.032 stalls on 3 of 8 kernels; seed 0 at 0.1 diverges, seeds 2
+    # and 4 at 0.01 are slow): four seeds and a majority (measured 9-10 of 12).
     out = sweep("he_vs_xavier.yaml",
                 "sweep.train.lr={logspace: [0.01, 0.1, 3]}",
-                "sweep.seed={range: [0, 2]}")
+                "sweep.seed={range: [0, 4]}")
     runs = read_csv(os.path.join(out, "runs.csv"))
     he = outcomes(runs, init__dist="he_normal")
     xa = outcomes(runs, init__dist="xavier_normal")
-    check(he.count("converged") >= 4, "he_vs_xavier: He converges: %s" % he)
+    check(len(he) == 12 and he.count("converged") >= len(he) / 2,
+          "he_vs_xavier: He converges in most runs: %s" % he)
     check(xa and all(o in ("stalled", "dead") for o in xa), "he_vs_xavier: Xavier stalls: %s" % xa)
     for r in runs:
         if r["init.dist"] == "xavier_normal":
