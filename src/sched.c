@@ -239,27 +239,34 @@ static uint64_t probe_group(const coord_t *co, uint64_t task)
     return isw_grid_index_group(co->c->grid, idx);
 }
 
-/* Takes the first deferred probe of the current group (FIFO); 0 if none. */
-static int take_probe(coord_t *co, work_item_t *w)
+/* Index of the first deferred probe of the current group (FIFO), or -1. */
+static long find_probe(const coord_t *co)
 {
     for (size_t i = 0; i < co->ndeferred; i++)
-        if (co->c->grid->ngroups == 1 || probe_group(co, co->deferred[i].task) == co->group) {
-            *w = co->deferred[i];
-            memmove(co->deferred + i, co->deferred + i + 1,
-                    (co->ndeferred - i - 1) * sizeof *co->deferred);
-            co->ndeferred--;
-            return 1;
-        }
-    return 0;
+        if (co->c->grid->ngroups == 1 || probe_group(co, co->deferred[i].task) == co->group)
+            return (long)i;
+    return -1;
+}
+
+/* Takes the first deferred probe of the current group; 0 if none. */
+static int take_probe(coord_t *co, work_item_t *w)
+{
+    long i = find_probe(co);
+    if (i < 0)
+        return 0;
+    *w = co->deferred[i];
+    memmove(co->deferred + i, co->deferred + i + 1,
+            (co->ndeferred - (size_t)i - 1) * sizeof *co->deferred);
+    co->ndeferred--;
+    return 1;
 }
 
 /* Whether the current group has work to hand out now. */
 static int has_work(coord_t *co)
 {
     drain_probes(co);
-    for (size_t i = 0; i < co->ndeferred; i++)
-        if (co->c->grid->ngroups == 1 || probe_group(co, co->deferred[i].task) == co->group)
-            return 1;
+    if (find_probe(co) >= 0)
+        return 1;
     skip_tasks(co);
     return co->cursor < co->c->grid->group_size;
 }
