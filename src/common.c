@@ -1,8 +1,11 @@
 /* Status strings, error reports, seed mixing, clock. */
 #include "initsweep/common.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -93,4 +96,106 @@ uint64_t isw_hash_bytes(uint64_t h, const void *bytes, size_t len)
         h *= UINT64_C(0x100000001b3);
     }
     return h;
+}
+
+void isw_sb_fixed(isw_sb_t *b, char *buf, size_t size)
+{
+    *b = (isw_sb_t){.s = buf, .cap = size, .fixed = 1};
+    if (size)
+        buf[0] = '\0';
+}
+
+/* Room for n more bytes and the NUL; 0 when there is none (bounded: the
+ * bytes are then only counted). */
+static int sb_reserve(isw_sb_t *b, size_t n)
+{
+    if (b->oom)
+        return 0;
+    if (b->len + n < b->cap)
+        return 1;
+    if (b->fixed)
+        return 0;
+    size_t cap = b->cap ? b->cap : 64;
+    while (b->len + n >= cap)
+        cap *= 2;
+    char *p = realloc(b->s, cap);
+    if (!p) {
+        b->oom = 1;
+        return 0;
+    }
+    b->s = p;
+    b->cap = cap;
+    return 1;
+}
+
+void isw_sb_putn(isw_sb_t *b, const char *s, size_t n)
+{
+    if (sb_reserve(b, n)) {
+        memcpy(b->s + b->len, s, n);
+        b->s[b->len + n] = '\0';
+    } else if (b->fixed && b->len < b->cap && b->cap) {
+        size_t fit = b->cap - 1 - b->len;   /* what still fits, then NUL */
+        memcpy(b->s + b->len, s, fit);
+        b->s[b->cap - 1] = '\0';
+    }
+    b->len += n;
+}
+
+void isw_sb_puts(isw_sb_t *b, const char *s) { isw_sb_putn(b, s, strlen(s)); }
+
+void isw_sb_putc(isw_sb_t *b, char c) { isw_sb_putn(b, &c, 1); }
+
+void isw_sb_printf(isw_sb_t *b, const char *fmt, ...)
+{
+    /* one pass when it fits (the journal's hot path), a second after growing */
+    size_t room = !b->oom && b->cap > b->len ? b->cap - b->len : 0;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(room ? b->s + b->len : NULL, room, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n >= room && !b->fixed && sb_reserve(b, (size_t)n)) {
+        va_start(ap, fmt);
+        vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
+    b->len += (size_t)n;
+}
+
+int isw_sb_ok(const isw_sb_t *b) { return !b->oom && (b->fixed ? b->len < b->cap : 1); }
+
+void isw_sb_free(isw_sb_t *b)
+{
+    if (b && !b->fixed) {
+        free(b->s);
+        *b = (isw_sb_t){0};
+    }
+}
+
+int isw_parse_u64(const char *s, uint64_t *v)
+{
+    if (!s || !*s)
+        return 0;
+    for (const char *p = s; *p; p++)
+        if (*p < '0' || *p > '9')
+            return 0;
+    errno = 0;
+    unsigned long long x = strtoull(s, NULL, 10);
+    if (errno == ERANGE || x > UINT64_MAX)
+        return 0;
+    *v = (uint64_t)x;
+    return 1;
+}
+
+int isw_parse_finite(const char *s, double *v)
+{
+    if (!s || !*s || isspace((unsigned char)*s))
+        return 0;
+    char *end;
+    double x = strtod(s, &end);
+    if (*end || !isfinite(x))
+        return 0;
+    *v = x;
+    return 1;
 }

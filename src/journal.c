@@ -117,54 +117,28 @@ static int csv_split(char *line, char **fields, int maxf, const char **why)
 
 /* ---- line formatting ------------------------------------------------------ */
 
-/* A bounded appender: pos counts what would have been written, so overflow
- * is detected once at the end. */
-typedef struct {
-    char *buf;
-    size_t size, pos;
-} sbuf_t;
-
-static void sb_putc(sbuf_t *b, char c)
-{
-    if (b->pos + 1 < b->size)
-        b->buf[b->pos] = c;
-    b->pos++;
-}
-
-static void sb_printf(sbuf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf_t *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    size_t room = b->pos < b->size ? b->size - b->pos : 0;
-    int n = vsnprintf(room ? b->buf + b->pos : NULL, room, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        b->pos += (size_t)n;
-}
-
-static void sb_field(sbuf_t *b, const char *s)
+static void sb_field(isw_sb_t *b, const char *s)
 {
     if (!csv_needs_quotes(s)) {
-        sb_printf(b, "%s", s);
+        isw_sb_printf(b, "%s", s);
         return;
     }
-    sb_putc(b, '"');
+    isw_sb_putc(b, '"');
     for (; *s; s++) {
         if (*s == '"')
-            sb_putc(b, '"');
-        sb_putc(b, *s);
+            isw_sb_putc(b, '"');
+        isw_sb_putc(b, *s);
     }
-    sb_putc(b, '"');
+    isw_sb_putc(b, '"');
 }
 
 /* ",%.17g", or "," alone for NaN (not defined). */
-static void sb_double(sbuf_t *b, double x)
+static void sb_double(isw_sb_t *b, double x)
 {
     if (isnan(x))
-        sb_putc(b, ',');
+        isw_sb_putc(b, ',');
     else
-        sb_printf(b, ",%.17g", x);
+        isw_sb_printf(b, ",%.17g", x);
 }
 
 size_t isw_runs_line_bound(const char *const *values, int naxes)
@@ -180,15 +154,16 @@ long isw_runs_format_line(char *buf, size_t size, const char *const *values, int
 {
     if (rec->outcome < 0 || rec->outcome >= ISW_NOUTCOMES)
         return -1;
-    sbuf_t b = {buf, size, 0};
-    sb_printf(&b, "%" PRIu64, rec->task);
+    isw_sb_t b;
+    isw_sb_fixed(&b, buf, size);
+    isw_sb_printf(&b, "%" PRIu64, rec->task);
     for (int i = 0; i < naxes; i++) {
-        sb_putc(&b, ',');
+        isw_sb_putc(&b, ',');
         sb_field(&b, values[i]);
     }
-    sb_printf(&b, ",%s,%d,", isw_outcome_name(rec->outcome), (int)rec->epochs);
+    isw_sb_printf(&b, ",%s,%d,", isw_outcome_name(rec->outcome), (int)rec->epochs);
     if (rec->epoch_converged >= 0)
-        sb_printf(&b, "%d", (int)rec->epoch_converged);
+        isw_sb_printf(&b, "%d", (int)rec->epoch_converged);
     sb_double(&b, rec->loss_initial);
     sb_double(&b, rec->loss_final);
     sb_double(&b, rec->loss_best);
@@ -198,14 +173,13 @@ long isw_runs_format_line(char *buf, size_t size, const char *const *values, int
     sb_double(&b, rec->dead_fraction);
     sb_double(&b, rec->saturated_fraction);
     sb_double(&b, rec->output_saturated_fraction);
-    sb_printf(&b, ",%d", (int)rec->layer_dead);
+    isw_sb_printf(&b, ",%d", (int)rec->layer_dead);
     sb_double(&b, rec->sharpness_initial);
     sb_double(&b, rec->seconds);
-    sb_putc(&b, '\n');
-    if (b.pos >= size)
+    isw_sb_putc(&b, '\n');
+    if (!isw_sb_ok(&b))
         return -1;
-    buf[b.pos] = '\0';
-    return (long)b.pos;
+    return (long)b.len;
 }
 
 /* ---- runs table ------------------------------------------------------------ */
@@ -340,21 +314,6 @@ void isw_runs_free(isw_runs_t *runs)
 
 /* ---- parsing runs.csv ------------------------------------------------------- */
 
-static int parse_u64(const char *s, uint64_t *v)
-{
-    if (!*s)
-        return 0;
-    for (const char *p = s; *p; p++)
-        if (*p < '0' || *p > '9')
-            return 0;
-    errno = 0;
-    unsigned long long x = strtoull(s, NULL, 10);
-    if (errno)
-        return 0;
-    *v = (uint64_t)x;
-    return 1;
-}
-
 static int parse_int(const char *s, int32_t *v)
 {
     if (!*s)
@@ -394,7 +353,7 @@ static int parse_row(char **f, int naxes, isw_record_t *rec, const char ***value
     int c = 0;
     memset(rec, 0, sizeof *rec);
     *expected = "a task id (unsigned integer)";
-    if (!parse_u64(f[c], &rec->task))
+    if (!isw_parse_u64(f[c], &rec->task))
         goto bad;
     *values = (const char **)(f + 1);
     c = 1 + naxes;

@@ -212,48 +212,6 @@ static void copy_str(char *dst, size_t size, const char *src)
     memcpy(dst, src, n);
 }
 
-typedef struct {
-    char *s;
-    size_t len, cap;
-    int oom;
-} strbuf_t;
-
-static void sb_putn(strbuf_t *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (b->len + n + 1 > cap)
-            cap *= 2;
-        char *p = realloc(b->s, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->s = p;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
-static void sb_puts(strbuf_t *b, const char *s) { sb_putn(b, s, strlen(s)); }
-
-static void sb_printf(strbuf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(strbuf_t *b, const char *fmt, ...)
-{
-    char tmp[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    sb_putn(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
-}
-
 /* Plain YAML scalars need no quotes in flow context when they consist of
  * these characters only; anything else is double-quoted. */
 static int plain_safe(const char *s, size_t n)
@@ -268,73 +226,73 @@ static int plain_safe(const char *s, size_t n)
     return 1;
 }
 
-static void sb_scalar(strbuf_t *b, const char *s, size_t n)
+static void sb_scalar(isw_sb_t *b, const char *s, size_t n)
 {
     if (plain_safe(s, n)) {
-        sb_putn(b, s, n);
+        isw_sb_putn(b, s, n);
         return;
     }
-    sb_putn(b, "\"", 1);
+    isw_sb_putn(b, "\"", 1);
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c == '"' || c == '\\') {
             char e[2] = {'\\', (char)c};
-            sb_putn(b, e, 2);
+            isw_sb_putn(b, e, 2);
         } else if (c == '\n') {
-            sb_puts(b, "\\n");
+            isw_sb_puts(b, "\\n");
         } else if (c == '\t') {
-            sb_puts(b, "\\t");
+            isw_sb_puts(b, "\\t");
         } else if (c < 0x20 || c == 0x7f) {
-            sb_printf(b, "\\x%02x", c);
+            isw_sb_printf(b, "\\x%02x", c);
         } else {
-            sb_putn(b, (const char *)&c, 1);
+            isw_sb_putn(b, (const char *)&c, 1);
         }
     }
-    sb_putn(b, "\"", 1);
+    isw_sb_putn(b, "\"", 1);
 }
 
 /* A node as YAML flow text: "0.5", "[16, 16]", "{a: 1}". */
-static void sb_node(strbuf_t *b, yaml_document_t *doc, yaml_node_t *n, int depth)
+static void sb_node(isw_sb_t *b, yaml_document_t *doc, yaml_node_t *n, int depth)
 {
     if (!n || depth > 64 || b->len > FLOW_MAX) {
-        sb_puts(b, "...");
+        isw_sb_puts(b, "...");
         return;
     }
     if (n->type == YAML_SCALAR_NODE) {
         sb_scalar(b, (const char *)n->data.scalar.value, n->data.scalar.length);
     } else if (n->type == YAML_SEQUENCE_NODE) {
-        sb_putn(b, "[", 1);
+        isw_sb_putn(b, "[", 1);
         for (yaml_node_item_t *it = n->data.sequence.items.start;
              it < n->data.sequence.items.top; it++) {
             if (it != n->data.sequence.items.start)
-                sb_puts(b, ", ");
+                isw_sb_puts(b, ", ");
             sb_node(b, doc, yaml_document_get_node(doc, *it), depth + 1);
         }
-        sb_putn(b, "]", 1);
+        isw_sb_putn(b, "]", 1);
     } else if (n->type == YAML_MAPPING_NODE) {
-        sb_putn(b, "{", 1);
+        isw_sb_putn(b, "{", 1);
         for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
              p < n->data.mapping.pairs.top; p++) {
             if (p != n->data.mapping.pairs.start)
-                sb_puts(b, ", ");
+                isw_sb_puts(b, ", ");
             sb_node(b, doc, yaml_document_get_node(doc, p->key), depth + 1);
-            sb_puts(b, ": ");
+            isw_sb_puts(b, ": ");
             sb_node(b, doc, yaml_document_get_node(doc, p->value), depth + 1);
         }
-        sb_putn(b, "}", 1);
+        isw_sb_putn(b, "}", 1);
     }
 }
 
 /* What was found, for messages: "\"abc\"", "a list [1, 2]", "a mapping {a: 1}". */
 static void describe_node(char *buf, size_t size, yaml_document_t *doc, yaml_node_t *n)
 {
-    strbuf_t b = {0};
+    isw_sb_t b = {0};
     if (n->type == YAML_SCALAR_NODE) {
-        sb_putn(&b, "\"", 1);
-        sb_putn(&b, (const char *)n->data.scalar.value, n->data.scalar.length);
-        sb_putn(&b, "\"", 1);
+        isw_sb_putn(&b, "\"", 1);
+        isw_sb_putn(&b, (const char *)n->data.scalar.value, n->data.scalar.length);
+        isw_sb_putn(&b, "\"", 1);
     } else {
-        sb_puts(&b, n->type == YAML_SEQUENCE_NODE ? "a list " : "a mapping ");
+        isw_sb_puts(&b, n->type == YAML_SEQUENCE_NODE ? "a list " : "a mapping ");
         sb_node(&b, doc, n, 0);
     }
     const char *s = b.s ? b.s : "?";
@@ -434,18 +392,6 @@ static int section_keys(const char *section, const char **out, int max)
     return n;
 }
 
-static int parse_double(const char *s, double *v)
-{
-    if (!s || !*s || isspace((unsigned char)*s))
-        return 0;
-    char *end;
-    double x = strtod(s, &end);
-    if (*end || !isfinite(x))
-        return 0;
-    *v = x;
-    return 1;
-}
-
 /* s is an optional sign ('-' only when allow_minus) and then decimal digits
  * only; returns where the digits start, or NULL. */
 static const char *integer_digits(const char *s, int allow_minus)
@@ -478,14 +424,7 @@ static int parse_long(const char *s, long *v)
 static int parse_u64(const char *s, uint64_t *v)
 {
     const char *p = integer_digits(s, 0);
-    if (!p)
-        return 0;
-    errno = 0;
-    unsigned long long x = strtoull(p, NULL, 10);
-    if (errno == ERANGE || x > UINT64_MAX)
-        return 0;
-    *v = (uint64_t)x;
-    return 1;
+    return p && isw_parse_u64(p, v);
 }
 
 static int parse_bool(const char *s, int *v)
@@ -720,7 +659,7 @@ static int set_list(isw_spec_t *s, const keydef_t *d, const char *key, yaml_docu
         if (ok && d->type == K_INTLIST)
             ok = parse_long(t, &lv) && lv >= 1 && lv <= INT_MAX;
         else if (ok && d->type == K_DBLLIST)
-            ok = parse_double(t, &dv) && range_ok(d->range, dv);
+            ok = isw_parse_finite(t, &dv) && range_ok(d->range, dv);
         else if (ok)
             ok = *t && strlen(t) < ISW_NAME_MAX;
         if (!ok)
@@ -796,7 +735,7 @@ static int set_node(isw_spec_t *s, const keydef_t *d, int layer, const char *key
     case K_DBL:
         if ((d->flags & F_TARGET) && is_null(t)) {
             dv = NAN;
-        } else if (!parse_double(t, &dv) || !range_ok(d->range, dv)) {
+        } else if (!isw_parse_finite(t, &dv) || !range_ok(d->range, dv)) {
             return bad_value(err, w, doc, n, key, d, NULL);
         }
         if (d->flags & F_TARGET) {
@@ -812,7 +751,7 @@ static int set_node(isw_spec_t *s, const keydef_t *d, int layer, const char *key
             return isw_error_set(err, ISW_EINVAL, w->file, node_line(w, n),
                                  "%s: layer index %d out of range, expected 0..%d", key, layer,
                                  ISW_MAX_LAYERS - 1);
-        if (!parse_double(t, &dv) || !range_ok(d->range, dv))
+        if (!isw_parse_finite(t, &dv) || !range_ok(d->range, dv))
             return bad_value(err, w, doc, n, key, d, NULL);
         s->train.lr_layer[layer] = dv;
         if (layer + 1 > s->train.lr_layer_keys)
@@ -1080,7 +1019,7 @@ const char *isw_axis_text(const isw_axis_t *axis, size_t i, isw_axis_buf_t *buf)
     return buf->num;
 }
 
-static void value_text(strbuf_t *b, const isw_spec_t *s, const keydef_t *d, int layer, int yaml);
+static void value_text(isw_sb_t *b, const isw_spec_t *s, const keydef_t *d, int layer, int yaml);
 
 typedef struct {
     char *canon;                         /* the value as the spec holds it */
@@ -1131,11 +1070,11 @@ static int axis_distinct(const isw_axis_t *ax, const keydef_t *d, int layer,
     for (size_t i = 0; st == ISW_OK && i < ax->n; i++) {
         *tmp = *spec;
         where_t wi = {w->file, line, 0};
-        strbuf_t b = {0};
+        isw_sb_t b = {0};
         /* every value was set successfully once already */
         if ((st = set_text(tmp, d, layer, ax->key, ax->values[i], &wi, err)) != ISW_OK)
             break;
-        sb_puts(&b, "");
+        isw_sb_puts(&b, "");
         value_text(&b, tmp, d, layer, 0);
         if (b.oom) {
             free(b.s);
@@ -1205,7 +1144,7 @@ static int axis_parse(isw_axis_t *ax, const isw_spec_t *spec, const char *key,
         }
         for (int i = 0; i < count; i++) {
             yaml_node_t *it = seq_item(doc, n, i);
-            strbuf_t b = {0};
+            isw_sb_t b = {0};
             sb_node(&b, doc, it, 0);
             if (b.oom || !b.s) {
                 free(b.s);
@@ -1292,7 +1231,7 @@ static int axis_parse(isw_axis_t *ax, const isw_spec_t *spec, const char *key,
             int logf = strcmp(form, "logspace") == 0;
             double a, b;
             long cnt;
-            if (nargs != 3 || !parse_double(arg[0], &a) || !parse_double(arg[1], &b) ||
+            if (nargs != 3 || !isw_parse_finite(arg[0], &a) || !isw_parse_finite(arg[1], &b) ||
                 !parse_long(arg[2], &cnt)) {
                 char found[160];
                 describe_node(found, sizeof found, doc, args);
@@ -1345,7 +1284,7 @@ static int axis_parse(isw_axis_t *ax, const isw_spec_t *spec, const char *key,
     ax->numeric = 1;
     for (size_t i = 0; i < ax->n; i++) {
         double v;
-        if (!parse_double(isw_axis_text(ax, i, &num), &v))
+        if (!isw_parse_finite(isw_axis_text(ax, i, &num), &v))
             ax->numeric = 0;
     }
     st = axis_distinct(ax, d, layer, spec, w, line, err);
@@ -1411,7 +1350,7 @@ static int refine_set(isw_refine_spec_t *r, const char *key, yaml_document_t *do
         copy_str(r->axis, sizeof r->axis, t);
     } else if (strcmp(key, "tolerance") == 0) {
         double v;
-        if (!parse_double(t, &v) || !range_ok(R_OPEN01, v))
+        if (!isw_parse_finite(t, &v) || !range_ok(R_OPEN01, v))
             return isw_error_set(err, ISW_EINVAL, w->file, line,
                                  "refine.tolerance: found %s, expected a number in (0, 1) "
                                  "(relative bracket width)", found);
@@ -2135,14 +2074,14 @@ int isw_spec_load(isw_spec_t *spec, isw_sweep_t *sweep, const char *path, isw_er
     if (!f)
         return isw_error_set(err, isw_errno_status(errno), path, 0, "cannot open the spec: %s",
                              strerror(errno));
-    strbuf_t b = {0};
+    isw_sb_t b = {0};
     char chunk[8192];
     size_t n;
     int nul = 0;
     /* a spec is a few KiB: stop early on /dev/zero, a device or a huge file */
     while (!nul && b.len <= SPEC_MAX_BYTES && (n = fread(chunk, 1, sizeof chunk, f)) > 0) {
         nul = memchr(chunk, '\0', n) != NULL;
-        sb_putn(&b, chunk, n);
+        isw_sb_putn(&b, chunk, n);
     }
     int rerr = ferror(f);
     fclose(f);
@@ -2273,7 +2212,7 @@ static void fmt_double(char *buf, size_t size, double x)
 }
 
 /* Value of a key as text; yaml = 1 quotes strings that need it. */
-static void value_text(strbuf_t *b, const isw_spec_t *s, const keydef_t *d, int layer, int yaml)
+static void value_text(isw_sb_t *b, const isw_spec_t *s, const keydef_t *d, int layer, int yaml)
 {
     const char *field = (const char *)s + d->off;
     char num[64];
@@ -2282,61 +2221,61 @@ static void value_text(strbuf_t *b, const isw_spec_t *s, const keydef_t *d, int 
         if (yaml)
             sb_scalar(b, field, strlen(field));
         else
-            sb_puts(b, field);
+            isw_sb_puts(b, field);
         break;
     case K_BOOL:
-        sb_puts(b, *(const int *)field ? "true" : "false");
+        isw_sb_puts(b, *(const int *)field ? "true" : "false");
         break;
     case K_INT:
-        sb_printf(b, "%d", *(const int *)field);
+        isw_sb_printf(b, "%d", *(const int *)field);
         break;
     case K_LONG:
-        sb_printf(b, "%ld", *(const long *)field);
+        isw_sb_printf(b, "%ld", *(const long *)field);
         break;
     case K_U64:
-        sb_printf(b, "%" PRIu64, *(const uint64_t *)field);
+        isw_sb_printf(b, "%" PRIu64, *(const uint64_t *)field);
         break;
     case K_DBL:
         if (!isnan(*(const double *)field)) {
             fmt_double(num, sizeof num, *(const double *)field);
-            sb_puts(b, num);
+            isw_sb_puts(b, num);
         }
         break;
     case K_LRK:
         fmt_double(num, sizeof num, s->train.lr_layer[layer]);
-        sb_puts(b, num);
+        isw_sb_puts(b, num);
         break;
     case K_ENUM:
-        sb_puts(b, name_of(d->names, *(const int *)field));
+        isw_sb_puts(b, name_of(d->names, *(const int *)field));
         break;
     case K_INTLIST:
-        sb_putn(b, "[", 1);
+        isw_sb_putn(b, "[", 1);
         for (int l = 0; l < s->model.nhidden; l++)
-            sb_printf(b, "%s%d", l ? ", " : "", s->model.hidden[l]);
-        sb_putn(b, "]", 1);
+            isw_sb_printf(b, "%s%d", l ? ", " : "", s->model.hidden[l]);
+        isw_sb_putn(b, "]", 1);
         break;
     case K_DBLLIST: {
         int n = yaml ? s->train.lr_layer_list : isw_spec_layers(s);
-        sb_putn(b, "[", 1);
+        isw_sb_putn(b, "[", 1);
         for (int l = 0; l < n && l < ISW_MAX_LAYERS; l++) {
             fmt_double(num, sizeof num, s->train.lr_layer[l]);
-            sb_printf(b, "%s%s", l ? ", " : "", num);
+            isw_sb_printf(b, "%s%s", l ? ", " : "", num);
         }
-        sb_putn(b, "]", 1);
+        isw_sb_putn(b, "]", 1);
         break;
     }
     case K_STRLIST:
         if (!yaml && s->data.ntargets == 1) {
-            sb_puts(b, s->data.target[0]);
+            isw_sb_puts(b, s->data.target[0]);
             break;
         }
-        sb_putn(b, "[", 1);
+        isw_sb_putn(b, "[", 1);
         for (int i = 0; i < s->data.ntargets && i < ISW_MAX_TARGETS; i++) {
             if (i)
-                sb_puts(b, ", ");
+                isw_sb_puts(b, ", ");
             sb_scalar(b, s->data.target[i], strlen(s->data.target[i]));
         }
-        sb_putn(b, "]", 1);
+        isw_sb_putn(b, "]", 1);
         break;
     }
 }
@@ -2347,8 +2286,8 @@ int isw_spec_get(const isw_spec_t *spec, const char *key, char *buf, size_t size
     const keydef_t *d = key_find(key, &layer);
     if (!d || (d->type == K_LRK && layer >= ISW_MAX_LAYERS) || !size)
         return ISW_EINVAL;
-    strbuf_t b = {0};
-    sb_puts(&b, "");
+    isw_sb_t b = {0};
+    isw_sb_puts(&b, "");
     value_text(&b, spec, d, layer, 0);
     int st = b.oom ? ISW_ENOMEM : b.len < size ? ISW_OK : ISW_EINVAL;
     snprintf(buf, size, "%s", b.s ? b.s : "");
@@ -2356,15 +2295,15 @@ int isw_spec_get(const isw_spec_t *spec, const char *key, char *buf, size_t size
     return st;
 }
 
-static void write_key(strbuf_t *b, const isw_spec_t *s, const keydef_t *d)
+static void write_key(isw_sb_t *b, const isw_spec_t *s, const keydef_t *d)
 {
     const char *sub = strchr(d->key, '.') + 1;
     const isw_criteria_spec_t *c = &s->criteria;
     if (d->type == K_LRK) {
         for (int l = 0; l < s->train.lr_layer_keys && l < ISW_MAX_LAYERS; l++) {
-            sb_printf(b, "  lr_layer.%d: ", l);
+            isw_sb_printf(b, "  lr_layer.%d: ", l);
             value_text(b, s, d, l, 1);
-            sb_putn(b, "\n", 1);
+            isw_sb_putn(b, "\n", 1);
         }
         return;
     }
@@ -2385,59 +2324,59 @@ static void write_key(strbuf_t *b, const isw_spec_t *s, const keydef_t *d)
         why = "resolved from the data";
     else if ((d->flags & F_CLASSES) && s->data.classes_default)
         why = "the default for these data";
-    sb_printf(b, "  %s%s: ", why ? "# " : "", sub);
+    isw_sb_printf(b, "  %s%s: ", why ? "# " : "", sub);
     value_text(b, s, d, -1, 1);
     if (why)
-        sb_printf(b, "  (%s)", why);
-    sb_putn(b, "\n", 1);
+        isw_sb_printf(b, "  (%s)", why);
+    isw_sb_putn(b, "\n", 1);
 }
 
 int isw_spec_write(FILE *out, const isw_spec_t *spec, const isw_sweep_t *sweep)
 {
-    strbuf_t b = {0};
+    isw_sb_t b = {0};
     char num[64];
-    sb_printf(&b, "# initsweep %s: the resolved spec, every default filled in\n", ISW_VERSION);
-    sb_puts(&b, "name: ");
+    isw_sb_printf(&b, "# initsweep %s: the resolved spec, every default filled in\n", ISW_VERSION);
+    isw_sb_puts(&b, "name: ");
     sb_scalar(&b, spec->name, strlen(spec->name));
-    sb_printf(&b, "\nseed: %" PRIu64 "\n", spec->base_seed);
+    isw_sb_printf(&b, "\nseed: %" PRIu64 "\n", spec->base_seed);
     if (spec->seed != spec->base_seed)
-        sb_printf(&b, "run_seed: %" PRIu64 "\n", spec->seed);
+        isw_sb_printf(&b, "run_seed: %" PRIu64 "\n", spec->seed);
     for (int sct = 0; sections[sct]; sct++) {
         size_t sl = strlen(sections[sct]);
-        sb_printf(&b, "%s:\n", sections[sct]);
+        isw_sb_printf(&b, "%s:\n", sections[sct]);
         for (size_t i = 0; i < NKEYS; i++)
             if (strncmp(keys[i].key, sections[sct], sl) == 0 && keys[i].key[sl] == '.')
                 write_key(&b, spec, &keys[i]);
     }
     if (sweep && sweep->naxes > 0) {
-        sb_puts(&b, "sweep:\n");
+        isw_sb_puts(&b, "sweep:\n");
         for (int a = 0; a < sweep->naxes; a++) {
             const isw_axis_t *ax = &sweep->axes[a];
-            sb_printf(&b, "  %s: ", ax->key);
+            isw_sb_printf(&b, "  %s: ", ax->key);
             if (ax->form == ISW_AXIS_LIST) {
-                sb_putn(&b, "[", 1);
+                isw_sb_putn(&b, "[", 1);
                 for (size_t i = 0; i < ax->n; i++) {
                     if (i)
-                        sb_puts(&b, ", ");
-                    sb_puts(&b, ax->values[i]);
+                        isw_sb_puts(&b, ", ");
+                    isw_sb_puts(&b, ax->values[i]);
                 }
-                sb_puts(&b, "]\n");
+                isw_sb_puts(&b, "]\n");
             } else if (ax->form == ISW_AXIS_RANGE) {
-                sb_printf(&b, "{range: [%lld, %lld, %lld]}\n", ax->start, ax->stop, ax->step);
+                isw_sb_printf(&b, "{range: [%lld, %lld, %lld]}\n", ax->start, ax->stop, ax->step);
             } else {
-                sb_printf(&b, "{%s: [", ax->form == ISW_AXIS_LOGSPACE ? "logspace" : "linspace");
+                isw_sb_printf(&b, "{%s: [", ax->form == ISW_AXIS_LOGSPACE ? "logspace" : "linspace");
                 fmt_double(num, sizeof num, ax->a);
-                sb_printf(&b, "%s, ", num);
+                isw_sb_printf(&b, "%s, ", num);
                 fmt_double(num, sizeof num, ax->b);
-                sb_printf(&b, "%s, %zu]}\n", num, ax->n);
+                isw_sb_printf(&b, "%s, %zu]}\n", num, ax->n);
             }
         }
     }
     if (sweep && sweep->refine.enabled) {
-        sb_puts(&b, "refine:\n  axis: ");
+        isw_sb_puts(&b, "refine:\n  axis: ");
         sb_scalar(&b, sweep->refine.axis, strlen(sweep->refine.axis));
         fmt_double(num, sizeof num, sweep->refine.tolerance);
-        sb_printf(&b, "\n  tolerance: %s\n  rounds: %d\n", num, sweep->refine.rounds);
+        isw_sb_printf(&b, "\n  tolerance: %s\n  rounds: %d\n", num, sweep->refine.rounds);
     }
     if (b.oom) {
         free(b.s);

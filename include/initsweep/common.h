@@ -64,6 +64,35 @@ uint64_t isw_mix64(uint64_t x);
 uint64_t isw_hash_bytes(uint64_t h, const void *bytes, size_t len);
 uint64_t isw_seed_derive(uint64_t base, uint64_t run, uint64_t stream);
 
+/* A string builder.  Growable (zero-initialised: `isw_sb_t b = {0}`, text on
+ * the heap, freed with isw_sb_free) or bounded (isw_sb_fixed: the caller's
+ * buffer, never reallocated).  Appends never fail on the spot: a failed
+ * allocation sets oom, and a bounded builder keeps counting in len what
+ * would have been written, so the caller checks once, with isw_sb_ok, at
+ * the end.  s is NUL-terminated whenever it is not NULL. */
+typedef struct {
+    char *s;
+    size_t len;                          /* bytes appended (bounded: may pass cap) */
+    size_t cap;                          /* bytes s can hold, NUL included */
+    int fixed;                           /* s is the caller's buffer */
+    int oom;                             /* an allocation failed */
+} isw_sb_t;
+
+void isw_sb_fixed(isw_sb_t *b, char *buf, size_t size);
+void isw_sb_putn(isw_sb_t *b, const char *s, size_t n);
+void isw_sb_puts(isw_sb_t *b, const char *s);
+void isw_sb_putc(isw_sb_t *b, char c);
+void isw_sb_printf(isw_sb_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* 1 when everything appended is in s. */
+int isw_sb_ok(const isw_sb_t *b);
+void isw_sb_free(isw_sb_t *b);
+
+/* Decimal integers: digits only (no sign, no spaces), in range; 1 on
+ * success.  Callers that accept a sign strip it first. */
+int isw_parse_u64(const char *s, uint64_t *v);
+/* A finite real number with nothing around it (strtod syntax); 1 on success. */
+int isw_parse_finite(const char *s, double *v);
+
 /* Wall clock in seconds (CLOCK_MONOTONIC). */
 double isw_now(void);
 
