@@ -199,3 +199,18 @@ int isw_parse_finite(const char *s, double *v)
     *v = x;
     return 1;
 }
+
+void *isw_grow(void *p, size_t *cap, size_t need, size_t elem, size_t first)
+{
+    if (need <= *cap)
+        return p;
+    size_t n = *cap ? *cap : first;
+    while (n < need)
+        n *= 2;
+    if (n > SIZE_MAX / elem)
+        return NULL;
+    void *q = realloc(p, n * elem);
+    if (q)
+        *cap = n;
+    return q;
+}

@@ -11,7 +11,7 @@ int isw_grid_init(isw_grid_t *grid, const isw_sweep_t *sweep, isw_error_t *err)
     grid->sweep = sweep;
     grid->naxes = sweep ? sweep->naxes : 0;
     grid->ntasks = 1;
-    grid->lr_axis = grid->seed_axis = grid->scale_axis = -1;
+    grid->lr_axis = grid->seed_axis = -1;
     for (int a = 0; a < grid->naxes; a++) {
         const isw_axis_t *ax = &sweep->axes[a];
         grid->dims[a] = ax->n;
@@ -26,8 +26,6 @@ int isw_grid_init(isw_grid_t *grid, const isw_sweep_t *sweep, isw_error_t *err)
             grid->lr_axis = a;
         else if (strcmp(ax->key, "seed") == 0)
             grid->seed_axis = a;
-        else if (strcmp(ax->key, "init.scale") == 0)
-            grid->scale_axis = a;
         if (strncmp(ax->key, "data.", 5) == 0)
             grid->data_axes[grid->ndata_axes++] = a;
     }

@@ -175,12 +175,10 @@ static int queue_push(isw_refine_t *r, uint64_t task, double lr)
             memmove(r->queue, r->queue + r->qhead, r->qlen * sizeof *r->queue);
             r->qhead = 0;
         } else {
-            size_t cap = r->qcap ? 2 * r->qcap : 64;
-            isw_refine_probe_t *q = realloc(r->queue, cap * sizeof *q);
+            isw_refine_probe_t *q = isw_grow(r->queue, &r->qcap, r->qlen + 1, sizeof *q, 64);
             if (!q)
                 return ISW_ENOMEM;
             r->queue = q;
-            r->qcap = cap;
         }
     }
     r->queue[r->qhead + r->qlen++] = (isw_refine_probe_t){task, lr};

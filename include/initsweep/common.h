@@ -93,6 +93,12 @@ int isw_parse_u64(const char *s, uint64_t *v);
 /* A finite real number with nothing around it (strtod syntax); 1 on success. */
 int isw_parse_finite(const char *s, double *v);
 
+/* Room for need elements of elem bytes in the array p of *cap elements,
+ * doubling from first: the growth policy of every growable array.  Returns
+ * the array (p itself when it is big enough), or NULL with p and *cap
+ * unchanged when realloc fails. */
+void *isw_grow(void *p, size_t *cap, size_t need, size_t elem, size_t first);
+
 /* Wall clock in seconds (CLOCK_MONOTONIC). */
 double isw_now(void);
 

@@ -17,7 +17,6 @@ typedef struct {
     uint64_t ntasks;                     /* product of dims (1 with no axes) */
     int lr_axis;                         /* index of "train.lr", -1 none */
     int seed_axis;                       /* index of "seed", -1 none */
-    int scale_axis;                      /* index of "init.scale", -1 none */
     /* Data groups: tasks that share their data.* axis values train on the
      * same dataset.  Group g's data-axis digits are g in mixed radix over
      * the data axes (first slowest); 1 group when there is no data axis. */
