@@ -24,6 +24,17 @@ const char *isw_strerror(int status)
     }
 }
 
+int isw_exit_status(int status)
+{
+    switch (status) {
+    case ISW_OK: return ISW_EXIT_OK;
+    case ISW_EINVAL:
+    case ISW_ESTATE: return ISW_EXIT_INPUT;
+    case ISW_EINTR: return ISW_EXIT_INTERRUPTED;
+    default: return ISW_EXIT_FAIL;      /* ISW_EIO, ISW_ENOMEM, ... */
+    }
+}
+
 int isw_errno_status(int e)
 {
     switch (e) {

@@ -23,6 +23,11 @@ enum {
 
 const char *isw_strerror(int status);
 
+/* Process exit statuses (INTERFACE.md), and the one for a library status:
+ * bad input (ISW_EINVAL, ISW_ESTATE) is 2, ISW_EINTR 3, any other failure 1. */
+enum { ISW_EXIT_OK = 0, ISW_EXIT_FAIL = 1, ISW_EXIT_INPUT = 2, ISW_EXIT_INTERRUPTED = 3 };
+int isw_exit_status(int status);
+
 /* The status of a failed open/stat/mkdir of a path the user named, by its
  * errno: the path itself is wrong (ENOENT, ENOTDIR, EISDIR, ELOOP,
  * ENAMETOOLONG) is ISW_EINVAL, bad input; anything else (EACCES, EROFS,

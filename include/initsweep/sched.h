@@ -6,16 +6,16 @@
  * (on up to ISW_SCHED_TRAINING_COORDINATOR ranks) trains between those
  * duties, serving requests after every epoch of its own runs.  The dataset
  * is read once per node and shared read-only through an MPI-3 shared
- * window. */
+ * window.  What to run, where and with which exit status is run.h's. */
 #ifndef ISW_SCHED_H
 #define ISW_SCHED_H
 
-#include "initsweep/cli.h"
+#include "initsweep/run.h"
 
 /* Up to this many ranks, rank 0 trains too; above it only coordinates. */
 #define ISW_SCHED_TRAINING_COORDINATOR 32
 
 /* Runs the sweep (MPI_Init .. MPI_Finalize inside); returns the exit status. */
-int isw_sched_run(const isw_cli_args_t *args, int *argc, char ***argv);
+int isw_sched_run(const isw_run_opts_t *opts, int *argc, char ***argv);
 
 #endif
