@@ -3,12 +3,153 @@
  * data_csv.c, data_synth.c). */
 #include "initsweep/data.h"
 #include "data_internal.h"
+#include "initsweep/spec.h"
 
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* ---- the concepts: names and facts, one row per enum value -------------- */
+
+static const char *const kind_names[ISW_NDATA_KINDS] = {
+    [ISW_DATA_IDX] = "idx", [ISW_DATA_CSV] = "csv", [ISW_DATA_SYNTHETIC] = "synthetic"};
+
+/* What data a generator makes. */
+typedef enum {
+    TASK_CLASSES,      /* always classification */
+    TASK_EITHER,       /* classification with data.classes, else regression */
+    TASK_REGRESSION    /* always regression: data.classes must be 0 */
+} task_t;
+
+static const struct {
+    const char *name;
+    int planar;              /* points are 2-D: data.inputs must be 2 (or 0) */
+    task_t task;
+    int default_classes;     /* classes when data.classes is 0 (TASK_CLASSES) */
+    int fixed_classes;       /* the only class count allowed besides 0, or 0 */
+} gen_table[ISW_NGENERATORS] = {
+    [ISW_GEN_XOR] = {"xor", 1, TASK_CLASSES, 2, 2},
+    [ISW_GEN_SPIRALS] = {"spirals", 1, TASK_CLASSES, 3, 0},
+    [ISW_GEN_BLOBS] = {"blobs", 0, TASK_CLASSES, 3, 0},
+    [ISW_GEN_TEACHER] = {"teacher", 0, TASK_EITHER, 0, 0},
+    [ISW_GEN_LINEAR] = {"linear", 0, TASK_REGRESSION, 0, 0},
+    [ISW_GEN_GAUSSIAN] = {"gaussian", 0, TASK_REGRESSION, 0, 0},
+};
+
+const char *isw_data_kind_name(isw_data_kind_t k)
+{
+    return (unsigned)k < ISW_NDATA_KINDS ? kind_names[k] : "?";
+}
+
+const char *isw_generator_name(isw_generator_t g)
+{
+    return (unsigned)g < ISW_NGENERATORS ? gen_table[g].name : "?";
+}
+
+/* ---- the rules between fields ------------------------------------------- */
+
+/* A broken rule whose message err already holds: names its key. */
+static int rule_broken(const char **key, const char *which)
+{
+    if (key)
+        *key = which;
+    return ISW_EINVAL;
+}
+
+int isw_data_check_classes(int classes, const char **key, isw_error_t *err)
+{
+    if (classes < 0 || classes == 1) {
+        isw_error_set(err, ISW_EINVAL, "", 0, "data.classes is %d, expected at least 2 "
+                      "classes, or 0 (regression)", classes);
+        return rule_broken(key, "data.classes");
+    }
+    return ISW_OK;
+}
+
+int isw_data_check_generator(const isw_data_spec_t *ds, const char **key, isw_error_t *err)
+{
+    if ((unsigned)ds->generator >= ISW_NGENERATORS) {
+        isw_error_set(err, ISW_EINVAL, "", 0, "data.generator: found %d, expected a generator",
+                      (int)ds->generator);
+        return rule_broken(key, "data.generator");
+    }
+    const char *g = gen_table[ds->generator].name;
+    int fixed = gen_table[ds->generator].fixed_classes;
+    if (gen_table[ds->generator].planar && ds->inputs != 0 && ds->inputs != 2) {
+        isw_error_set(err, ISW_EINVAL, "", 0, "data.inputs is %d, expected 2 for the %s "
+                      "generator (its points are 2-D)", ds->inputs, g);
+        return rule_broken(key, "data.inputs");
+    }
+    if (fixed && ds->classes != 0 && ds->classes != fixed) {
+        isw_error_set(err, ISW_EINVAL, "", 0, "data.classes: found %d, but generator %s has %d "
+                      "classes (expected %d for the %s generator, or none)", ds->classes, g,
+                      fixed, fixed, g);
+        return rule_broken(key, "data.classes");
+    }
+    if (gen_table[ds->generator].task == TASK_REGRESSION && ds->classes != 0) {
+        isw_error_set(err, ISW_EINVAL, "", 0, "data.classes: found %d, but the %s generator "
+                      "makes regression targets (expected none; set data.targets)",
+                      ds->classes, g);
+        return rule_broken(key, "data.classes");
+    }
+    return ISW_OK;
+}
+
+int isw_data_generator_inputs(const isw_data_spec_t *ds)
+{
+    return (unsigned)ds->generator < ISW_NGENERATORS && gen_table[ds->generator].planar
+               ? 2 : ds->inputs;
+}
+
+int isw_data_check_csv_label(int classes, int ntargets, const char **key, isw_error_t *err)
+{
+    if (classes > 0 && ntargets > 1) {
+        isw_error_set(err, ISW_EINVAL, "", 0, "data.target: found %d target columns with "
+                      "data.classes %d, expected exactly one label column (the integer label)",
+                      ntargets, classes);
+        return rule_broken(key, "data.target");
+    }
+    return ISW_OK;
+}
+
+int isw_data_spec_check(const isw_data_spec_t *ds, const char **key, isw_error_t *err)
+{
+    int st = isw_data_check_classes(ds->classes, key, err);
+    if (st != ISW_OK)
+        return st;
+    switch (ds->kind) {
+    case ISW_DATA_IDX:
+        if (!ds->images[0] || !ds->labels[0]) {
+            const char *k = ds->images[0] ? "data.labels" : "data.images";
+            isw_error_set(err, ISW_EINVAL, "", 0, "%s: kind idx needs both data.images and "
+                          "data.labels", k);
+            return rule_broken(key, k);
+        }
+        return ISW_OK;
+    case ISW_DATA_CSV:
+        if (!ds->path[0]) {
+            isw_error_set(err, ISW_EINVAL, "", 0, "data.path: kind csv needs data.path");
+            return rule_broken(key, "data.path");
+        }
+        if (ds->ntargets < 1) {
+            isw_error_set(err, ISW_EINVAL, "", 0, "data.target: kind csv needs at least one "
+                          "target column (name or 0-based index)");
+            return rule_broken(key, "data.target");
+        }
+        return isw_data_check_csv_label(ds->classes, ds->ntargets, key, err);
+    case ISW_DATA_SYNTHETIC:
+        return isw_data_check_generator(ds, key, err);
+    default:
+        break;
+    }
+    isw_error_set(err, ISW_EINVAL, "", 0, "data.kind: found %d, expected one of idx, csv, "
+                  "synthetic", (int)ds->kind);
+    return rule_broken(key, "data.kind");
+}
+
+/* ---- the dataset buffer --------------------------------------------------- */
 
 size_t isw_data_nfloats(size_t n, size_t nin, size_t nout)
 {
@@ -115,18 +256,20 @@ int isw_data_spec_classes(const isw_data_spec_t *ds)
     case ISW_DATA_CSV:
         return ds->classes > 0 ? ds->classes : 0;
     case ISW_DATA_SYNTHETIC:
-        switch (ds->generator) {
-        case ISW_GEN_XOR:
-            return 2;
-        case ISW_GEN_SPIRALS:
-        case ISW_GEN_BLOBS:
-            return ds->classes > 0 ? ds->classes : 3;
-        case ISW_GEN_TEACHER:
+        if ((unsigned)ds->generator >= ISW_NGENERATORS)
+            return 0;
+        switch (gen_table[ds->generator].task) {
+        case TASK_CLASSES:
+            return gen_table[ds->generator].fixed_classes ? gen_table[ds->generator].fixed_classes
+                   : ds->classes > 0 ? ds->classes : gen_table[ds->generator].default_classes;
+        case TASK_EITHER:
             return ds->classes > 0 ? ds->classes : 0;
-        case ISW_GEN_LINEAR:
-        case ISW_GEN_GAUSSIAN:
+        case TASK_REGRESSION:
             return 0;
         }
+        break;
+    case ISW_NDATA_KINDS:
+        break;
     }
     return 0;
 }

@@ -208,18 +208,15 @@ int isw_data_read_csv(isw_data_t *data, const isw_data_spec_t *ds, isw_error_t *
     if (st != ISW_OK)
         return st;
     int K = ds->classes;
-    if (K < 0)
-        return isw_error_set(err, ISW_EINVAL, path, 0,
-                             "data.classes is %d, expected 0 (regression) or a class count",
-                             K);
     int ntargets = ds->ntargets;
+    if ((st = isw_data_check_classes(K, NULL, err)) != ISW_OK ||
+        (st = isw_data_check_csv_label(K, ntargets, NULL, err)) != ISW_OK) {
+        isw_data_error_file(err, path);
+        return st;
+    }
     if (ntargets < 0 || ntargets > ISW_MAX_TARGETS)
         return isw_error_set(err, ISW_EINVAL, path, 0,
                              "%d target columns, expected 0..%d", ntargets, ISW_MAX_TARGETS);
-    if (K > 0 && ntargets > 1)
-        return isw_error_set(err, ISW_EINVAL, path, 0,
-                             "%d target columns with classes %d, expected exactly one "
-                             "label column for classification", ntargets, K);
 
     char *text = NULL;
     size_t size = 0;

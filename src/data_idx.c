@@ -126,9 +126,13 @@ int isw_data_read_idx(isw_data_t *data, const char *images, const char *labels,
     int st = isw_data_check_options(limit, normalize, &divisor, images, err);
     if (st != ISW_OK)
         return st;
-    if (classes < 0 || classes > 256)
+    if ((st = isw_data_check_classes(classes, NULL, err)) != ISW_OK) {
+        isw_data_error_file(err, labels);
+        return st;
+    }
+    if (classes > 256)
         return isw_error_set(err, ISW_EINVAL, labels, 0,
-                             "data.classes is %d, expected 1..256 for IDX byte labels "
+                             "data.classes is %d, expected at most 256 for IDX byte labels "
                              "(or 0 for 10)", classes);
     if (classes == 0)
         classes = 10;

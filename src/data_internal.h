@@ -9,6 +9,10 @@
 int isw_data_check_options(long limit, double normalize, double *divisor,
                            const char *file, isw_error_t *err);
 
+/* Inputs of the data a generator makes: 2 for the 2-D generators (xor,
+ * spirals), else data.inputs. */
+int isw_data_generator_inputs(const isw_data_spec_t *ds);
+
 /* Sets err->file (err may be NULL), truncating a long path. */
 void isw_data_error_file(isw_error_t *err, const char *path);
 

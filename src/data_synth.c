@@ -1,10 +1,11 @@
 /* Synthetic datasets (documented generator by generator in data.h).  Every
- * draw comes from one gsl_rng_mt19937 seeded from (seed, stream 3), in a
- * fixed order: parameters first, then sample by sample, so the data are a
+ * draw comes from the run-independent data stream (isw_init_rng(seed, 0,
+ * ISW_STREAM_DATA), a gsl_rng_mt19937), in a fixed order: parameters first, then sample by sample, so the data are a
  * function of the spec and the seed only and sample i does not depend on
  * how many samples follow it. */
 #include "initsweep/data.h"
 #include "data_internal.h"
+#include "initsweep/init.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -13,21 +14,7 @@
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 
-#define SYNTH_STREAM 3   /* isw_seed_derive stream reserved for data */
 #define SYNTH_PI 3.14159265358979323846
-
-static const char *generator_name(isw_generator_t g)
-{
-    switch (g) {
-    case ISW_GEN_XOR: return "xor";
-    case ISW_GEN_SPIRALS: return "spirals";
-    case ISW_GEN_BLOBS: return "blobs";
-    case ISW_GEN_TEACHER: return "teacher";
-    case ISW_GEN_LINEAR: return "linear";
-    case ISW_GEN_GAUSSIAN: return "gaussian";
-    }
-    return "?";
-}
 
 /* X is (n, 2), Y is (n, 2) zeroed. */
 static void gen_xor(float *X, float *Y, size_t n, double noise, gsl_rng *rng)
@@ -143,11 +130,18 @@ static void gen_gaussian(float *X, float *Y, size_t n, size_t d, size_t m, gsl_r
     }
 }
 
-/* Resolves the shape of the data ds describes: inputs, outputs, classes. */
+/* Resolves the shape of the data ds describes: inputs, outputs, classes.
+ * The rules between fields are data.c's; the ranges here are the
+ * generator's own preconditions. */
 static int synth_shape(const isw_data_spec_t *ds, size_t *nin, size_t *nout, int *classes,
                        isw_error_t *err)
 {
-    const char *g = generator_name(ds->generator);
+    int st = isw_data_check_generator(ds, NULL, err);
+    if (st == ISW_OK)
+        st = isw_data_check_classes(ds->classes, NULL, err);
+    if (st != ISW_OK)
+        return st;
+    const char *g = isw_generator_name(ds->generator);
     if (ds->samples < 1)
         return isw_error_set(err, ISW_EINVAL, "", 0,
                              "data.samples is %ld, expected at least 1", ds->samples);
@@ -155,49 +149,17 @@ static int synth_shape(const isw_data_spec_t *ds, size_t *nin, size_t *nout, int
         return isw_error_set(err, ISW_EINVAL, "", 0,
                              "data.noise is %g, expected a finite standard deviation >= 0",
                              ds->noise);
+    int inputs = isw_data_generator_inputs(ds);
+    if (inputs < 1)
+        return isw_error_set(err, ISW_EINVAL, "", 0,
+                             "data.inputs is %d, expected at least 1 for the %s generator",
+                             ds->inputs, g);
+    if (ds->generator == ISW_GEN_TEACHER && ds->teacher_hidden < 1)
+        return isw_error_set(err, ISW_EINVAL, "", 0,
+                             "data.teacher_hidden is %d, expected at least 1",
+                             ds->teacher_hidden);
+    *nin = (size_t)inputs;
     *classes = isw_data_spec_classes(ds);
-    switch (ds->generator) {
-    case ISW_GEN_XOR:
-    case ISW_GEN_SPIRALS:
-        if (ds->inputs != 0 && ds->inputs != 2)
-            return isw_error_set(err, ISW_EINVAL, "", 0,
-                                 "data.inputs is %d, expected 2 for the %s generator "
-                                 "(its points are 2-D)", ds->inputs, g);
-        if (ds->generator == ISW_GEN_XOR && ds->classes != 0 && ds->classes != 2)
-            return isw_error_set(err, ISW_EINVAL, "", 0,
-                                 "data.classes is %d, expected 2 for the xor generator",
-                                 ds->classes);
-        *nin = 2;
-        break;
-    case ISW_GEN_BLOBS:
-    case ISW_GEN_TEACHER:
-    case ISW_GEN_LINEAR:
-    case ISW_GEN_GAUSSIAN:
-        if (ds->inputs < 1)
-            return isw_error_set(err, ISW_EINVAL, "", 0,
-                                 "data.inputs is %d, expected at least 1 for the %s "
-                                 "generator", ds->inputs, g);
-        *nin = (size_t)ds->inputs;
-        if ((ds->generator == ISW_GEN_LINEAR || ds->generator == ISW_GEN_GAUSSIAN) &&
-            ds->classes != 0)
-            return isw_error_set(err, ISW_EINVAL, "", 0,
-                                 "data.classes is %d, expected none: the %s generator "
-                                 "makes regression targets (set data.targets)",
-                                 ds->classes, g);
-        if (ds->generator == ISW_GEN_TEACHER && ds->teacher_hidden < 1)
-            return isw_error_set(err, ISW_EINVAL, "", 0,
-                                 "data.teacher_hidden is %d, expected at least 1",
-                                 ds->teacher_hidden);
-        break;
-    default:
-        return isw_error_set(err, ISW_EINVAL, "", 0,
-                             "data.generator %d unknown, expected xor, spirals, blobs, "
-                             "teacher, linear or gaussian", (int)ds->generator);
-    }
-    if (*classes == 1 || *classes < 0)
-        return isw_error_set(err, ISW_EINVAL, "", 0,
-                             "data.classes is %d, expected at least 2 for the %s generator",
-                             ds->classes, g);
     if (*classes == 0) {
         if (ds->targets < 1)
             return isw_error_set(err, ISW_EINVAL, "", 0,
@@ -236,7 +198,7 @@ int isw_data_generate(isw_data_t *data, const isw_data_spec_t *ds, uint64_t seed
     else if (ds->generator == ISW_GEN_LINEAR)
         nscratch = nout * nin + nout + nin;
     double *scratch = nscratch ? malloc(nscratch * sizeof *scratch) : NULL;
-    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng *rng = isw_init_rng(seed, 0, ISW_STREAM_DATA);
     if ((nscratch && !scratch) || !rng) {
         free(scratch);
         if (rng)
@@ -244,9 +206,8 @@ int isw_data_generate(isw_data_t *data, const isw_data_spec_t *ds, uint64_t seed
         isw_data_free(data);
         return isw_error_set(err, ISW_ENOMEM, "", 0,
                              "cannot allocate the %s generator's workspace",
-                             generator_name(ds->generator));
+                             isw_generator_name(ds->generator));
     }
-    gsl_rng_set(rng, (unsigned long)isw_seed_derive(seed, 0, SYNTH_STREAM));
 
     float *X = data->buf, *Y = data->buf + n * nin;
     switch (ds->generator) {
@@ -272,6 +233,8 @@ int isw_data_generate(isw_data_t *data, const isw_data_spec_t *ds, uint64_t seed
     }
     case ISW_GEN_GAUSSIAN:
         gen_gaussian(X, Y, n, nin, nout, rng);
+        break;
+    case ISW_NGENERATORS:   /* refused by isw_data_check_generator */
         break;
     }
     if (divisor != 1.0)

@@ -8,58 +8,106 @@
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_randist.h>
 
-/* The family at scale 1 as a function of u in (0,1): fan factor times the
- * unit draw (2u - 1 or Phi^-1(u)). */
-static double init_unit(isw_dist_t dist, double u, size_t fan_in, size_t fan_out)
+/* Every family is a fan factor sqrt(gain / fan) times a unit draw of one
+ * shape, so a family is one row: its name, shape, fan and gain. */
+typedef enum {
+    SHAPE_SYMMETRIC,   /* 2u - 1, U[-1, 1] */
+    SHAPE_POSITIVE,    /* u, U[0, 1) */
+    SHAPE_NORMAL,      /* Phi^-1(u), N(0, 1) */
+    SHAPE_TRUNCATED,   /* Phi^-1(Phi(-2) + u (Phi(2) - Phi(-2))), N(0, 1) cut at 2 */
+    SHAPE_ZERO         /* 0 */
+} shape_t;
+
+typedef enum {
+    FAN_NONE,          /* factor 1 */
+    FAN_IN,            /* fan_in */
+    FAN_SUM            /* fan_in + fan_out */
+} fan_t;
+
+static const struct {
+    const char *name;                    /* as specs and runs.csv spell it */
+    shape_t shape;
+    fan_t fan;
+    double gain;
+} dist_table[ISW_NDISTS] = {
+    [ISW_DIST_UNIFORM] = {"uniform", SHAPE_SYMMETRIC, FAN_NONE, 1},
+    [ISW_DIST_UNIFORM_POSITIVE] = {"uniform_positive", SHAPE_POSITIVE, FAN_NONE, 1},
+    [ISW_DIST_NORMAL] = {"normal", SHAPE_NORMAL, FAN_NONE, 1},
+    [ISW_DIST_TRUNCATED_NORMAL] = {"truncated_normal", SHAPE_TRUNCATED, FAN_NONE, 1},
+    [ISW_DIST_XAVIER_UNIFORM] = {"xavier_uniform", SHAPE_SYMMETRIC, FAN_SUM, 6},
+    [ISW_DIST_XAVIER_NORMAL] = {"xavier_normal", SHAPE_NORMAL, FAN_SUM, 2},
+    [ISW_DIST_HE_UNIFORM] = {"he_uniform", SHAPE_SYMMETRIC, FAN_IN, 6},
+    [ISW_DIST_HE_NORMAL] = {"he_normal", SHAPE_NORMAL, FAN_IN, 2},
+    [ISW_DIST_LECUN_NORMAL] = {"lecun_normal", SHAPE_NORMAL, FAN_IN, 1},
+    [ISW_DIST_LECUN_UNIFORM] = {"lecun_uniform", SHAPE_SYMMETRIC, FAN_IN, 3},
+    [ISW_DIST_ZERO] = {"zero", SHAPE_ZERO, FAN_NONE, 0},
+};
+
+const char *isw_dist_name(isw_dist_t d)
 {
-    double fi = (double)fan_in, fio = (double)(fan_in + fan_out);
-    switch (dist) {
-    case ISW_DIST_UNIFORM: return 2 * u - 1;
-    case ISW_DIST_UNIFORM_POSITIVE: return u;
-    case ISW_DIST_NORMAL: return gsl_cdf_ugaussian_Pinv(u);
-    case ISW_DIST_TRUNCATED_NORMAL: {
+    return (unsigned)d < ISW_NDISTS ? dist_table[d].name : "?";
+}
+
+/* sqrt(gain / fan) of a family; exactly 1 without a fan. */
+static double fan_factor(isw_dist_t dist, size_t fan_in, size_t fan_out)
+{
+    switch (dist_table[dist].fan) {
+    case FAN_IN: return sqrt(dist_table[dist].gain / (double)fan_in);
+    case FAN_SUM: return sqrt(dist_table[dist].gain / (double)(fan_in + fan_out));
+    case FAN_NONE: break;
+    }
+    return 1.0;
+}
+
+/* The unit draw of a shape from u in (0,1). */
+static double shape_draw(shape_t shape, double u)
+{
+    switch (shape) {
+    case SHAPE_SYMMETRIC: return 2 * u - 1;
+    case SHAPE_POSITIVE: return u;
+    case SHAPE_NORMAL: return gsl_cdf_ugaussian_Pinv(u);
+    case SHAPE_TRUNCATED: {
         double lo = gsl_cdf_ugaussian_P(-2.0), hi = gsl_cdf_ugaussian_P(2.0);
         return gsl_cdf_ugaussian_Pinv(lo + u * (hi - lo));
     }
-    case ISW_DIST_XAVIER_UNIFORM: return sqrt(6.0 / fio) * (2 * u - 1);
-    case ISW_DIST_XAVIER_NORMAL: return sqrt(2.0 / fio) * gsl_cdf_ugaussian_Pinv(u);
-    case ISW_DIST_HE_UNIFORM: return sqrt(6.0 / fi) * (2 * u - 1);
-    case ISW_DIST_HE_NORMAL: return sqrt(2.0 / fi) * gsl_cdf_ugaussian_Pinv(u);
-    case ISW_DIST_LECUN_UNIFORM: return sqrt(3.0 / fi) * (2 * u - 1);
-    case ISW_DIST_LECUN_NORMAL: return sqrt(1.0 / fi) * gsl_cdf_ugaussian_Pinv(u);
-    case ISW_DIST_ZERO: return 0;
+    case SHAPE_ZERO: break;
+    }
+    return 0;
+}
+
+/* Standard deviation of a shape's unit draw. */
+static double shape_stddev(shape_t shape)
+{
+    switch (shape) {
+    case SHAPE_SYMMETRIC: return 1 / sqrt(3.0);
+    case SHAPE_POSITIVE: return 1 / sqrt(12.0);
+    case SHAPE_NORMAL: return 1;
+    case SHAPE_TRUNCATED: {
+        /* variance of N(0,1) cut at +-2: 1 - 2 * 2 phi(2) / (Phi(2) - Phi(-2)) */
+        double phi2 = gsl_ran_ugaussian_pdf(2.0);
+        double mass = gsl_cdf_ugaussian_P(2.0) - gsl_cdf_ugaussian_P(-2.0);
+        return sqrt(1 - 4 * phi2 / mass);
+    }
+    case SHAPE_ZERO: break;
     }
     return 0;
 }
 
 double isw_init_value(const isw_init_spec_t *init, double u, size_t fan_in, size_t fan_out)
 {
+    isw_dist_t d = (unsigned)init->dist < ISW_NDISTS ? init->dist : ISW_DIST_ZERO;
+    double unit = dist_table[d].shape == SHAPE_ZERO
+                      ? 0.0
+                      : fan_factor(d, fan_in, fan_out) * shape_draw(dist_table[d].shape, u);
     /* The scale multiplies last, so a power-of-two scale is exact. */
-    return init->scale * init_unit(init->dist, u, fan_in, fan_out) + init->mean;
+    return init->scale * unit + init->mean;
 }
 
 double isw_init_stddev(const isw_init_spec_t *init, size_t fan_in, size_t fan_out)
 {
-    double s = fabs(init->scale), fi = (double)fan_in, fio = (double)(fan_in + fan_out);
-    switch (init->dist) {
-    case ISW_DIST_UNIFORM: return s / sqrt(3.0);
-    case ISW_DIST_UNIFORM_POSITIVE: return s / sqrt(12.0);
-    case ISW_DIST_NORMAL: return s;
-    case ISW_DIST_TRUNCATED_NORMAL: {
-        /* variance of N(0,1) cut at +-2: 1 - 2 * 2 phi(2) / (Phi(2) - Phi(-2)) */
-        double phi2 = gsl_ran_ugaussian_pdf(2.0);
-        double mass = gsl_cdf_ugaussian_P(2.0) - gsl_cdf_ugaussian_P(-2.0);
-        return s * sqrt(1 - 4 * phi2 / mass);
-    }
-    case ISW_DIST_XAVIER_UNIFORM:
-    case ISW_DIST_XAVIER_NORMAL: return s * sqrt(2.0 / fio);
-    case ISW_DIST_HE_UNIFORM:
-    case ISW_DIST_HE_NORMAL: return s * sqrt(2.0 / fi);
-    case ISW_DIST_LECUN_UNIFORM:
-    case ISW_DIST_LECUN_NORMAL: return s * sqrt(1.0 / fi);
-    case ISW_DIST_ZERO: return 0;
-    }
-    return 0;
+    isw_dist_t d = (unsigned)init->dist < ISW_NDISTS ? init->dist : ISW_DIST_ZERO;
+    return fabs(init->scale) * fan_factor(d, fan_in, fan_out) *
+           shape_stddev(dist_table[d].shape);
 }
 
 void isw_init_params(isw_mlp_t *net, const isw_init_spec_t *init, gsl_rng *r,

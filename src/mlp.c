@@ -9,6 +9,69 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* ---- the concepts: names and facts, one row per enum value -------------- */
+
+static const struct {
+    const char *name;
+    int can_die, saturates, kinked;      /* see isw_act_can_die ... in mlp.h */
+} act_table[ISW_NACTS] = {
+    [ISW_ACT_SIGMOID] = {"sigmoid", 0, 1, 0},
+    [ISW_ACT_TANH] = {"tanh", 0, 1, 0},
+    [ISW_ACT_RELU] = {"relu", 1, 0, 1},
+    [ISW_ACT_LEAKY_RELU] = {"leaky_relu", 0, 0, 1},
+    [ISW_ACT_LINEAR] = {"linear", 0, 0, 0},
+};
+
+static const struct {
+    const char *name;
+    int probabilities, min_classes;
+} out_table[ISW_NOUTS] = {
+    [ISW_OUT_SIGMOID] = {"sigmoid", 1, 0},
+    [ISW_OUT_SOFTMAX] = {"softmax", 1, 2},
+    [ISW_OUT_LINEAR] = {"linear", 0, 0},
+};
+
+static const struct {
+    const char *name;
+    int needs_probabilities;
+} loss_table[ISW_NLOSSES] = {
+    [ISW_LOSS_MSE] = {"mse", 0},
+    [ISW_LOSS_CROSS_ENTROPY] = {"cross_entropy", 1},
+};
+
+static const char *const param_names[ISW_NPARAMETERIZATIONS] = {
+    [ISW_PARAM_STANDARD] = "standard", [ISW_PARAM_MEAN_FIELD] = "mean_field"};
+static const char *const prec_names[ISW_NPRECS] = {
+    [ISW_PREC_FLOAT] = "float", [ISW_PREC_DOUBLE] = "double"};
+
+#define IN_ENUM(v, n) ((unsigned)(v) < (unsigned)(n))
+
+const char *isw_act_name(isw_act_t a) { return IN_ENUM(a, ISW_NACTS) ? act_table[a].name : "?"; }
+const char *isw_out_name(isw_out_t o) { return IN_ENUM(o, ISW_NOUTS) ? out_table[o].name : "?"; }
+const char *isw_loss_name(isw_loss_t l)
+{
+    return IN_ENUM(l, ISW_NLOSSES) ? loss_table[l].name : "?";
+}
+const char *isw_param_name(isw_param_t p)
+{
+    return IN_ENUM(p, ISW_NPARAMETERIZATIONS) ? param_names[p] : "?";
+}
+const char *isw_prec_name(isw_prec_t p) { return IN_ENUM(p, ISW_NPRECS) ? prec_names[p] : "?"; }
+
+int isw_act_can_die(isw_act_t a) { return IN_ENUM(a, ISW_NACTS) && act_table[a].can_die; }
+int isw_act_saturates(isw_act_t a) { return IN_ENUM(a, ISW_NACTS) && act_table[a].saturates; }
+int isw_act_kinked(isw_act_t a) { return IN_ENUM(a, ISW_NACTS) && act_table[a].kinked; }
+int isw_out_probabilities(isw_out_t o)
+{
+    return IN_ENUM(o, ISW_NOUTS) && out_table[o].probabilities;
+}
+int isw_out_min_classes(isw_out_t o) { return IN_ENUM(o, ISW_NOUTS) ? out_table[o].min_classes : 0; }
+int isw_mlp_loss_fits(isw_loss_t l, isw_out_t o)
+{
+    return IN_ENUM(l, ISW_NLOSSES) && IN_ENUM(o, ISW_NOUTS) &&
+           (!loss_table[l].needs_probabilities || out_table[o].probabilities);
+}
+
 /* ---- kernels, once per precision ---------------------------------------- */
 
 /* tanh for float through expf, about 3x faster than glibc's tanhf (which
@@ -67,7 +130,7 @@ static int mlp_layout(isw_mlp_t *net, mlp_sizes_t *sz, const isw_model_spec_t *m
     if (m->nhidden < 0 || m->nhidden > ISW_MAX_HIDDEN || nin == 0 || nout == 0 ||
         nin > INT32_MAX || nout > INT32_MAX || max_batch > INT32_MAX)
         return ISW_EINVAL;
-    if (m->loss == ISW_LOSS_CROSS_ENTROPY && m->output == ISW_OUT_LINEAR)
+    if (!isw_mlp_loss_fits(m->loss, m->output))
         return ISW_EINVAL;
     memset(net, 0, sizeof *net);
     net->L = m->nhidden + 1;
@@ -296,11 +359,11 @@ void isw_mlp_stats_get(const isw_mlp_t *net, isw_mlp_stats_t *out)
         unit += width;
     }
     double units = (double)net->nhidden_units;
-    if (net->act != ISW_ACT_RELU || net->st_n == 0) {
+    if (!isw_act_can_die(net->act) || net->st_n == 0) {
         dead = 0;
         out->layer_dead = 0;
     }
-    if ((net->act != ISW_ACT_SIGMOID && net->act != ISW_ACT_TANH) || net->st_n == 0)
+    if (!isw_act_saturates(net->act) || net->st_n == 0)
         saturated = 0;
     out->dead_fraction = units > 0 ? (double)dead / units : 0;
     out->saturated_fraction = units > 0 ? (double)saturated / units : 0;

@@ -1,6 +1,7 @@
 /* The MLP kernels of one precision.  mlp.c includes this file twice, once
- * with real = float, GEMM = cblas_sgemm, R_EXP = expf, R_TANH = tanhf and
- * KN(name) = name##_f, once with the double versions and the _d suffix, so
+ * with real = float, GEMM = cblas_sgemm, R_EXP = expf, R_TANH = tanh_f32
+ * (mlp.c's tanh through expf) and KN(name) = name##_f, once with the double
+ * versions (exp, tanh) and the _d suffix, so
  * each kernel is written once and the public functions dispatch on
  * net->prec.  No include guard on purpose.
  *
@@ -43,6 +44,7 @@ static void KN(act_forward)(real *H, const real *Z, size_t n, isw_act_t act, rea
             H[i] = Z[i] < 0 ? slope * Z[i] : Z[i];
         break;
     case ISW_ACT_LINEAR:
+    case ISW_NACTS:
         memcpy(H, Z, n * sizeof(real));
         break;
     }
@@ -199,6 +201,7 @@ static void KN(act_backward)(real *d, const real *H, const real *Z, size_t n, is
             d[i] = Z[i] > 0 ? d[i] : slope * d[i];
         break;
     case ISW_ACT_LINEAR:
+    case ISW_NACTS:
         break;
     }
 }
@@ -395,9 +398,9 @@ static void KN(stats_accumulate)(isw_mlp_t *net, size_t B, double sat_derivative
     size_t unit = 0;
     for (int l = 0; l < last; l++) {
         size_t n = (size_t)net->width[l + 1];
-        if (net->act == ISW_ACT_RELU || net->act == ISW_ACT_LEAKY_RELU)
+        if (isw_act_kinked(net->act))
             KN(count_active)(net->st_active + unit, net->Z[l], B, n);
-        if (net->act == ISW_ACT_SIGMOID || net->act == ISW_ACT_TANH)
+        if (isw_act_saturates(net->act))
             KN(count_saturated)(net->st_saturated + unit, net->H[l], B, n, net->act,
                                 sat_derivative);
         unit += n;

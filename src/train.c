@@ -118,7 +118,7 @@ isw_outcome_t isw_train_classify(const isw_criteria_spec_t *c, const isw_traject
         return ISW_OUTCOME_DEAD;
     if (t->uses_saturating && t->saturated_fraction >= c->saturated_fraction)
         return ISW_OUTCOME_SATURATED;
-    if (t->softmax_output && t->output_saturated_fraction >= c->saturated_fraction)
+    if (t->output_saturates && t->output_saturated_fraction >= c->saturated_fraction)
         return ISW_OUTCOME_SATURATED;
     return ISW_OUTCOME_STALLED;
 }
@@ -311,14 +311,16 @@ static int check_shapes(const isw_spec_t *spec, const isw_data_t *data, isw_erro
     const isw_model_spec_t *m = &spec->model;
     if (data->n == 0)
         return isw_error_set(err, ISW_EINVAL, "", 0, "the dataset has no samples");
-    if (m->output == ISW_OUT_SOFTMAX && (data->classes < 2 || data->nout < 2))
+    int need = isw_out_min_classes(m->output);
+    if (need > 0 && (data->classes < need || data->nout < (size_t)need))
         return isw_error_set(err, ISW_EINVAL, "", 0,
-                             "model.output: softmax needs classification data with at "
-                             "least 2 classes, the data have %zu target column(s)",
-                             data->nout);
-    if (m->loss == ISW_LOSS_CROSS_ENTROPY && m->output == ISW_OUT_LINEAR)
+                             "model.output: %s needs classification data with at "
+                             "least %d classes, the data have %zu target column(s)",
+                             isw_out_name(m->output), need, data->nout);
+    if (!isw_mlp_loss_fits(m->loss, m->output))
         return isw_error_set(err, ISW_EINVAL, "", 0,
-                             "model.loss: cross_entropy needs a softmax or sigmoid output");
+                             "model.loss: %s needs a softmax or sigmoid output",
+                             isw_loss_name(m->loss));
     return ISW_OK;
 }
 
@@ -409,11 +411,9 @@ int isw_train_run(isw_record_t *rec, const isw_spec_t *spec, const isw_data_t *d
     isw_init_params(net, &spec->init, rinit, ws.scratch);
 
     isw_trajectory_t t = {.loss = loss, .acc = data->classes > 0 ? acc : NULL};
-    t.uses_relu = spec->model.activation == ISW_ACT_RELU && spec->model.nhidden > 0;
-    t.uses_saturating = (spec->model.activation == ISW_ACT_SIGMOID ||
-                         spec->model.activation == ISW_ACT_TANH) && spec->model.nhidden > 0;
-    t.softmax_output = spec->model.output == ISW_OUT_SOFTMAX ||
-                       spec->model.output == ISW_OUT_SIGMOID;
+    t.uses_relu = isw_act_can_die(spec->model.activation) && spec->model.nhidden > 0;
+    t.uses_saturating = isw_act_saturates(spec->model.activation) && spec->model.nhidden > 0;
+    t.output_saturates = isw_out_probabilities(spec->model.output);
 
     isw_epoch_t ep = {0};
     int stop = 0;

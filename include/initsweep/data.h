@@ -8,7 +8,78 @@
 #define ISW_DATA_H
 
 #include "initsweep/common.h"
-#include "initsweep/spec.h"
+
+/* ---- the data's concepts -------------------------------------------------
+ * One table per concept in data.c, in enum order: each value's name and the
+ * facts other modules ask about; the spec's key table reads the names. */
+
+typedef enum { ISW_DATA_IDX, ISW_DATA_CSV, ISW_DATA_SYNTHETIC, ISW_NDATA_KINDS } isw_data_kind_t;
+
+typedef enum {
+    ISW_GEN_XOR,      /* 2-D XOR of four Gaussian clusters, 2 classes */
+    ISW_GEN_SPIRALS,  /* interleaved arms, `classes` classes, 2-D */
+    ISW_GEN_BLOBS,    /* Gaussian clusters in `inputs` dims, `classes` classes */
+    ISW_GEN_TEACHER,  /* random teacher MLP: labels (classes>0) or targets */
+    ISW_GEN_LINEAR,   /* y = W x + b + noise, known W, regression */
+    ISW_GEN_GAUSSIAN, /* x, y i.i.d. N(0,1): the fractal-boundary setup */
+    ISW_NGENERATORS
+} isw_generator_t;
+
+/* Names; "?" for a value outside the enum. */
+const char *isw_data_kind_name(isw_data_kind_t k);
+const char *isw_generator_name(isw_generator_t g);
+
+/* The data part of a spec (the spec's `data` section). */
+typedef struct {
+    isw_data_kind_t kind;
+    /* idx */
+    char images[ISW_PATH_MAX];
+    char labels[ISW_PATH_MAX];
+    /* csv */
+    char path[ISW_PATH_MAX];
+    int header;                          /* 1: first line names the columns */
+    int ntargets;                        /* number of target columns */
+    char target[ISW_MAX_TARGETS][ISW_NAME_MAX]; /* names, or decimal indices */
+    /* synthetic */
+    isw_generator_t generator;
+    long samples;                        /* default 1000 */
+    int inputs;                          /* default 2 (xor, spirals: always 2) */
+    int targets;                         /* regression outputs, default 1 */
+    double noise;                        /* default 0.1 */
+    double target_scale;                 /* multiplies regression targets, default 1;
+                                          * 0 gives zero targets (scaling laws) */
+    int teacher_hidden;                  /* teacher's hidden width, default 16 */
+    /* shared */
+    int classes;                         /* >0 classification (one-hot), 0 regression */
+    long limit;                          /* first N samples, 0 = all */
+    double normalize;                    /* divide inputs by this, default 1 */
+    int has_seed;                        /* data.seed given; else base seed */
+    uint64_t seed;
+    /* 1 when isw_spec_validate filled `classes` from its default (xor 2,
+     * spirals/blobs 3, idx 10); validate re-resolves it, so a later change
+     * of kind or generator gets that generator's default. */
+    int classes_default;
+} isw_data_spec_t;
+
+/* The whole spec (spec.h); isw_data_load reads its data part and seed. */
+typedef struct isw_spec isw_spec_t;
+
+/* The rules between data fields, each once; the spec's validation
+ * (isw_data_spec_check) and the readers and generators call them.  On a
+ * broken rule they return ISW_EINVAL, err->text names the field and says
+ * what was found and what was expected, and *key (when key is not NULL)
+ * is the field's spec key, so the spec can point at its line.
+ *   classes:   data.classes is 0 (regression) or at least 2
+ *   generator: xor and spirals are 2-D (inputs 2, or 0 meaning 2), xor has
+ *              2 classes (classes 0 or 2), linear and gaussian make
+ *              regression data (classes 0)
+ *   csv label: with classes, exactly one target column (the label)
+ * isw_data_spec_check applies every rule for ds->kind, and those only the
+ * spec asks for: idx names both files, csv a path and a target. */
+int isw_data_check_classes(int classes, const char **key, isw_error_t *err);
+int isw_data_check_generator(const isw_data_spec_t *ds, const char **key, isw_error_t *err);
+int isw_data_check_csv_label(int classes, int ntargets, const char **key, isw_error_t *err);
+int isw_data_spec_check(const isw_data_spec_t *ds, const char **key, isw_error_t *err);
 
 typedef struct {
     size_t n;        /* samples */

@@ -25,8 +25,29 @@
 #include <gsl/gsl_rng.h>
 
 #include "initsweep/common.h"
-#include "initsweep/spec.h"
 #include "initsweep/mlp.h"
+
+/* The families, in the order of init.c's table (name, transform, moments):
+ * adding one is an enum value here (ISW_NDISTS follows the last) and a row
+ * there. */
+typedef enum {
+    ISW_DIST_UNIFORM, ISW_DIST_UNIFORM_POSITIVE, ISW_DIST_NORMAL,
+    ISW_DIST_TRUNCATED_NORMAL, ISW_DIST_XAVIER_UNIFORM, ISW_DIST_XAVIER_NORMAL,
+    ISW_DIST_HE_UNIFORM, ISW_DIST_HE_NORMAL, ISW_DIST_LECUN_NORMAL,
+    ISW_DIST_LECUN_UNIFORM, ISW_DIST_ZERO
+} isw_dist_t;
+#define ISW_NDISTS (ISW_DIST_ZERO + 1)
+
+/* Name as specs and runs.csv spell it; "?" for a value outside the enum. */
+const char *isw_dist_name(isw_dist_t d);
+
+/* The init part of a spec (the spec's `init` section). */
+typedef struct {
+    isw_dist_t dist;                     /* default he_normal */
+    double scale;                        /* default 1 */
+    double mean;                         /* offset added to every weight, default 0 */
+    int bias_zero;                       /* init.bias: zero (1) | same (0), default zero */
+} isw_init_spec_t;
 
 /* One weight from a uniform draw u in (0,1). */
 double isw_init_value(const isw_init_spec_t *init, double u, size_t fan_in, size_t fan_out);

@@ -18,13 +18,73 @@
  * Losses per sample (DESIGN.md): mse = 1/2 ||yhat - y||^2;  cross_entropy
  * with softmax = -sum_k y_k log p_k (from the logits by log-sum-exp), with
  * sigmoid = sum over units of binary cross-entropy (softplus of the logits).
- * cross_entropy with a linear output is invalid (isw_mlp_alloc: ISW_EINVAL). */
+ * cross_entropy with a linear output is invalid (isw_mlp_loss_fits;
+ * isw_mlp_alloc: ISW_EINVAL). */
 #ifndef ISW_MLP_H
 #define ISW_MLP_H
 
 #include "initsweep/common.h"
-#include "initsweep/spec.h"
 #include "initsweep/data.h"
+
+/* ---- the model's concepts ------------------------------------------------
+ * One table per concept in mlp.c, in enum order, holds each value's name
+ * (as specs and runs.csv spell it) and the facts other modules ask about;
+ * the spec's key table reads the names from here. */
+
+typedef enum { ISW_ACT_SIGMOID, ISW_ACT_TANH, ISW_ACT_RELU, ISW_ACT_LEAKY_RELU,
+               ISW_ACT_LINEAR, ISW_NACTS } isw_act_t;
+typedef enum { ISW_OUT_SIGMOID, ISW_OUT_SOFTMAX, ISW_OUT_LINEAR, ISW_NOUTS } isw_out_t;
+typedef enum { ISW_LOSS_MSE, ISW_LOSS_CROSS_ENTROPY, ISW_NLOSSES } isw_loss_t;
+typedef enum { ISW_PARAM_STANDARD, ISW_PARAM_MEAN_FIELD,
+               ISW_NPARAMETERIZATIONS } isw_param_t;
+typedef enum { ISW_PREC_FLOAT, ISW_PREC_DOUBLE, ISW_NPRECS } isw_prec_t;
+
+/* Names; "?" for a value outside the enum. */
+const char *isw_act_name(isw_act_t a);
+const char *isw_out_name(isw_out_t o);
+const char *isw_loss_name(isw_loss_t l);
+const char *isw_param_name(isw_param_t p);
+const char *isw_prec_name(isw_prec_t p);
+
+/* A hidden unit of this activation can die: relu passes no gradient where
+ * z <= 0, so a unit with z <= 0 on every sample never recovers (the `dead`
+ * diagnostics and outcome). */
+int isw_act_can_die(isw_act_t a);
+/* Its derivative vanishes for large |z| (sigmoid, tanh): the `saturated`
+ * diagnostics and outcome. */
+int isw_act_saturates(isw_act_t a);
+/* Piecewise linear with its kink at 0 (relu, leaky_relu): st_active counts
+ * the samples with z > 0. */
+int isw_act_kinked(isw_act_t a);
+/* The output gives probabilities in (0, 1) (softmax, sigmoid): cross_entropy
+ * applies, and the output can saturate (isw_mlp_stats_t). */
+int isw_out_probabilities(isw_out_t o);
+/* Classes the output needs at least: 2 for softmax, else 0. */
+int isw_out_min_classes(isw_out_t o);
+/* 1 when the loss can be computed on this output: cross_entropy needs
+ * probabilities (isw_out_probabilities), mse takes any. */
+int isw_mlp_loss_fits(isw_loss_t l, isw_out_t o);
+
+/* Bound that keeps every size computation far from overflow; memory is
+ * checked against the machine separately (isw_train_check_memory). */
+#define ISW_MAX_WIDTH (1 << 20)
+
+/* The model part of a spec (the spec's `model` section). */
+typedef struct {
+    int nhidden;
+    int hidden[ISW_MAX_HIDDEN];          /* widths, input to output */
+    isw_act_t activation;                /* default relu */
+    isw_out_t output;                    /* default softmax (classification) */
+    isw_loss_t loss;                     /* default cross_entropy */
+    int bias;                            /* default 1 */
+    isw_param_t parameterization;        /* default standard */
+    double leaky_slope;                  /* model.leaky_slope, default 0.01 */
+    /* Whether output / loss were given.  When not, isw_spec_validate's
+     * resolution picks softmax + cross_entropy for classification data and
+     * linear + mse for regression data (on every validate).  The value
+     * `auto` (model.output: auto) clears them again. */
+    int output_set, loss_set;
+} isw_model_spec_t;
 
 typedef struct {
     isw_prec_t prec;

@@ -78,8 +78,10 @@ typedef struct {
     int nonfinite, capped;
     int layer_dead;
     double dead_fraction, saturated_fraction, output_saturated_fraction;
-    int uses_relu, uses_saturating;      /* hidden units relu / sigmoid-tanh */
-    int softmax_output;
+    int uses_relu;                       /* hidden units can die (isw_act_can_die) */
+    int uses_saturating;                 /* hidden units saturate (isw_act_saturates) */
+    int output_saturates;                /* a softmax or sigmoid output
+                                          * (isw_out_probabilities) */
 } isw_trajectory_t;
 
 /* Returns the outcome and sets *epoch_converged (-1 when never). */

@@ -2,6 +2,7 @@
  * (good and malformed), the synthetic generators (shape, determinism,
  * balance, the documented draw order, least squares on `linear`). */
 #include "initsweep/data.h"
+#include "initsweep/spec.h"
 
 #include "check.h"
 

@@ -9,6 +9,13 @@
 #include "initsweep/spec.h"
 
 /* The INTERFACE.md example with a synthetic data section. */
+/* Layers whose lr multiplier the spec set (by list or by key); the
+ * multipliers past it are 1. */
+static int lr_layers_set(const isw_train_spec_t *t)
+{
+    return t->lr_layer_list > t->lr_layer_keys ? t->lr_layer_list : t->lr_layer_keys;
+}
+
 static const char full_yaml[] =
     "name: seed2-sigmoid-saturation\n"
     "seed: 1                       # base seed\n"
@@ -138,7 +145,7 @@ static void test_defaults(void)
     CHECK_NEAR(s.init.mean, 0.0, 0);
     CHECK_INT(s.init.bias_zero, 1);
     CHECK_NEAR(s.train.lr, 0.1, 0);
-    CHECK_INT(s.train.nlr_layer, 0);
+    CHECK_INT(lr_layers_set(&s.train), 0);
     CHECK_NEAR(s.train.lr_layer[0], 1.0, 0);
     CHECK_NEAR(s.train.lr_layer[ISW_MAX_LAYERS - 1], 1.0, 0);
     CHECK_NEAR(s.train.momentum, 0, 0);
@@ -230,7 +237,7 @@ static void test_full(void)
     CHECK_INT(s.init.dist, ISW_DIST_UNIFORM_POSITIVE);
     CHECK_INT(s.init.bias_zero, 0);
     CHECK_NEAR(s.train.lr, 0.5, 0);
-    CHECK_INT(s.train.nlr_layer, 2);
+    CHECK_INT(lr_layers_set(&s.train), 2);
     CHECK_NEAR(s.train.lr_layer[0], 1.0, 0);
     CHECK_NEAR(s.train.lr_layer[1], 0.5, 0);
     CHECK_NEAR(s.train.lr_layer[2], 1.0, 0);
@@ -385,12 +392,12 @@ static void test_lr_layer(void)
     CHECK_NEAR(s.train.lr_layer[2], 1.0, 0);
     CHECK_INT(s.train.lr_layer_keys, 2);
     CHECK_INT(s.train.lr_layer_list, 0);
-    CHECK_INT(s.train.nlr_layer, 2);
+    CHECK_INT(lr_layers_set(&s.train), 2);
 
     CHECK_INT(isw_spec_set(&s, "train.lr_layer.2", "4", &err), ISW_OK);
     CHECK_NEAR(s.train.lr_layer[2], 4.0, 0);
     CHECK_INT(isw_spec_validate(&s, "", &err), ISW_OK);
-    CHECK_INT(s.train.nlr_layer, 3);
+    CHECK_INT(lr_layers_set(&s.train), 3);
     /* Index 3 is past the 3 weight layers of hidden [8, 8]. */
     CHECK_INT(isw_spec_set(&s, "train.lr_layer.3", "1", &err), ISW_OK);
     CHECK_INT(isw_spec_validate(&s, "", &err), ISW_EINVAL);
@@ -403,7 +410,7 @@ static void test_lr_layer(void)
     /* A list must match the depth. */
     CHECK_INT(load(&s, NULL, "model: {hidden: [8, 8]}\ntrain: {lr_layer: [1, 2, 3]}\n",
                    "l.yaml", &err, 1), ISW_OK);
-    CHECK_INT(s.train.nlr_layer, 3);
+    CHECK_INT(lr_layers_set(&s.train), 3);
     CHECK_NEAR(s.train.lr_layer[2], 3, 0);
     CHECK_INT(isw_spec_set(&s, "model.hidden", "[8]", &err), ISW_OK);
     CHECK_INT(isw_spec_validate(&s, "x.yaml", &err), ISW_EINVAL);

@@ -85,7 +85,7 @@ static void test_rules(void)
     CHECK_INT(classify(&c, plateau, 8, s, &ec), ISW_OUTCOME_SATURATED);
     /* saturated softmax outputs, hidden units fine */
     s.uses_saturating = 0;
-    s.softmax_output = 1;
+    s.output_saturates = 1;
     s.output_saturated_fraction = 0.9;
     CHECK_INT(classify(&c, plateau, 8, s, &ec), ISW_OUTCOME_SATURATED);
 

@@ -1,0 +1,166 @@
+/* Validation: every field against its key-table row (isw_spec_check_fields),
+ * then the rules between fields, one function each, with the rules about
+ * data, models and inits asked of the modules that own them (data.c's
+ * rules, mlp.c's output and loss facts).  Validation also resolves the
+ * defaults that depend on other fields: data.classes, model.output and
+ * model.loss from the data's task, and the default target. */
+#include "spec_internal.h"
+
+#include <math.h>
+#include <string.h>
+
+int isw_spec_is_classification(const isw_spec_t *spec)
+{
+    return isw_data_spec_classes(&spec->data) > 0;
+}
+
+/* "regression data (generator linear)" and the like, for messages. */
+static void describe_data(char *buf, size_t size, const isw_spec_t *s)
+{
+    const isw_data_spec_t *d = &s->data;
+    const char *task = isw_spec_is_classification(s) ? "classification" : "regression";
+    if (d->kind == ISW_DATA_SYNTHETIC)
+        snprintf(buf, size, "%s data (generator %s)", task, isw_generator_name(d->generator));
+    else if (d->kind == ISW_DATA_CSV && !d->classes)
+        snprintf(buf, size, "regression data (csv without data.classes)");
+    else
+        snprintf(buf, size, "%s data (kind %s)", task, isw_data_kind_name(d->kind));
+}
+
+/* The name names the results directory. */
+static int rule_name(const isw_spec_t *s, const vctx_t *v)
+{
+    if (!s->name[0] || strchr(s->name, '/') || !strcmp(s->name, ".") || !strcmp(s->name, ".."))
+        return isw_spec_verr(v, "name", "found \"%s\", expected a non-empty name without '/' "
+                             "(it names the results directory)", s->name);
+    return ISW_OK;
+}
+
+/* data.c's rules for the kind; then data.classes takes the data's default
+ * (idx 10, xor 2, spirals and blobs 3) when it is 0. */
+static int rule_data(isw_spec_t *s, const vctx_t *v)
+{
+    isw_data_spec_t *d = &s->data;
+    isw_error_t e;
+    const char *key = "data";
+    if (isw_data_spec_check(d, &key, &e) != ISW_OK)
+        return isw_error_set(v->err, ISW_EINVAL, v->file, isw_spec_kline(v->kl, key), "%s",
+                             e.text);
+    int k = isw_data_spec_classes(d);
+    if (d->classes == 0 && k > 0) {
+        d->classes = k;
+        d->classes_default = 1;
+    }
+    return ISW_OK;
+}
+
+/* Output and loss default to the data's task; the output must suit the
+ * classes, the loss the output (mlp.c's facts). */
+static int rule_model(isw_spec_t *s, const vctx_t *v)
+{
+    isw_model_spec_t *m = &s->model;
+    int cls = isw_spec_is_classification(s);
+    if (!m->output_set)
+        m->output = cls ? ISW_OUT_SOFTMAX : ISW_OUT_LINEAR;
+    if (!m->loss_set)
+        m->loss = cls ? ISW_LOSS_CROSS_ENTROPY : ISW_LOSS_MSE;
+    char what[160];
+    describe_data(what, sizeof what, s);
+    int need = isw_out_min_classes(m->output);
+    if (need > 0 && !(cls && s->data.classes >= need))
+        return isw_spec_verr(v, "model.output", "%s needs classification data with at least %d "
+                             "classes, but the spec has %s; use sigmoid or linear",
+                             isw_out_name(m->output), need, what);
+    if (!isw_mlp_loss_fits(m->loss, m->output))
+        return isw_spec_verr(v, "model.loss", "%s needs a softmax or sigmoid output, found "
+                             "model.output %s%s", isw_loss_name(m->loss), isw_out_name(m->output),
+                             m->output_set ? "" : " (the default for regression)");
+    return ISW_OK;
+}
+
+/* The lr multipliers match the depth: a list has one per weight layer, a
+ * train.lr_layer.K key names an existing layer. */
+static int rule_lr_layer(const isw_spec_t *s, const vctx_t *v)
+{
+    const isw_train_spec_t *t = &s->train;
+    int layers = isw_spec_layers(s);
+    if (t->lr_layer_list > 0 && t->lr_layer_list != layers)
+        return isw_spec_verr(v, "train.lr_layer",
+                             "found %d multipliers, expected %d (one per weight layer: "
+                             "model.hidden has %d hidden layers)", t->lr_layer_list, layers,
+                             s->model.nhidden);
+    if (t->lr_layer_keys > layers) {
+        char key[64];
+        snprintf(key, sizeof key, "%s%d", ISW_SPEC_LRK_PREFIX, t->lr_layer_keys - 1);
+        return isw_spec_verr(v, key, "layer %d does not exist: the model has %d weight layers "
+                             "(0..%d)", t->lr_layer_keys - 1, layers, layers - 1);
+    }
+    return ISW_OK;
+}
+
+/* At most one target, accuracy only for classification; with none, the
+ * default target of the data's task. */
+static int rule_target(isw_spec_t *s, const vctx_t *v)
+{
+    isw_criteria_spec_t *c = &s->criteria;
+    if (c->target_default) {
+        c->target_accuracy = c->target_loss = c->target_loss_ratio = NAN;
+        c->target_default = 0;
+    }
+    const char *given[3];
+    int n = 0;
+    if (!isnan(c->target_accuracy))
+        given[n++] = "criteria.target_accuracy";
+    if (!isnan(c->target_loss))
+        given[n++] = "criteria.target_loss";
+    if (!isnan(c->target_loss_ratio))
+        given[n++] = "criteria.target_loss_ratio";
+    if (n > 1) {
+        int l0 = isw_spec_kline(v->kl, given[0]);
+        char first[80] = "";
+        if (l0 > 0)
+            snprintf(first, sizeof first, " (line %d)", l0);
+        return isw_spec_verr(v, given[1], "at most one target may be given, found %s%s and %s",
+                             given[0], first, given[1]);
+    }
+    int cls = isw_spec_is_classification(s);
+    if (!isnan(c->target_accuracy) && !cls) {
+        char what[160];
+        describe_data(what, sizeof what, s);
+        return isw_spec_verr(v, "criteria.target_accuracy", "needs classification data, but "
+                             "the spec has %s; use target_loss or target_loss_ratio", what);
+    }
+    if (n == 0) {
+        if (cls)
+            c->target_accuracy = 0.9;
+        else
+            c->target_loss_ratio = 0.01;
+        c->target_default = 1;
+    }
+    return ISW_OK;
+}
+
+int isw_spec_validate_at(isw_spec_t *s, const char *file, const keylines_t *kl,
+                         isw_error_t *err)
+{
+    vctx_t v = {file ? file : "", kl, err};
+    isw_data_spec_t *d = &s->data;
+    if (d->classes_default) {
+        /* re-resolved below: a changed kind or generator gets its own default */
+        d->classes = 0;
+        d->classes_default = 0;
+    }
+    int st;
+    if ((st = rule_name(s, &v)) || (st = isw_spec_check_fields(s, "data", &v)) ||
+        (st = rule_data(s, &v)) || (st = isw_spec_check_fields(s, "model", &v)) ||
+        (st = rule_model(s, &v)) || (st = isw_spec_check_fields(s, "init", &v)) ||
+        (st = isw_spec_check_fields(s, "train", &v)) || (st = rule_lr_layer(s, &v)) ||
+        (st = rule_target(s, &v)) || (st = isw_spec_check_fields(s, "criteria", &v)))
+        return st;
+    return ISW_OK;
+}
+
+int isw_spec_validate(isw_spec_t *spec, const char *file, isw_error_t *err)
+{
+    return isw_spec_validate_at(spec, file, NULL, err);
+}
