@@ -200,7 +200,7 @@ void isw_cli_usage(FILE *out)
     fputs("usage:\n", out);
     for (size_t c = 0; c < NCOMMANDS; c++)
         put_synopsis(out, &COMMANDS[c]);
-    fputs("  initsweep --help | --version\n\n", out);
+    fputs("  initsweep --help | --help-keys | --version\n\n", out);
     for (size_t c = 0; c < NCOMMANDS; c++) {
         fprintf(out, "%-10s ", COMMANDS[c].name);
         put_indented(out, COMMANDS[c].help, 11);
@@ -215,7 +215,8 @@ void isw_cli_usage(FILE *out)
         fprintf(out, "%-20s ", head);
         put_indented(out, opt->help, 21);
     }
-    fputs("\n"
+    fputs("--help-keys          every spec key: its type, default and range or names\n"
+          "\n"
           "OUTDIR is locked while run or summarize works in it: a second one is refused\n"
           "(\"in use by another initsweep job\"); run writes the summaries itself when it ends.\n"
           "exit status: 0 done; 2 bad input (spec, options, data, an OUTDIR in use or\n"
@@ -323,6 +324,10 @@ int isw_cli_main(int argc, char **argv)
     }
     if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
         printf("initsweep %s\n", ISW_VERSION);
+        return ISW_EXIT_OK;
+    }
+    if (argc >= 2 && strcmp(argv[1], "--help-keys") == 0) {
+        isw_spec_keys_help(stdout);
         return ISW_EXIT_OK;
     }
     startup();
