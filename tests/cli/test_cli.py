@@ -8,6 +8,15 @@ work = scratch("cli")
 p = run([EXE, "--help"])
 for word in ("run", "plan", "train", "summarize", "--set", "--fresh", "exit status"):
     check(word in p.stdout, "--help mentions %s" % word)
+p = run([EXE, "--help-keys"])
+keys = {l.split()[0]: l for l in p.stdout.splitlines()[1:] if l.strip()}
+check(len(keys) >= 40, "--help-keys lists every key: %d" % len(keys))
+check("0.1" in keys.get("train.lr", "") and "positive" in keys.get("train.lr", ""),
+      "--help-keys gives train.lr's default and range: %s" % keys.get("train.lr"))
+check("he_normal" in keys.get("init.dist", "") and "xavier_uniform" in keys.get("init.dist", ""),
+      "--help-keys gives init.dist's default and names: %s" % keys.get("init.dist"))
+p = run([EXE, "plan", "x.yaml", "--quiet"], expect=2)
+check("--quiet does not apply to plan" in p.stderr, p.stderr)
 p = run([EXE, "--version"])
 check(p.stdout.startswith("initsweep "), "--version: %s" % p.stdout)
 
