@@ -372,6 +372,109 @@ int isw_train_check_memory(const isw_spec_t *spec, const isw_data_t *data, isw_e
     return ISW_OK;
 }
 
+/* The evaluation after `epoch` epochs, into the trajectory. */
+static void observe(isw_trajectory_t *t, const isw_epoch_t *ep, double *loss, double *acc,
+                    int epoch)
+{
+    t->layer_dead = ep->layer_dead;
+    loss[epoch] = isfinite(ep->loss) ? ep->loss : INFINITY;
+    acc[epoch] = ep->accuracy;
+    t->n = epoch + 1;
+    t->dead_fraction = ep->dead_fraction;
+    t->saturated_fraction = ep->saturated_fraction;
+    t->output_saturated_fraction = ep->output_saturated_fraction;
+}
+
+/* 1 when the run ends at this evaluation: non-finite loss or parameters,
+ * the loss past the divergence cap (t says which), the caller asked to
+ * stop (stop), the last epoch E, or a stopping criterion met. */
+static int run_ends(const isw_criteria_spec_t *cr, isw_trajectory_t *t, const isw_epoch_t *ep,
+                    const isw_mlp_t *net, int epoch, int E, int stop)
+{
+    if (!isfinite(ep->loss) || !isw_mlp_params_finite(net)) {
+        t->nonfinite = 1;
+        return 1;
+    }
+    if (epoch > 0 && ep->loss > cr->diverge_ratio * t->loss[0]) {
+        t->capped = 1;
+        return 1;
+    }
+    if (stop || epoch == E)
+        return 1;
+    if (cr->stop_on_target && target_met(cr, t, epoch))
+        return 1;
+    return cr->stop_on_flat && isw_train_is_flat(cr, t->loss, t->n);
+}
+
+/* One epoch of minibatches of B rows in perm's order.  A batch loss past
+ * cap or non-finite ends the run at once (another few hundred steps would
+ * only overflow): t->capped or t->nonfinite says so. */
+static void minibatch_epoch(isw_mlp_t *net, const isw_data_t *data, const isw_train_spec_t *tr,
+                            const size_t *perm, size_t B, double cap, isw_trajectory_t *t)
+{
+    size_t n = data->n, nbatches = (n + B - 1) / B;
+    for (size_t b = 0; b < nbatches && !t->nonfinite && !t->capped; b++) {
+        size_t rows = b + 1 < nbatches ? B : n - b * B;
+        isw_mlp_load_batch(net, data, perm + b * B, 0, rows);
+        isw_mlp_forward(net, rows);
+        double bl = isw_mlp_loss(net, rows) / (double)rows;
+        if (!isfinite(bl))
+            t->nonfinite = 1;
+        else if (bl > cap)
+            t->capped = 1;
+        else {
+            isw_mlp_backward(net, rows, 1.0 / (double)rows, 0);
+            isw_mlp_sgd_step(net, tr->lr, tr->lr_layer, tr->momentum);
+        }
+    }
+}
+
+/* The epoch after `epoch` was cut short by a batch: it counts, with what it
+ * reached (a capped run is evaluated where it stopped; a non-finite one
+ * has nothing to evaluate). */
+static void cut_short(run_ws_t *ws, const isw_data_t *data, const isw_criteria_spec_t *cr,
+                      isw_epoch_t *ep, isw_trajectory_t *t, double *loss, double *acc,
+                      int epoch, isw_epoch_fn fn, void *user)
+{
+    loss[epoch + 1] = INFINITY;
+    acc[epoch + 1] = NAN;
+    t->n = epoch + 2;
+    if (!t->capped)
+        return;
+    evaluate(ws, data, cr->saturation_derivative, ep);
+    loss[epoch + 1] = isfinite(ep->loss) ? ep->loss : INFINITY;
+    acc[epoch + 1] = ep->accuracy;
+    ep->epoch = epoch + 1;
+    if (fn)
+        fn(ep, user);
+}
+
+/* The record of a finished trajectory: its outcome and loss summary.
+ * acc[0..t->n): the accuracy per evaluation (NaN for regression, where t
+ * holds none). */
+static void fill_record(isw_record_t *rec, const isw_criteria_spec_t *cr,
+                        const isw_trajectory_t *t, const double *acc)
+{
+    int ec;
+    rec->outcome = isw_train_classify(cr, t, &ec);
+    rec->epoch_converged = ec;
+    rec->epochs = t->n - 1;
+    rec->layer_dead = t->layer_dead;
+    rec->loss_final = t->loss[t->n - 1];
+    rec->accuracy_final = acc[t->n - 1];
+    rec->loss_best = INFINITY;
+    rec->loss_max = -INFINITY;
+    for (int i = 0; i < t->n; i++) {
+        if (t->loss[i] < rec->loss_best)
+            rec->loss_best = t->loss[i];
+        if (t->loss[i] > rec->loss_max)
+            rec->loss_max = t->loss[i];
+    }
+    rec->dead_fraction = t->dead_fraction;
+    rec->saturated_fraction = t->saturated_fraction;
+    rec->output_saturated_fraction = t->output_saturated_fraction;
+}
+
 int isw_train_run(isw_record_t *rec, const isw_spec_t *spec, const isw_data_t *data,
                   isw_epoch_fn fn, void *user, isw_error_t *err)
 {
@@ -389,7 +492,6 @@ int isw_train_run(isw_record_t *rec, const isw_spec_t *spec, const isw_data_t *d
     size_t n = data->n;
     int full = tr->batch <= 0 || (size_t)tr->batch >= n;
     size_t B = full ? n : (size_t)tr->batch;
-    size_t nbatches = full ? 1 : (n + B - 1) / B;
     int E = tr->epochs;
 
     run_ws_t ws;
@@ -416,18 +518,11 @@ int isw_train_run(isw_record_t *rec, const isw_spec_t *spec, const isw_data_t *d
     t.output_saturates = isw_out_probabilities(spec->model.output);
 
     isw_epoch_t ep = {0};
-    int stop = 0;
     for (int epoch = 0;; epoch++) {
         /* Evaluate at the parameters after `epoch` epochs. */
         ep.epoch = epoch;
         evaluate(&ws, data, cr->saturation_derivative, &ep);
-        t.layer_dead = ep.layer_dead;
-        loss[epoch] = isfinite(ep.loss) ? ep.loss : INFINITY;
-        acc[epoch] = ep.accuracy;
-        t.n = epoch + 1;
-        t.dead_fraction = ep.dead_fraction;
-        t.saturated_fraction = ep.saturated_fraction;
-        t.output_saturated_fraction = ep.output_saturated_fraction;
+        observe(&t, &ep, loss, acc, epoch);
         if (epoch == 0) {
             rec->loss_initial = ep.loss;
             rec->grad_norm_initial = grad_total(&ep);
@@ -436,21 +531,8 @@ int isw_train_run(isw_record_t *rec, const isw_spec_t *spec, const isw_data_t *d
                     sharpness(&ws, data, tr->sharpness_iters,
                               isw_seed_derive(spec->base_seed, spec->seed, 0));
         }
-        if (fn && fn(&ep, user))
-            stop = 1;
-        if (!isfinite(ep.loss) || !isw_mlp_params_finite(net)) {
-            t.nonfinite = 1;
-            break;
-        }
-        if (epoch > 0 && ep.loss > cr->diverge_ratio * loss[0]) {
-            t.capped = 1;
-            break;
-        }
-        if (stop || epoch == E)
-            break;
-        if (cr->stop_on_target && target_met(cr, &t, epoch))
-            break;
-        if (cr->stop_on_flat && isw_train_is_flat(cr, loss, t.n))
+        int stop = fn && fn(&ep, user);
+        if (run_ends(cr, &t, &ep, net, epoch, E, stop))
             break;
 
         /* One epoch.  Full batch: the evaluation just computed the gradient
@@ -461,57 +543,13 @@ int isw_train_run(isw_record_t *rec, const isw_spec_t *spec, const isw_data_t *d
         }
         if (tr->shuffle)
             isw_train_shuffle(perm, n, rshuf);
-        for (size_t b = 0; b < nbatches && !t.nonfinite && !t.capped; b++) {
-            size_t rows = b + 1 < nbatches ? B : n - b * B;
-            isw_mlp_load_batch(net, data, perm + b * B, 0, rows);
-            isw_mlp_forward(net, rows);
-            double bl = isw_mlp_loss(net, rows) / (double)rows;
-            /* a batch loss past the cap or non-finite ends the run now:
-             * another few hundred steps would only overflow */
-            if (!isfinite(bl))
-                t.nonfinite = 1;
-            else if (bl > cr->diverge_ratio * loss[0])
-                t.capped = 1;
-            else {
-                isw_mlp_backward(net, rows, 1.0 / (double)rows, 0);
-                isw_mlp_sgd_step(net, tr->lr, tr->lr_layer, tr->momentum);
-            }
-        }
+        minibatch_epoch(net, data, tr, perm, B, cr->diverge_ratio * loss[0], &t);
         if (t.nonfinite || t.capped) {
-            /* the epoch was cut short: count it, record what it reached */
-            loss[epoch + 1] = INFINITY;
-            acc[epoch + 1] = NAN;
-            t.n = epoch + 2;
-            if (t.capped) {
-                evaluate(&ws, data, cr->saturation_derivative, &ep);
-                loss[epoch + 1] = isfinite(ep.loss) ? ep.loss : INFINITY;
-                acc[epoch + 1] = ep.accuracy;
-                ep.epoch = epoch + 1;
-                if (fn)
-                    fn(&ep, user);
-            }
+            cut_short(&ws, data, cr, &ep, &t, loss, acc, epoch, fn, user);
             break;
         }
     }
-
-    int ec;
-    rec->outcome = isw_train_classify(cr, &t, &ec);
-    rec->epoch_converged = ec;
-    rec->epochs = t.n - 1;
-    rec->layer_dead = t.layer_dead;
-    rec->loss_final = loss[t.n - 1];
-    rec->accuracy_final = acc[t.n - 1];
-    rec->loss_best = INFINITY;
-    rec->loss_max = -INFINITY;
-    for (int i = 0; i < t.n; i++) {
-        if (loss[i] < rec->loss_best)
-            rec->loss_best = loss[i];
-        if (loss[i] > rec->loss_max)
-            rec->loss_max = loss[i];
-    }
-    rec->dead_fraction = t.dead_fraction;
-    rec->saturated_fraction = t.saturated_fraction;
-    rec->output_saturated_fraction = t.output_saturated_fraction;
+    fill_record(rec, cr, &t, acc);
     st = ISW_OK;
 done:
     gsl_rng_free(rinit);
