@@ -242,14 +242,10 @@ static int runs_set_axes(isw_runs_t *runs, char *const *axes, int naxes)
 static int runs_push(isw_runs_t *runs, const char *const *values, const isw_record_t *rec,
                      int source, int line)
 {
-    if (runs->nruns == runs->cap) {
-        size_t cap = runs->cap ? 2 * runs->cap : 256;
-        isw_run_t *r = realloc(runs->runs, cap * sizeof *r);
-        if (!r)
-            return ISW_ENOMEM;
-        runs->runs = r;
-        runs->cap = cap;
-    }
+    isw_run_t *grown = isw_grow(runs->runs, &runs->cap, runs->nruns + 1, sizeof *grown, 256);
+    if (!grown)
+        return ISW_ENOMEM;
+    runs->runs = grown;
     if (2 * (runs->nruns + 1) > runs->nslots) {
         int st = runs_rehash(runs, runs->nslots ? 2 * runs->nslots : 512);
         if (st != ISW_OK)
