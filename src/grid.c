@@ -1,6 +1,8 @@
 /* Lazy grid expansion: task index <-> axis values. */
 #include "initsweep/grid.h"
 
+#include <math.h>
+
 #include <string.h>
 
 #include "initsweep/train.h"
@@ -102,20 +104,25 @@ void isw_grid_task_index(const isw_grid_t *grid, uint64_t task, size_t *idx)
 }
 
 int isw_grid_point_spec(isw_spec_t *out, const isw_grid_t *grid, const isw_spec_t *base,
-                        const size_t *idx, const char *lr_text, isw_error_t *err)
+                        const size_t *idx, double lr, isw_error_t *err)
 {
     *out = *base;
     for (int a = 0; a < grid->naxes; a++) {
         const isw_axis_t *ax = &grid->sweep->axes[a];
+        if (a == grid->lr_axis && !isnan(lr))
+            continue;                    /* a probe's own lr, set below */
         isw_axis_buf_t num;
-        const char *value = a == grid->lr_axis && lr_text ? lr_text
-                                                          : isw_axis_text(ax, idx[a], &num);
-        int st = isw_spec_set(out, ax->key, value, err);
+        int st = isw_spec_set(out, ax->key, isw_axis_text(ax, idx[a], &num), err);
         if (st != ISW_OK) {
             if (err && err->line == 0)
                 err->line = ax->line;
             return st;
         }
+    }
+    if (!isnan(lr)) {
+        /* refinement probes lie strictly between two grid lrs: a number,
+         * set as it is (validation below checks it like any lr) */
+        out->train.lr = lr;
     }
     return isw_spec_validate(out, "", err);
 }
@@ -125,7 +132,7 @@ int isw_grid_task_spec(isw_spec_t *out, const isw_grid_t *grid, const isw_spec_t
 {
     size_t idx[ISW_MAX_AXES];
     isw_grid_task_index(grid, task, idx);
-    return isw_grid_point_spec(out, grid, base, idx, NULL, err);
+    return isw_grid_point_spec(out, grid, base, idx, NAN, err);
 }
 
 /* Axes whose values can conflict with others' at validation: everything
@@ -156,7 +163,7 @@ int isw_grid_validate(const isw_grid_t *grid, const isw_spec_t *base, isw_error_
             inter[ni++] = a;
     isw_spec_t s;
     for (long count = 0; count < 1000000; count++) {
-        int st = isw_grid_point_spec(&s, grid, base, idx, NULL, err);
+        int st = isw_grid_point_spec(&s, grid, base, idx, NAN, err);
         if (st != ISW_OK) {
             char where[1024] = "";
             size_t off = 0;
@@ -203,7 +210,7 @@ int isw_grid_check_memory(const isw_grid_t *grid, const isw_spec_t *base,
     size_t idx[ISW_MAX_AXES];
     isw_grid_group_index(grid, 0, idx);
     isw_spec_t s;
-    int st = isw_grid_point_spec(&s, grid, base, idx, NULL, err);
+    int st = isw_grid_point_spec(&s, grid, base, idx, NAN, err);
     if (st == ISW_OK)
         st = isw_train_check_memory(&s, data, err);
     for (int a = 0; st == ISW_OK && a < grid->naxes; a++) {
@@ -212,7 +219,7 @@ int isw_grid_check_memory(const isw_grid_t *grid, const isw_spec_t *base,
             hit |= strcmp(grid->sweep->axes[a].key, sized[k]) == 0;
         for (size_t i = 1; hit && st == ISW_OK && i < grid->dims[a]; i++) {
             idx[a] = i;
-            st = isw_grid_point_spec(&s, grid, base, idx, NULL, err);
+            st = isw_grid_point_spec(&s, grid, base, idx, NAN, err);
             if (st == ISW_OK)
                 st = isw_train_check_memory(&s, data, err);
             if (st != ISW_OK && err->line == 0)
@@ -228,5 +235,5 @@ int isw_grid_group_spec(isw_spec_t *out, const isw_grid_t *grid, const isw_spec_
 {
     size_t idx[ISW_MAX_AXES];
     isw_grid_group_index(grid, group, idx);
-    return isw_grid_point_spec(out, grid, base, idx, NULL, err);
+    return isw_grid_point_spec(out, grid, base, idx, NAN, err);
 }

@@ -65,9 +65,7 @@ int isw_sched_item_spec(isw_spec_t *out, const ctx_t *c, const work_item_t *w, i
     if (!c->refine || isw_refine_probe_index(c->refine, w->task, idx) != ISW_OK)
         return isw_error_set(err, ISW_EINVAL, "", 0, "task %llu is outside the grid",
                              (unsigned long long)w->task);
-    char lr[64];
-    snprintf(lr, sizeof lr, "%.17g", w->lr);
-    return isw_grid_point_spec(out, c->grid, c->base, idx, lr, err);
+    return isw_grid_point_spec(out, c->grid, c->base, idx, w->lr, err);
 }
 
 /* ---- worker ----------------------------------------------------------- */

@@ -54,10 +54,10 @@ int isw_grid_group_spec(isw_spec_t *out, const isw_grid_t *grid, const isw_spec_
 int isw_grid_task_spec(isw_spec_t *out, const isw_grid_t *grid, const isw_spec_t *base,
                        uint64_t task, isw_error_t *err);
 
-/* Same with explicit value indices and, when lr_text is not NULL, train.lr
- * replaced by it (refinement probes). */
+/* Same with explicit value indices and, when lr is not NaN, train.lr
+ * replaced by it (refinement probes: a number, never through text). */
 int isw_grid_point_spec(isw_spec_t *out, const isw_grid_t *grid, const isw_spec_t *base,
-                        const size_t *idx, const char *lr_text, isw_error_t *err);
+                        const size_t *idx, double lr, isw_error_t *err);
 
 /* Checks every task's combination would validate, without enumerating a
  * huge grid: each axis value alone was checked at load; this checks the
