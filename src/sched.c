@@ -59,13 +59,13 @@ void isw_sched_die(const ctx_t *c, const isw_error_t *err, const char *what)
 /* The spec of one work item. */
 int isw_sched_item_spec(isw_spec_t *out, const ctx_t *c, const work_item_t *w, isw_error_t *err)
 {
-    if (w->task < c->grid->ntasks)
-        return isw_grid_task_spec(out, c->grid, c->base, w->task, err);
+    if (w->task < c->job->grid.ntasks)
+        return isw_grid_task_spec(out, &c->job->grid, &c->job->spec, w->task, err);
     size_t idx[ISW_MAX_AXES];
-    if (!c->refine || isw_refine_probe_index(c->refine, w->task, idx) != ISW_OK)
+    if (!c->job->refine || isw_refine_probe_index(c->job->refine, w->task, idx) != ISW_OK)
         return isw_error_set(err, ISW_EINVAL, "", 0, "task %llu is outside the grid",
                              (unsigned long long)w->task);
-    return isw_grid_point_spec(out, c->grid, c->base, idx, w->lr, err);
+    return isw_grid_point_spec(out, &c->job->grid, &c->job->spec, idx, w->lr, err);
 }
 
 /* ---- worker ----------------------------------------------------------- */
@@ -379,9 +379,6 @@ static int prepare(ctx_t *c, isw_run_job_t *job, const isw_run_opts_t *opts, isw
     if ((st = agree(c, st)) != ISW_OK)
         return refuse(c, st, &err);
     c->job = job;
-    c->base = &job->spec;
-    c->grid = &job->grid;
-    c->refine = job->refine;
     c->data = data;
     return ISW_EXIT_OK;
 }
@@ -404,7 +401,8 @@ static int run_phases(ctx_t *c, coord_t *co, isw_data_t *data, MPI_Comm *node, M
             isw_error_clear(&err);
             isw_spec_t gspec;
             unload_shared_data(data, win);
-            int st = isw_grid_group_spec(&gspec, c->grid, c->base, (uint64_t)group, &err);
+            int st = isw_grid_group_spec(&gspec, &c->job->grid, &c->job->spec,
+                                         (uint64_t)group, &err);
             st = st == ISW_OK ? load_shared_data(c, &gspec, data, node, win, &err) : agree(c, st);
             if (st != ISW_OK) {
                 if (c->rank == 0)

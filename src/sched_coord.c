@@ -55,7 +55,7 @@ static size_t probes_queued(const coord_t *co)
  * of a huge resumed grid may skip for long: the loop watches for signals. */
 static void skip_tasks(coord_t *co)
 {
-    const isw_grid_t *g = co->c->grid;
+    const isw_grid_t *g = &co->c->job->grid;
     for (unsigned spins = 0; co->cursor < g->group_size; co->cursor++) {
         uint64_t t = isw_grid_group_task(g, co->group, co->cursor);
         if (isw_run_owns(co->c->job, t) && !isw_journal_done(co->journal, t))
@@ -101,14 +101,14 @@ static uint64_t probe_group(const coord_t *co, uint64_t task)
     size_t idx[ISW_MAX_AXES];
     if (isw_refine_probe_index(co->refine, task, idx) != ISW_OK)
         return UINT64_MAX;
-    return isw_grid_index_group(co->c->grid, idx);
+    return isw_grid_index_group(&co->c->job->grid, idx);
 }
 
 /* Index of the first deferred probe of the current group (FIFO), or -1. */
 static long find_probe(const coord_t *co)
 {
     for (size_t i = 0; i < co->ndeferred; i++)
-        if (co->c->grid->ngroups == 1 || probe_group(co, co->deferred[i].task) == co->group)
+        if (co->c->job->grid.ngroups == 1 || probe_group(co, co->deferred[i].task) == co->group)
             return (long)i;
     return -1;
 }
@@ -133,7 +133,7 @@ static int has_work(coord_t *co)
     if (find_probe(co) >= 0)
         return 1;
     skip_tasks(co);
-    return co->cursor < co->c->grid->group_size;
+    return co->cursor < co->c->job->grid.group_size;
 }
 
 /* Next item to hand out: probes first (they unblock further rounds), then
@@ -146,8 +146,8 @@ static int next_item(coord_t *co, work_item_t *w)
     if (take_probe(co, w))
         return 1;
     skip_tasks(co);
-    if (co->cursor < co->c->grid->group_size) {
-        *w = (work_item_t){isw_grid_group_task(co->c->grid, co->group, co->cursor++), NAN};
+    if (co->cursor < co->c->job->grid.group_size) {
+        *w = (work_item_t){isw_grid_group_task(&co->c->job->grid, co->group, co->cursor++), NAN};
         return 1;
     }
     return 0;
@@ -165,7 +165,7 @@ static int phase_complete(coord_t *co)
 static int chunk_size(const coord_t *co, int want)
 {
     double k = co->nmeasured ? CHUNK_SECONDS / (co->mean_seconds + 1e-6) : 1.0;
-    uint64_t left = co->c->grid->group_size - co->cursor + co->ndeferred + probes_queued(co);
+    uint64_t left = co->c->job->grid.group_size - co->cursor + co->ndeferred + probes_queued(co);
     double fair = (double)left / (4.0 * co->c->size * co->c->job->shard_n);
     if (k > fair)
         k = fair;
@@ -201,21 +201,21 @@ static void journal_record(coord_t *co, const isw_record_t *rec)
     isw_error_clear(&err);
     double probe_lr = NAN;
     size_t idx[ISW_MAX_AXES];
-    int probe = rec->task >= c->grid->ntasks;
+    int probe = rec->task >= c->job->grid.ntasks;
     if (!probe) {
-        isw_grid_task_index(c->grid, rec->task, idx);
+        isw_grid_task_index(&c->job->grid, rec->task, idx);
     } else if (!co->refine || isw_refine_probe_index(co->refine, rec->task, idx) != ISW_OK ||
                isw_refine_probe_lr(co->refine, rec->task, &probe_lr) != ISW_OK) {
         isw_error_set(&err, ISW_EINVAL, "", 0, "a result for unknown task %llu",
                       (unsigned long long)rec->task);
         isw_sched_die(c, &err, "coordinator");
     }
-    for (int a = 0; a < c->grid->naxes; a++) {
-        if (probe && a == c->grid->lr_axis) {
+    for (int a = 0; a < c->job->grid.naxes; a++) {
+        if (probe && a == c->job->grid.lr_axis) {
             isw_refine_format_lr(probe_lr, probe_text, sizeof probe_text);
             vp[a] = probe_text;
         } else {
-            vp[a] = isw_axis_text(&c->grid->sweep->axes[a], idx[a], &nums[a]);
+            vp[a] = isw_axis_text(&c->job->grid.sweep->axes[a], idx[a], &nums[a]);
         }
     }
     if (isw_journal_append(co->journal, vp, rec, &err) != ISW_OK)
@@ -438,7 +438,7 @@ long long isw_sched_coord_next_group(coord_t *co, uint64_t *next)
 {
     if (co->interrupted || isw_sched_interrupted(co->c))
         return -1;
-    for (; *next < co->c->grid->ngroups; (*next)++) {
+    for (; *next < co->c->job->grid.ngroups; (*next)++) {
         co->group = *next;
         co->cursor = 0;
         if (has_work(co))

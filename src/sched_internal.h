@@ -39,10 +39,7 @@ typedef struct {
     MPI_Comm comm;
     int rank, size;
     char host[MPI_MAX_PROCESSOR_NAME];
-    const isw_run_job_t *job;            /* spec, grid, shard, OUTDIR */
-    const isw_spec_t *base;              /* job's */
-    const isw_grid_t *grid;              /* job's */
-    const isw_refine_t *refine;          /* job's: NULL when the spec asks for none */
+    const isw_run_job_t *job;            /* spec, grid, refine, shard, OUTDIR */
     const isw_data_t *data;              /* the dataset of the current data group */
     pid_t parent;                        /* launcher's pid (0: not launched by one) */
 } ctx_t;
