@@ -40,19 +40,23 @@ from matplotlib import patheffects  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-# ---- the files' contract (INTERFACE.md "Files in OUTDIR"; src/stats.c) -------------------
+# ---- the files' contract: schema.json beside this script, written by -------------------
+# `initsweep --schema` from the tables that write the files (a ctest keeps it equal)
 
-OUTCOMES = ("converged", "diverged", "dead", "saturated", "stalled", "slow")
-CELL_STATS = ("n",) + OUTCOMES + (
-    "p_converged", "p_converged_lo", "p_converged_hi",
-    "p_diverged", "p_diverged_lo", "p_diverged_hi",
-    "loss_median", "loss_q25", "loss_q75", "epochs_median")
-BOUNDARY_STATS = (
-    "lr_stable_min", "lr_stable_max",
-    "lr_boundary", "lr_boundary_lo", "lr_boundary_hi",
-    "lr_diverge", "lr_diverge_lo", "lr_diverge_hi",
-    "crossings_boundary", "crossings_diverge", "n_lr")
-FIT_STATS = ("edge", "slope", "slope_se", "intercept", "r2", "n")
+
+def _load_schema():
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "schema.json")
+    with open(path, encoding="utf-8") as f:
+        schema = json.load(f)
+    files = schema["files"]
+    return (tuple(schema["outcomes"]),
+            tuple(c["name"] for c in files["runs.csv"]["columns"]),
+            tuple(files["cells.csv"]["columns"]),
+            tuple(files["boundary.csv"]["columns"]),
+            tuple(files["fit.csv"]["columns"]))
+
+
+OUTCOMES, RUN_COLUMNS, CELL_STATS, BOUNDARY_STATS, FIT_STATS = _load_schema()
 LR = "train.lr"
 SCALE = "init.scale"
 PLOTS = ("stability", "outcome", "law")

@@ -200,7 +200,7 @@ void isw_cli_usage(FILE *out)
     fputs("usage:\n", out);
     for (size_t c = 0; c < NCOMMANDS; c++)
         put_synopsis(out, &COMMANDS[c]);
-    fputs("  initsweep --help | --help-keys | --version\n\n", out);
+    fputs("  initsweep --help | --help-keys | --schema | --version\n\n", out);
     for (size_t c = 0; c < NCOMMANDS; c++) {
         fprintf(out, "%-10s ", COMMANDS[c].name);
         put_indented(out, COMMANDS[c].help, 11);
@@ -216,6 +216,8 @@ void isw_cli_usage(FILE *out)
         put_indented(out, opt->help, 21);
     }
     fputs("--help-keys          every spec key: its type, default and range or names\n"
+          "--schema             the columns of OUTDIR's files, their types and meanings, as\n"
+          "                     JSON (analysis/schema.json)\n"
           "\n"
           "OUTDIR is locked while run or summarize works in it: a second one is refused\n"
           "(\"in use by another initsweep job\"); run writes the summaries itself when it ends.\n"
@@ -224,6 +226,16 @@ void isw_cli_usage(FILE *out)
           "(permission denied, read-only or full file system, file size limit) or any\n"
           "other failure\n",
           out);
+}
+
+/* "run, plan, train or summarize": the table's command names. */
+static void command_names(char *buf, size_t size)
+{
+    isw_sb_t b;
+    isw_sb_fixed(&b, buf, size);
+    for (size_t c = 0; c < NCOMMANDS; c++)
+        isw_sb_printf(&b, "%s%s", c == 0 ? "" : c + 1 < NCOMMANDS ? ", " : " or ",
+                      COMMANDS[c].name);
 }
 
 static const command_t *find_command(const char *name)
@@ -277,13 +289,15 @@ static int parse_option(isw_cli_args_t *args, const command_t *cmd, int *i, int 
 int isw_cli_parse(isw_cli_args_t *args, int argc, char **argv, isw_error_t *err)
 {
     memset(args, 0, sizeof *args);
+    char names[128];
+    command_names(names, sizeof names);
     if (argc < 2)
-        return bad_option(err, "%s", "no command given; expected run, plan, train or summarize (see --help)");
+        return isw_error_set(err, ISW_EINVAL, "", 0, "no command given; expected %s (see --help)",
+                             names);
     const command_t *cmd = find_command(argv[1]);
     if (!cmd)
-        return isw_error_set(err, ISW_EINVAL, "", 0,
-                             "unknown command \"%s\"; expected run, plan, train or summarize",
-                             argv[1]);
+        return isw_error_set(err, ISW_EINVAL, "", 0, "unknown command \"%s\"; expected %s",
+                             argv[1], names);
     args->command = cmd->name;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
@@ -326,6 +340,8 @@ int isw_cli_main(int argc, char **argv)
         printf("initsweep %s\n", ISW_VERSION);
         return ISW_EXIT_OK;
     }
+    if (argc >= 2 && strcmp(argv[1], "--schema") == 0)
+        return isw_cli_schema(stdout);
     if (argc >= 2 && strcmp(argv[1], "--help-keys") == 0) {
         isw_spec_keys_help(stdout);
         return ISW_EXIT_OK;
@@ -350,14 +366,6 @@ static int fail(int st, const isw_error_t *err)
     return isw_exit_status(st);
 }
 
-static void print_num(FILE *out, const char *key, double v)
-{
-    if (isnan(v))
-        fprintf(out, "  %-26s\n", key);
-    else
-        fprintf(out, "  %-26s %.9g\n", key, v);
-}
-
 static int print_epoch(const isw_epoch_t *ep, void *user)
 {
     FILE *out = user;
@@ -374,26 +382,22 @@ static int print_epoch(const isw_epoch_t *ep, void *user)
     return 0;
 }
 
+/* The record as train prints it: one column per line, reals to 9 digits,
+ * nothing after the name when a value is not defined. */
 static void print_record(FILE *out, const isw_record_t *r)
 {
-    fprintf(out, "record:\n  %-26s %s\n", "outcome", isw_outcome_name(r->outcome));
-    fprintf(out, "  %-26s %d\n", "epochs", r->epochs);
-    if (r->epoch_converged >= 0)
-        fprintf(out, "  %-26s %d\n", "epoch_converged", r->epoch_converged);
-    else
-        fprintf(out, "  %-26s\n", "epoch_converged");
-    print_num(out, "loss_initial", r->loss_initial);
-    print_num(out, "loss_final", r->loss_final);
-    print_num(out, "loss_best", r->loss_best);
-    print_num(out, "loss_max", r->loss_max);
-    print_num(out, "accuracy_final", r->accuracy_final);
-    print_num(out, "grad_norm_initial", r->grad_norm_initial);
-    print_num(out, "dead_fraction", r->dead_fraction);
-    print_num(out, "saturated_fraction", r->saturated_fraction);
-    print_num(out, "output_saturated_fraction", r->output_saturated_fraction);
-    fprintf(out, "  %-26s %d\n", "layer_dead", r->layer_dead);
-    print_num(out, "sharpness_initial", r->sharpness_initial);
-    print_num(out, "seconds", r->seconds);
+    fputs("record:\n", out);
+    for (int c = 0; c < ISW_RECORD_NCOLUMNS; c++) {
+        char text[ISW_RECORD_FIELD_MAX + 1];
+        isw_sb_t b;
+        isw_sb_fixed(&b, text, sizeof text);
+        if (isw_record_format_digits(&b, r, c, 9) != 0 || !isw_sb_ok(&b))
+            text[0] = '\0';
+        if (text[0])
+            fprintf(out, "  %-26s %s\n", isw_record_columns[c].name, text);
+        else
+            fprintf(out, "  %-26s\n", isw_record_columns[c].name);
+    }
 }
 
 int isw_cli_train(const isw_cli_args_t *args)

@@ -23,14 +23,14 @@ static int write_merged(FILE *out, void *user, isw_error_t *err)
 {
     const merged_t *m = user;
     const isw_runs_t *r = m->runs;
-    fputs("task", out);
-    for (int a = 0; a < r->naxes; a++) {
-        fputc(',', out);
-        isw_csv_write_field(out, r->axes[a]);
+    isw_sb_t hdr = {0};
+    isw_runs_format_header(&hdr, (const char *const *)r->axes, r->naxes);
+    if (!isw_sb_ok(&hdr)) {
+        isw_sb_free(&hdr);
+        return isw_error_set(err, ISW_ENOMEM, "", 0, "out of memory");
     }
-    for (int c = 0; c < ISW_RUNS_NRECORD_COLUMNS; c++)
-        fprintf(out, ",%s", ISW_RUNS_RECORD_COLUMNS[c]);
-    fputc('\n', out);
+    fputs(hdr.s, out);  /* a stream error fails the atomic write */
+    isw_sb_free(&hdr);
     char *line = NULL;
     size_t cap = 0;
     for (size_t i = 0; i < r->nruns; i++) {

@@ -1,6 +1,9 @@
 /* The journal: runs.csv append, resume, lock, atomic writes (journal.h). */
 #include "initsweep/journal.h"
 
+#include "initsweep/spec.h"
+#include "runs_internal.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -12,12 +15,6 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
-
-const char *const ISW_RUNS_RECORD_COLUMNS[ISW_RUNS_NRECORD_COLUMNS] = {
-    "outcome", "epochs", "epoch_converged", "loss_initial", "loss_final", "loss_best",
-    "loss_max", "accuracy_final", "grad_norm_initial", "dead_fraction",
-    "saturated_fraction", "output_saturated_fraction", "layer_dead",
-    "sharpness_initial", "seconds"};
 
 /* The files initsweep writes in an OUTDIR, which --fresh removes (plots and
  * anything else stay).  The journal comes last, so an interrupted --fresh
@@ -38,536 +35,6 @@ struct isw_journal {
     char *line;              /* line buffer of line_cap bytes, grown by append */
     size_t line_cap;
 };
-
-/* ---- CSV fields ---------------------------------------------------------- */
-
-static int csv_needs_quotes(const char *s)
-{
-    size_t n = strlen(s);
-    if (n > 0 && (s[0] == ' ' || s[0] == '\t' || s[n - 1] == ' ' || s[n - 1] == '\t'))
-        return 1;
-    return strpbrk(s, ",\"\n\r") != NULL;
-}
-
-int isw_csv_write_field(FILE *out, const char *s)
-{
-    if (!csv_needs_quotes(s))
-        return fputs(s, out) < 0 ? EOF : 0;
-    if (fputc('"', out) == EOF)
-        return EOF;
-    for (; *s; s++) {
-        if (*s == '"' && fputc('"', out) == EOF)
-            return EOF;
-        if (fputc(*s, out) == EOF)
-            return EOF;
-    }
-    return fputc('"', out) == EOF ? EOF : 0;
-}
-
-/* Splits one line (no newline) in place into at most maxf fields, undoing
- * the quoting.  Returns the number of fields, or -1 with *why set. */
-static int csv_split(char *line, char **fields, int maxf, const char **why)
-{
-    char *p = line;
-    int n = 0;
-    for (;;) {
-        if (n == maxf) {
-            *why = "too many fields";
-            return -1;
-        }
-        char sep;
-        if (*p == '"') {
-            char *start = ++p, *out = p;
-            for (;;) {
-                if (*p == '\0') {
-                    *why = "a quoted field is not closed";
-                    return -1;
-                }
-                if (*p == '"') {
-                    if (p[1] == '"') {
-                        *out++ = '"';
-                        p += 2;
-                        continue;
-                    }
-                    p++;
-                    break;
-                }
-                *out++ = *p++;
-            }
-            if (*p != ',' && *p != '\0') {
-                *why = "text after a closing quote";
-                return -1;
-            }
-            sep = *p;
-            *out = '\0';
-            fields[n++] = start;
-        } else {
-            char *start = p;
-            while (*p && *p != ',')
-                p++;
-            sep = *p;
-            *p = '\0';
-            fields[n++] = start;
-        }
-        if (sep == '\0')
-            return n;
-        p++;
-    }
-}
-
-/* ---- line formatting ------------------------------------------------------ */
-
-static void sb_field(isw_sb_t *b, const char *s)
-{
-    if (!csv_needs_quotes(s)) {
-        isw_sb_printf(b, "%s", s);
-        return;
-    }
-    isw_sb_putc(b, '"');
-    for (; *s; s++) {
-        if (*s == '"')
-            isw_sb_putc(b, '"');
-        isw_sb_putc(b, *s);
-    }
-    isw_sb_putc(b, '"');
-}
-
-/* ",%.17g", or "," alone for NaN (not defined). */
-static void sb_double(isw_sb_t *b, double x)
-{
-    if (isnan(x))
-        isw_sb_putc(b, ',');
-    else
-        isw_sb_printf(b, ",%.17g", x);
-}
-
-size_t isw_runs_line_bound(const char *const *values, int naxes)
-{
-    size_t n = 32 + 16 * 32;  /* task and 15 record fields of at most ~25 chars */
-    for (int i = 0; i < naxes; i++)
-        n += 2 * strlen(values[i]) + 3;
-    return n;
-}
-
-long isw_runs_format_line(char *buf, size_t size, const char *const *values, int naxes,
-                          const isw_record_t *rec)
-{
-    if (rec->outcome < 0 || rec->outcome >= ISW_NOUTCOMES)
-        return -1;
-    isw_sb_t b;
-    isw_sb_fixed(&b, buf, size);
-    isw_sb_printf(&b, "%" PRIu64, rec->task);
-    for (int i = 0; i < naxes; i++) {
-        isw_sb_putc(&b, ',');
-        sb_field(&b, values[i]);
-    }
-    isw_sb_printf(&b, ",%s,%d,", isw_outcome_name(rec->outcome), (int)rec->epochs);
-    if (rec->epoch_converged >= 0)
-        isw_sb_printf(&b, "%d", (int)rec->epoch_converged);
-    sb_double(&b, rec->loss_initial);
-    sb_double(&b, rec->loss_final);
-    sb_double(&b, rec->loss_best);
-    sb_double(&b, rec->loss_max);
-    sb_double(&b, rec->accuracy_final);
-    sb_double(&b, rec->grad_norm_initial);
-    sb_double(&b, rec->dead_fraction);
-    sb_double(&b, rec->saturated_fraction);
-    sb_double(&b, rec->output_saturated_fraction);
-    isw_sb_printf(&b, ",%d", (int)rec->layer_dead);
-    sb_double(&b, rec->sharpness_initial);
-    sb_double(&b, rec->seconds);
-    isw_sb_putc(&b, '\n');
-    if (!isw_sb_ok(&b))
-        return -1;
-    return (long)b.len;
-}
-
-/* ---- runs table ------------------------------------------------------------ */
-
-static size_t task_slot(uint64_t task, size_t nslots)
-{
-    return (size_t)(isw_mix64(task) & (uint64_t)(nslots - 1));
-}
-
-long isw_runs_find(const isw_runs_t *runs, uint64_t task)
-{
-    if (!runs || runs->nslots == 0)
-        return -1;
-    for (size_t s = task_slot(task, runs->nslots);; s = (s + 1) & (runs->nslots - 1)) {
-        size_t v = runs->slots[s];
-        if (v == 0)
-            return -1;
-        if (runs->runs[v - 1].rec.task == task)
-            return (long)(v - 1);
-    }
-}
-
-/* Puts runs 0..nruns into an empty table of nslots (a power of two). */
-static void slots_fill(size_t *slots, size_t nslots, const isw_runs_t *runs)
-{
-    for (size_t i = 0; i < runs->nruns; i++) {
-        size_t s = task_slot(runs->runs[i].rec.task, nslots);
-        while (slots[s])
-            s = (s + 1) & (nslots - 1);
-        slots[s] = i + 1;
-    }
-}
-
-/* Rebuilds the task set with nslots (a power of two > 2 * nruns). */
-static int runs_rehash(isw_runs_t *runs, size_t nslots)
-{
-    size_t *slots = calloc(nslots, sizeof *slots);
-    if (!slots)
-        return ISW_ENOMEM;
-    slots_fill(slots, nslots, runs);
-    free(runs->slots);
-    runs->slots = slots;
-    runs->nslots = nslots;
-    return ISW_OK;
-}
-
-static int runs_set_axes(isw_runs_t *runs, char *const *axes, int naxes)
-{
-    runs->axes = calloc((size_t)naxes + 1, sizeof *runs->axes);
-    if (!runs->axes)
-        return ISW_ENOMEM;
-    runs->naxes = naxes;
-    for (int i = 0; i < naxes; i++)
-        if (!(runs->axes[i] = strdup(axes[i])))
-            return ISW_ENOMEM;
-    return ISW_OK;
-}
-
-/* Adds a run without the duplicate check; source/line say where it came from. */
-static int runs_push(isw_runs_t *runs, const char *const *values, const isw_record_t *rec,
-                     int source, int line)
-{
-    isw_run_t *grown = isw_grow(runs->runs, &runs->cap, runs->nruns + 1, sizeof *grown, 256);
-    if (!grown)
-        return ISW_ENOMEM;
-    runs->runs = grown;
-    if (2 * (runs->nruns + 1) > runs->nslots) {
-        int st = runs_rehash(runs, runs->nslots ? 2 * runs->nslots : 512);
-        if (st != ISW_OK)
-            return st;
-    }
-    /* values: naxes pointers followed by the strings, one allocation */
-    size_t bytes = ((size_t)runs->naxes + 1) * sizeof(char *);
-    for (int i = 0; i < runs->naxes; i++)
-        bytes += strlen(values[i]) + 1;
-    char **v = malloc(bytes);
-    if (!v)
-        return ISW_ENOMEM;
-    char *p = (char *)(v + runs->naxes + 1);
-    for (int i = 0; i < runs->naxes; i++) {
-        size_t len = strlen(values[i]) + 1;
-        memcpy(p, values[i], len);
-        v[i] = p;
-        p += len;
-    }
-    v[runs->naxes] = NULL;
-    isw_run_t *r = &runs->runs[runs->nruns];
-    r->rec = *rec;
-    r->values = v;
-    r->source = source;
-    r->line = line;
-    size_t s = task_slot(rec->task, runs->nslots);
-    while (runs->slots[s])
-        s = (s + 1) & (runs->nslots - 1);
-    runs->slots[s] = ++runs->nruns;
-    return ISW_OK;
-}
-
-/* Removes the run added last (an append whose write failed). */
-static void runs_pop(isw_runs_t *runs)
-{
-    if (runs->nruns == 0)
-        return;
-    runs->nruns--;
-    free(runs->runs[runs->nruns].values);
-    /* open addressing cannot drop one entry: refill the same table */
-    memset(runs->slots, 0, runs->nslots * sizeof *runs->slots);
-    slots_fill(runs->slots, runs->nslots, runs);
-}
-
-void isw_runs_free(isw_runs_t *runs)
-{
-    if (!runs)
-        return;
-    for (size_t i = 0; i < runs->nruns; i++)
-        free(runs->runs[i].values);
-    free(runs->runs);
-    if (runs->axes)
-        for (int i = 0; i < runs->naxes; i++)
-            free(runs->axes[i]);
-    free(runs->axes);
-    for (int i = 0; i < runs->nsources; i++)
-        free(runs->sources[i]);
-    free(runs->sources);
-    free(runs->slots);
-    memset(runs, 0, sizeof *runs);
-}
-
-/* ---- parsing runs.csv ------------------------------------------------------- */
-
-static int parse_int(const char *s, int32_t *v)
-{
-    if (!*s)
-        return 0;
-    char *end;
-    errno = 0;
-    long x = strtol(s, &end, 10);
-    if (errno || *end || x < INT32_MIN || x > INT32_MAX)
-        return 0;
-    *v = (int32_t)x;
-    return 1;
-}
-
-/* Empty = NaN. */
-static int parse_double(const char *s, double *v)
-{
-    if (!*s) {
-        *v = NAN;
-        return 1;
-    }
-    char *end;
-    errno = 0;
-    double x = strtod(s, &end);
-    if (*end || end == s)
-        return 0;
-    *v = x;  /* ERANGE underflow keeps the denormal/zero strtod returns */
-    return 1;
-}
-
-#define NCOLS(naxes) (1 + (naxes) + ISW_RUNS_NRECORD_COLUMNS)
-
-/* Fills rec and values from the fields of one data row; on failure *col is
- * the offending column and *expected what it should hold. */
-static int parse_row(char **f, int naxes, isw_record_t *rec, const char ***values,
-                     int *col, const char **expected)
-{
-    int c = 0;
-    memset(rec, 0, sizeof *rec);
-    *expected = "a task id (unsigned integer)";
-    if (!isw_parse_u64(f[c], &rec->task))
-        goto bad;
-    *values = (const char **)(f + 1);
-    c = 1 + naxes;
-    *expected = "an outcome (converged, diverged, dead, saturated, stalled, slow)";
-    if ((rec->outcome = isw_outcome_parse(f[c])) < 0)
-        goto bad;
-    c++;
-    *expected = "an integer";
-    if (!parse_int(f[c], &rec->epochs))
-        goto bad;
-    c++;
-    *expected = "an integer or empty";
-    rec->epoch_converged = -1;
-    if (*f[c] && !parse_int(f[c], &rec->epoch_converged))
-        goto bad;
-    c++;
-    double *d1[] = {&rec->loss_initial, &rec->loss_final, &rec->loss_best, &rec->loss_max,
-                    &rec->accuracy_final, &rec->grad_norm_initial, &rec->dead_fraction,
-                    &rec->saturated_fraction, &rec->output_saturated_fraction};
-    *expected = "a number or empty";
-    for (size_t k = 0; k < sizeof d1 / sizeof d1[0]; k++, c++)
-        if (!parse_double(f[c], d1[k]))
-            goto bad;
-    *expected = "an integer";
-    if (!parse_int(f[c], &rec->layer_dead))
-        goto bad;
-    c++;
-    *expected = "a number or empty";
-    if (!parse_double(f[c], &rec->sharpness_initial))
-        goto bad;
-    c++;
-    if (!parse_double(f[c], &rec->seconds))
-        goto bad;
-    return 1;
-bad:
-    *col = c;
-    return 0;
-}
-
-static void strip_eol(char *line, ssize_t *len)
-{
-    while (*len > 0 && (line[*len - 1] == '\n' || line[*len - 1] == '\r'))
-        line[--*len] = '\0';
-}
-
-/* Outcome of parsing one file. */
-typedef struct {
-    off_t good_end;      /* bytes up to the end of the last accepted line */
-    int have_header;     /* a complete header line was found */
-    int dropped;         /* a torn or unparsable last line was skipped */
-} parse_info_t;
-
-/* Reads the header: checks it against runs->axes if set (else sets them). */
-static int parse_header(isw_runs_t *runs, char *line, const char *path, int mismatch_status,
-                        isw_error_t *err)
-{
-    int maxf = 4 * ISW_MAX_AXES + ISW_RUNS_NRECORD_COLUMNS + 2;
-    char *f[4 * ISW_MAX_AXES + ISW_RUNS_NRECORD_COLUMNS + 2];
-    const char *why = "";
-    int nf = csv_split(line, f, maxf, &why);
-    if (nf < 0)
-        return isw_error_set(err, ISW_EINVAL, path, 1, "bad header: %s", why);
-    int naxes = nf - 1 - ISW_RUNS_NRECORD_COLUMNS;
-    int ok = naxes >= 0 && strcmp(f[0], "task") == 0;
-    for (int k = 0; ok && k < ISW_RUNS_NRECORD_COLUMNS; k++)
-        ok = strcmp(f[1 + naxes + k], ISW_RUNS_RECORD_COLUMNS[k]) == 0;
-    if (!ok)
-        return isw_error_set(err, ISW_EINVAL, path, 1,
-                             "not a runs.csv header: expected task, the axis columns, "
-                             "outcome, epochs, ..., seconds");
-    if (!runs->axes)
-        return runs_set_axes(runs, f + 1, naxes) == ISW_OK
-                   ? ISW_OK
-                   : isw_error_set(err, ISW_ENOMEM, path, 1, "out of memory");
-    ok = naxes == runs->naxes;
-    for (int i = 0; ok && i < naxes; i++)
-        ok = strcmp(f[1 + i], runs->axes[i]) == 0;
-    if (!ok) {
-        char want[512] = "", *w = want;
-        for (int i = 0; i < runs->naxes && w < want + sizeof want - 1; i++)
-            w += snprintf(w, (size_t)(want + sizeof want - w), "%s%s", i ? ", " : "",
-                          runs->axes[i]);
-        return isw_error_set(err, mismatch_status, path, 1,
-                             "the axis columns do not match this sweep's axes (%s)", want);
-    }
-    return ISW_OK;
-}
-
-/* Parses an open runs file into runs (source index `source`). */
-static int parse_stream(isw_runs_t *runs, FILE *in, const char *path, int source,
-                        int mismatch_status, parse_info_t *info, isw_error_t *err)
-{
-    memset(info, 0, sizeof *info);
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    int lineno = 0, st = ISW_OK;
-    char **f = NULL;
-    while ((len = getline(&line, &cap, in)) >= 0) {
-        lineno++;
-        if (len == 0 || line[len - 1] != '\n') {
-            info->dropped = 1;  /* torn: the last write did not finish */
-            break;
-        }
-        ssize_t full = len;
-        strip_eol(line, &len);
-        if (lineno == 1) {
-            if ((st = parse_header(runs, line, path, mismatch_status, err)) != ISW_OK)
-                goto out;
-            info->have_header = 1;
-            info->good_end += full;
-            if (!(f = malloc(((size_t)NCOLS(runs->naxes) + 1) * sizeof *f))) {
-                st = isw_error_set(err, ISW_ENOMEM, path, 0, "out of memory");
-                goto out;
-            }
-            continue;
-        }
-        const char *why = NULL;
-        int col = -1, nf = csv_split(line, f, NCOLS(runs->naxes) + 1, &why);
-        isw_record_t rec;
-        const char **values = NULL;
-        const char *expected = NULL;
-        if (nf >= 0 && nf != NCOLS(runs->naxes))
-            why = "wrong number of fields";
-        if (!why && !parse_row(f, runs->naxes, &rec, &values, &col, &expected))
-            why = "bad field";
-        if (why) {
-            int c = fgetc(in);
-            if (c == EOF) {  /* an unparsable last line: torn */
-                info->dropped = 1;
-                break;
-            }
-            if (col >= 0) {
-                const char *name = col == 0 ? "task"
-                                   : col <= runs->naxes
-                                       ? runs->axes[col - 1]
-                                       : ISW_RUNS_RECORD_COLUMNS[col - 1 - runs->naxes];
-                st = isw_error_set(err, ISW_EINVAL, path, lineno,
-                                   "column '%s': expected %s, found '%s'", name, expected,
-                                   f[col]);
-            } else if (nf >= 0 || strcmp(why, "too many fields") == 0) {
-                st = isw_error_set(err, ISW_EINVAL, path, lineno,
-                                   "expected %d fields (task, %d axes, %d record columns)%s%d",
-                                   NCOLS(runs->naxes), runs->naxes, ISW_RUNS_NRECORD_COLUMNS,
-                                   nf >= 0 ? ", found " : ", found more than ",
-                                   nf >= 0 ? nf : NCOLS(runs->naxes));
-            } else {
-                st = isw_error_set(err, ISW_EINVAL, path, lineno, "corrupt line: %s", why);
-            }
-            goto out;
-        }
-        long prev = isw_runs_find(runs, rec.task);
-        if (prev >= 0) {
-            const isw_run_t *p = &runs->runs[prev];
-            st = isw_error_set(err, ISW_EINVAL, path, lineno,
-                               "task %" PRIu64 " is recorded twice (first at %s:%d)",
-                               rec.task, p->source >= 0 ? runs->sources[p->source] : "?",
-                               p->line);
-            goto out;
-        }
-        if ((st = runs_push(runs, values, &rec, source, lineno)) != ISW_OK) {
-            isw_error_set(err, st, path, lineno, "out of memory");
-            goto out;
-        }
-        info->good_end += full;
-    }
-    if (ferror(in))
-        st = isw_error_set(err, ISW_EIO, path, 0, "read error: %s", strerror(errno));
-out:
-    free(f);
-    free(line);
-    return st;
-}
-
-static int runs_add_source(isw_runs_t *runs, const char *path)
-{
-    char **s = realloc(runs->sources, ((size_t)runs->nsources + 1) * sizeof *s);
-    if (!s)
-        return ISW_ENOMEM;
-    runs->sources = s;
-    if (!(s[runs->nsources] = strdup(path)))
-        return ISW_ENOMEM;
-    runs->nsources++;
-    return ISW_OK;
-}
-
-int isw_runs_read_files(isw_runs_t *runs, const char *const *paths, int npaths,
-                        isw_error_t *err)
-{
-    memset(runs, 0, sizeof *runs);
-    int st = ISW_OK;
-    for (int i = 0; i < npaths && st == ISW_OK; i++) {
-        FILE *in = fopen(paths[i], "r");
-        if (!in) {
-            st = isw_error_set(err, isw_errno_status(errno), paths[i], 0, "cannot open: %s",
-                               strerror(errno));
-            break;
-        }
-        if ((st = runs_add_source(runs, paths[i])) != ISW_OK) {
-            isw_error_set(err, st, paths[i], 0, "out of memory");
-        } else {
-            parse_info_t info;
-            st = parse_stream(runs, in, paths[i], runs->nsources - 1, ISW_EINVAL, &info, err);
-            if (st == ISW_OK && !info.have_header)
-                st = isw_error_set(err, ISW_EINVAL, paths[i], 1,
-                                   "empty file: expected a runs.csv header line");
-        }
-        fclose(in);
-    }
-    if (st != ISW_OK)
-        isw_runs_free(runs);
-    return st;
-}
-
-int isw_runs_read(isw_runs_t *runs, const char *path, isw_error_t *err)
-{
-    return isw_runs_read_files(runs, &path, 1, err);
-}
 
 /* ---- files and directories --------------------------------------------- */
 
@@ -928,18 +395,18 @@ static int journal_resume(isw_journal_t *j, const char *const *axes, int naxes,
         return isw_error_set(err, ISW_EIO, j->runs_path, 0, "cannot read: %s",
                              strerror(errno));
     }
-    st = runs_add_source(&j->runs, j->runs_path);
+    st = isw_runs_add_source(&j->runs, j->runs_path);
     if (st != ISW_OK) {
         fclose(in);
         return isw_error_set(err, st, j->runs_path, 0, "out of memory");
     }
     /* The header must name exactly this sweep's axes. */
-    if ((st = runs_set_axes(&j->runs, (char *const *)axes, naxes)) != ISW_OK) {
+    if ((st = isw_runs_set_axes(&j->runs, (char *const *)axes, naxes)) != ISW_OK) {
         fclose(in);
         return isw_error_set(err, st, j->runs_path, 0, "out of memory");
     }
     parse_info_t info;
-    st = parse_stream(&j->runs, in, j->runs_path, 0, ISW_ESTATE, &info, err);
+    st = isw_runs_parse_stream(&j->runs, in, j->runs_path, 0, ISW_ESTATE, &info, err);
     fclose(in);
     if (st != ISW_OK)
         return st;
@@ -1066,7 +533,7 @@ int isw_journal_open(isw_journal_t **journal, const char *outdir, uint64_t spec_
         if ((st = journal_resume(j, axes, naxes, err)) != ISW_OK)
             goto fail;
     }
-    if (!j->runs.axes && (st = runs_set_axes(&j->runs, (char *const *)axes, naxes)) != ISW_OK) {
+    if (!j->runs.axes && (st = isw_runs_set_axes(&j->runs, (char *const *)axes, naxes)) != ISW_OK) {
         isw_error_set(err, st, outdir, 0, "out of memory");
         goto fail;
     }
@@ -1078,21 +545,11 @@ int isw_journal_open(isw_journal_t **journal, const char *outdir, uint64_t spec_
         (st = open_plain(&j->fd, j->runs_path, O_RDWR | O_APPEND | O_CREAT, err)) != ISW_OK)
         goto fail;
     if (j->size == 0) {  /* new, or not even the header survived */
-        char *hdr = NULL;
-        size_t hlen = 0;
-        FILE *h = open_memstream(&hdr, &hlen);
-        int bad = !h;
-        if (h) {
-            bad |= fputs("task", h) < 0;
-            for (int i = 0; i < naxes; i++)
-                bad |= fputc(',', h) == EOF || isw_csv_write_field(h, axes[i]) != 0;
-            for (int k = 0; k < ISW_RUNS_NRECORD_COLUMNS; k++)
-                bad |= fprintf(h, ",%s", ISW_RUNS_RECORD_COLUMNS[k]) < 0;
-            bad |= fputc('\n', h) == EOF;
-            bad |= fclose(h) != 0;
-        }
-        if (bad || ftruncate(j->fd, 0) != 0 || write_all(j->fd, hdr, hlen) != 0) {
-            free(hdr);
+        isw_sb_t hdr = {0};
+        isw_runs_format_header(&hdr, axes, naxes);
+        if (!isw_sb_ok(&hdr) || ftruncate(j->fd, 0) != 0 ||
+            write_all(j->fd, hdr.s, hdr.len) != 0) {
+            isw_sb_free(&hdr);
             st = isw_error_set(err, ISW_EIO, j->runs_path, 0, "cannot write the header: %s",
                                strerror(errno));
             if (ftruncate(j->fd, 0) != 0) {
@@ -1100,8 +557,8 @@ int isw_journal_open(isw_journal_t **journal, const char *outdir, uint64_t spec_
             }
             goto fail;
         }
-        free(hdr);
-        j->size = (off_t)hlen;
+        j->size = (off_t)hdr.len;
+        isw_sb_free(&hdr);
     }
     *journal = j;
     return ISW_OK;
@@ -1138,12 +595,12 @@ int isw_journal_append(isw_journal_t *j, const char *const *axis_values,
         return isw_error_set(err, ISW_EINVAL, j->runs_path, 0,
                              "task %" PRIu64 ": outcome %d is not an outcome", rec->task,
                              (int)rec->outcome);
-    int st = runs_push(&j->runs, axis_values, rec, -1, 0);
+    int st = isw_runs_push(&j->runs, axis_values, rec, -1, 0);
     if (st != ISW_OK)
         return isw_error_set(err, st, j->runs_path, 0, "out of memory");
     if (write_all(j->fd, j->line, (size_t)len) != 0) {
         int e = errno;
-        runs_pop(&j->runs);
+        isw_runs_pop(&j->runs);
         /* a partial line would glue onto the next one: cut it off again */
         if (ftruncate(j->fd, j->size) != 0) {
             /* nothing more to do: the next open drops the torn line */

@@ -566,6 +566,44 @@ void isw_stats_free(isw_stats_t *s)
     memset(s, 0, sizeof *s);
 }
 
+/* ---- the summaries' columns ------------------------------------------------------------ */
+
+/* Each summary's statistics columns after its axis columns, in order; the
+ * writers below fill them in this order.  cells.csv has `n` and one count
+ * per outcome (train.h's names) before these. */
+static const char *const cells_rates[] = {
+    "p_converged", "p_converged_lo", "p_converged_hi", "p_diverged", "p_diverged_lo",
+    "p_diverged_hi", "loss_median", "loss_q25", "loss_q75", "epochs_median", NULL};
+static const char *const boundary_columns[] = {
+    "lr_stable_min", "lr_stable_max", "lr_boundary", "lr_boundary_lo", "lr_boundary_hi",
+    "lr_diverge", "lr_diverge_lo", "lr_diverge_hi", "crossings_boundary", "crossings_diverge",
+    "n_lr", NULL};
+static const char *const fit_columns[] = {"edge", "slope", "slope_se", "intercept", "r2", "n",
+                                          NULL};
+
+static int put_names(const char **names, int n, const char *const *list)
+{
+    for (; *list; list++)
+        names[n++] = *list;
+    return n;
+}
+
+int isw_stats_columns(const char *file, const char **names)
+{
+    if (strcmp(file, "cells.csv") == 0) {
+        int n = 0;
+        names[n++] = "n";
+        for (int o = 0; o < ISW_NOUTCOMES; o++)
+            names[n++] = isw_outcome_name(o);
+        return put_names(names, n, cells_rates);
+    }
+    if (strcmp(file, "boundary.csv") == 0)
+        return put_names(names, 0, boundary_columns);
+    if (strcmp(file, "fit.csv") == 0)
+        return put_names(names, 0, fit_columns);
+    return -1;
+}
+
 /* ---- output ------------------------------------------------------------------------------ */
 
 /* ",%.17g", or "," for NaN (not defined). */
@@ -589,18 +627,23 @@ static void put_axes(FILE *out, const isw_stats_t *s, const int *skip, long run)
     }
 }
 
+/* The header line: the key axes, then the file's statistics columns. */
+static void put_header(FILE *out, const isw_stats_t *s, const int *skip, const char *file)
+{
+    const char *names[ISW_STATS_MAX_COLUMNS];
+    int n = isw_stats_columns(file, names);
+    put_axes(out, s, skip, -1);
+    for (int i = 0; i < n; i++)
+        fprintf(out, "%s%s", i ? "," : "", names[i]);
+    fputc('\n', out);
+}
+
 static int write_cells(FILE *out, void *user, isw_error_t *err)
 {
     (void)err;
     const isw_stats_t *s = user;
     int skip[3] = {s->seed_axis, -1, -1};
-    put_axes(out, s, skip, -1);
-    fputs("n", out);
-    for (int o = 0; o < ISW_NOUTCOMES; o++)
-        fprintf(out, ",%s", isw_outcome_name(o));
-    fputs(",p_converged,p_converged_lo,p_converged_hi,p_diverged,p_diverged_lo,"
-          "p_diverged_hi,loss_median,loss_q25,loss_q75,epochs_median\n",
-          out);
+    put_header(out, s, skip, "cells.csv");
     for (size_t i = 0; i < s->ncells; i++) {
         const isw_stats_cell_t *c = &s->cells[i];
         put_axes(out, s, skip, (long)c->run);
@@ -627,11 +670,7 @@ static int write_boundary(FILE *out, void *user, isw_error_t *err)
     (void)err;
     const isw_stats_t *s = user;
     int skip[3] = {s->seed_axis, s->lr_axis, -1};
-    put_axes(out, s, skip, -1);
-    fputs("lr_stable_min,lr_stable_max,lr_boundary,lr_boundary_lo,lr_boundary_hi,"
-          "lr_diverge,lr_diverge_lo,lr_diverge_hi,crossings_boundary,crossings_diverge,"
-          "n_lr\n",
-          out);
+    put_header(out, s, skip, "boundary.csv");
     for (size_t i = 0; i < s->nslices; i++) {
         const isw_stats_slice_t *sl = &s->slices[i];
         const isw_stats_edges_t *e = &sl->edges;
@@ -656,8 +695,7 @@ static int write_fit(FILE *out, void *user, isw_error_t *err)
     (void)err;
     const isw_stats_t *s = user;
     int skip[3] = {s->seed_axis, s->lr_axis, s->scale_axis};
-    put_axes(out, s, skip, -1);
-    fputs("edge,slope,slope_se,intercept,r2,n\n", out);
+    put_header(out, s, skip, "fit.csv");
     for (size_t i = 0; i < s->nfits; i++) {
         const isw_stats_fitrow_t *r = &s->fits[i];
         put_axes(out, s, skip, (long)r->run);

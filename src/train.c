@@ -40,18 +40,6 @@ int isw_outcome_parse(const char *name)
     return -1;
 }
 
-void isw_record_init(isw_record_t *rec, uint64_t task)
-{
-    memset(rec, 0, sizeof *rec);
-    rec->task = task;
-    rec->outcome = ISW_OUTCOME_STALLED;
-    rec->epoch_converged = -1;
-    rec->loss_initial = rec->loss_final = rec->loss_best = rec->loss_max = NAN;
-    rec->accuracy_final = rec->grad_norm_initial = NAN;
-    rec->dead_fraction = rec->saturated_fraction = rec->output_saturated_fraction = NAN;
-    rec->sharpness_initial = NAN;
-}
-
 /* ---- outcome rules --------------------------------------------------- */
 
 static int target_met(const isw_criteria_spec_t *c, const isw_trajectory_t *t, int i)

@@ -23,7 +23,7 @@ typedef struct {
     int ranks;                           /* plan --ranks N */
 } isw_cli_args_t;
 
-/* The whole program: --help, --help-keys, --version, or a command. */
+/* The whole program: --help, --help-keys, --schema, --version, or a command. */
 int isw_cli_main(int argc, char **argv);
 
 /* Parses argv[1..] (argv[1] is the command).  On error fills err. */
@@ -33,5 +33,7 @@ void isw_cli_usage(FILE *out);
 int isw_cli_train(const isw_cli_args_t *args);
 int isw_cli_plan(const isw_cli_args_t *args);
 int isw_cli_summarize(const isw_cli_args_t *args);
+/* --schema: the columns of OUTDIR's files as JSON (cli_schema.c). */
+int isw_cli_schema(FILE *out);
 
 #endif

@@ -1,13 +1,7 @@
 /* The journal: the append-only runs.csv of an OUTDIR, resume, and atomic
  * writes of the final files.  Only rank 0 uses it; no MPI here.
  *
- * runs.csv columns, in this order: `task`, one column per sweep axis named by
- * its key (file order), then the record columns of ISW_RUNS_RECORD_COLUMNS.
- * Doubles are written with "%.17g" (they read back bit for bit), NaN as an
- * empty field, +-infinity as "inf"/"-inf"; epoch_converged -1 (never) is
- * written empty.  Axis values are written as the caller formatted them, in
- * CSV double quotes when they hold a comma, a quote or surrounding blanks
- * ("[16, 16]").
+ * runs.csv's format is runs.h's (the record columns are record.h's schema).
  *
  * Crash safety: every record is one write(2) of its whole line, so a job
  * killed at any instant leaves at most a torn last line, which the next open
@@ -27,56 +21,8 @@
 #define ISW_JOURNAL_H
 
 #include "initsweep/common.h"
-#include "initsweep/train.h"
-
-/* The record columns of runs.csv after the axis columns. */
-#define ISW_RUNS_NRECORD_COLUMNS 15
-extern const char *const ISW_RUNS_RECORD_COLUMNS[ISW_RUNS_NRECORD_COLUMNS];
-
-/* One run of a runs table. */
-typedef struct {
-    isw_record_t rec;
-    char **values;       /* naxes axis values as text; one allocation with the strings */
-    int source;          /* index into isw_runs_t.sources, -1 = appended in memory */
-    int line;            /* 1-based line in that file, 0 = appended in memory */
-} isw_run_t;
-
-/* The runs of one sweep, from runs.csv file(s) or a journal.  Zero it
- * (`isw_runs_t t = {0};`) before first use; isw_runs_free empties it.
- * Tasks are unique within a table. */
-typedef struct {
-    int naxes;
-    char **axes;         /* naxes axis keys, in column order */
-    size_t nruns, cap;
-    isw_run_t *runs;     /* in file order, then in order of addition */
-    int nsources;
-    char **sources;      /* paths the runs were read from (for messages) */
-    /* private: open-addressing task -> run index set (slot = index + 1, 0 empty) */
-    size_t nslots;
-    size_t *slots;
-} isw_runs_t;
-
-/* Reads one runs.csv into an empty table.  A torn last line (no trailing
- * newline, or a last line that does not parse) is skipped; any other bad
- * line is an error naming file:line.  On error the table is left empty. */
-int isw_runs_read(isw_runs_t *runs, const char *path, isw_error_t *err);
-/* Reads and merges several runs files (shards of one sweep) into an empty
- * table: their axis columns must agree and a task may occur only once. */
-int isw_runs_read_files(isw_runs_t *runs, const char *const *paths, int npaths,
-                        isw_error_t *err);
-/* Index of the run of `task`, or -1. */
-long isw_runs_find(const isw_runs_t *runs, uint64_t task);
-/* Frees the contents (the struct itself is the caller's) and zeroes it;
- * accepts NULL. */
-void isw_runs_free(isw_runs_t *runs);
-
-/* Formats one runs.csv row (the task, the axis values, rec's columns) as a
- * line ending in '\n' into buf; returns its length, or -1 when it does not
- * fit or rec->outcome is not an outcome.  isw_runs_line_bound gives a size
- * that always fits. */
-size_t isw_runs_line_bound(const char *const *values, int naxes);
-long isw_runs_format_line(char *buf, size_t size, const char *const *values, int naxes,
-                          const isw_record_t *rec);
+#include "initsweep/runs.h"
+#include "initsweep/train.h"     /* the outcomes of its records */
 
 typedef struct isw_journal isw_journal_t;
 
@@ -163,9 +109,5 @@ uint64_t isw_journal_hash(const void *bytes, size_t len);
 typedef int (*isw_file_writer_fn)(FILE *out, void *user, isw_error_t *err);
 int isw_file_write_atomic(const char *outdir, const char *name, isw_file_writer_fn fn,
                           void *user, isw_error_t *err);
-
-/* Writes s as one CSV field (quoted when it holds ',', '"', a newline or
- * surrounding blanks).  Returns 0, or EOF on a stream error. */
-int isw_csv_write_field(FILE *out, const char *s);
 
 #endif

@@ -165,6 +165,12 @@ int isw_stats_compute(isw_stats_t *stats, const isw_runs_t *runs, isw_error_t *e
 /* Frees the contents and zeroes it; accepts NULL. */
 void isw_stats_free(isw_stats_t *stats);
 
+/* The statistics columns of a summary file ("cells.csv", "boundary.csv" or
+ * "fit.csv") after its axis columns, in order, into names (room for
+ * ISW_STATS_MAX_COLUMNS).  Returns their number, -1 for another file. */
+#define ISW_STATS_MAX_COLUMNS 32
+int isw_stats_columns(const char *file, const char **names);
+
 /* Writes OUTDIR/cells.csv, boundary.csv and fit.csv atomically. */
 int isw_stats_write(const isw_stats_t *stats, const char *outdir, isw_error_t *err);
 

@@ -9,6 +9,7 @@
 #include "initsweep/common.h"
 #include "initsweep/spec.h"
 #include "initsweep/data.h"
+#include "initsweep/record.h"
 
 typedef enum {
     ISW_OUTCOME_CONVERGED = 0,
@@ -23,25 +24,6 @@ typedef enum {
 const char *isw_outcome_name(int outcome);
 /* -1 when the name is not an outcome. */
 int isw_outcome_parse(const char *name);
-
-/* One run's record: the fields of a runs.csv row other than the axes.
- * Fixed size, so it travels as one MPI message.  NaN = not defined. */
-typedef struct {
-    uint64_t task;
-    int32_t outcome;                     /* isw_outcome_t */
-    int32_t epochs;                      /* epochs trained */
-    int32_t epoch_converged;             /* first epoch at target, -1 none */
-    int32_t layer_dead;                  /* a hidden layer entirely dead at the end */
-    double loss_initial, loss_final, loss_best;
-    double loss_max;                     /* largest evaluated loss */
-    double accuracy_final;
-    double grad_norm_initial;            /* whole-gradient norm at init */
-    double dead_fraction, saturated_fraction, output_saturated_fraction;
-    double sharpness_initial;            /* lambda_max of the Hessian at init */
-    double seconds;
-} isw_record_t;
-
-void isw_record_init(isw_record_t *rec, uint64_t task);
 
 /* Metrics of one evaluation (epoch 0 = at initialisation). */
 typedef struct {

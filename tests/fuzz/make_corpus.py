@@ -13,6 +13,7 @@ run.sh (and by every fuzzing run, as part of the corpus).
 """
 import glob
 import gzip
+import json
 import os
 import struct
 
@@ -100,16 +101,21 @@ def csv_seeds():
     put("csv", "bad-field", bytes([0]) + b"1,2\n3,x\n")
 
 
-RUNS_HEADER = ("outcome,epochs,epoch_converged,loss_initial,loss_final,loss_best,loss_max,"
-               "accuracy_final,grad_norm_initial,dead_fraction,saturated_fraction,"
-               "output_saturated_fraction,layer_dead,sharpness_initial,seconds")
+with open(os.path.join(ROOT, "analysis", "schema.json"), encoding="utf-8") as _f:
+    RUN_COLUMNS = [c["name"] for c in json.load(_f)["files"]["runs.csv"]["columns"]]
+# the record columns the seeds do not vary
+RUN_FIXED = {"loss_initial": "0.69314718055994529", "loss_max": "1.5", "accuracy_final": "0.75",
+             "grad_norm_initial": "2.25", "dead_fraction": "0", "saturated_fraction": "0",
+             "output_saturated_fraction": "0", "layer_dead": "0", "sharpness_initial": "",
+             "seconds": "0.0125"}
 
 
 def runs_csv(axes, rows):
-    lines = [",".join(["task"] + axes + [RUNS_HEADER])]
+    lines = [",".join(["task"] + axes + RUN_COLUMNS)]
     for task, values, outcome, epochs, epc, loss in rows:
-        lines.append("%d,%s,%s,%d,%s,0.69314718055994529,%s,%s,1.5,0.75,2.25,0,0,0,0,,0.0125"
-                     % (task, ",".join(values), outcome, epochs, epc, loss, loss))
+        rec = dict(RUN_FIXED, outcome=outcome, epochs=str(epochs), epoch_converged=epc,
+                   loss_final=loss, loss_best=loss)
+        lines.append(",".join([str(task)] + values + [rec[c] for c in RUN_COLUMNS]))
     return "\n".join(lines) + "\n"
 
 

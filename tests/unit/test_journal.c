@@ -127,12 +127,12 @@ static void test_append_and_read(const char *dir)
     snprintf(path, sizeof path, "%s/runs.csv", dir);
     char *text = slurp(path);
     CHECK(text != NULL);
-    CHECK(strncmp(text,
-                  "task,train.lr,model.hidden,seed,outcome,epochs,epoch_converged,"
-                  "loss_initial,loss_final,loss_best,loss_max,accuracy_final,"
-                  "grad_norm_initial,dead_fraction,saturated_fraction,"
-                  "output_saturated_fraction,layer_dead,sharpness_initial,seconds\n",
-                  strlen("task,train.lr")) == 0);
+    /* the header: task, the axes in their order, every schema column */
+    char want[1024] = "task,train.lr,model.hidden,seed";
+    for (int c = 0; c < ISW_RECORD_NCOLUMNS; c++)
+        snprintf(want + strlen(want), sizeof want - strlen(want), ",%s",
+                 isw_record_columns[c].name);
+    CHECK(text && strncmp(text, want, strlen(want)) == 0 && text[strlen(want)] == '\n');
     CHECK_CONTAINS(text, "\n3,0.001,\"[16, 16]\",0,converged,30,7,");
     CHECK_CONTAINS(text, "\n0,0.5,[15],1,diverged,31,,1.1000000000000001,inf,");
     CHECK_CONTAINS(text, "\"say \"\"hi\"\"\"");
@@ -599,16 +599,27 @@ static void test_merge(const char *dir)
     char a[2100], b[2100];
     snprintf(a, sizeof a, "%s/runs.a.csv", dir);
     snprintf(b, sizeof b, "%s/runs.b.csv", dir);
-    const char *hdr = "task,seed,outcome,epochs,epoch_converged,loss_initial,loss_final,"
-                      "loss_best,loss_max,accuracy_final,grad_norm_initial,dead_fraction,"
-                      "saturated_fraction,output_saturated_fraction,layer_dead,"
-                      "sharpness_initial,seconds\n";
+    /* the rows as the journal writes them; a's with a CRLF line ending */
+    const char *axes[] = {"seed"}, *v0[] = {"0"}, *v1[] = {"1"};
+    isw_sb_t hdr = {0};
+    isw_runs_format_header(&hdr, axes, 1);
+    isw_record_t r0, r1;
+    isw_record_init(&r0, 0);
+    r0.outcome = ISW_OUTCOME_CONVERGED, r0.epochs = 3, r0.epoch_converged = 2;
+    r0.seconds = 1;
+    isw_record_init(&r1, 1);
+    r1.outcome = ISW_OUTCOME_SLOW, r1.epochs = 3, r1.seconds = 1;
+    char line[1024];
+    long n = isw_runs_format_line(line, sizeof line, v0, 1, &r0);
+    CHECK(n > 0 && isw_sb_ok(&hdr));
     FILE *f = fopen(a, "wb");
-    fprintf(f, "%s0,0,converged,3,2,1,0.5,0.5,1,1,1,0,0,0,0,,1\r\n", hdr);
+    fprintf(f, "%s%.*s\r\n", hdr.s, (int)n - 1, line);
     fclose(f);
+    n = isw_runs_format_line(line, sizeof line, v1, 1, &r1);
     f = fopen(b, "wb");
-    fprintf(f, "%s1,1,slow,3,,1,0.5,0.5,1,1,1,0,0,0,0,,1\n", hdr);
+    fprintf(f, "%s%s", hdr.s, line);
     fclose(f);
+    isw_sb_free(&hdr);
     const char *files[] = {a, b};
     isw_runs_t runs = {0};
     isw_error_t err;

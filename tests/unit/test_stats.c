@@ -397,8 +397,8 @@ static void write_runs(const char *dir, const size_t *order, const char *bad_lr)
     snprintf(path, sizeof path, "%s/runs.csv", dir);
     FILE *f = fopen(path, "wb");
     fputs("task,model.hidden,init.scale,train.lr,seed", f);
-    for (int k = 0; k < ISW_RUNS_NRECORD_COLUMNS; k++)
-        fprintf(f, ",%s", ISW_RUNS_RECORD_COLUMNS[k]);
+    for (int k = 0; k < ISW_RECORD_NCOLUMNS; k++)
+        fprintf(f, ",%s", isw_record_columns[k].name);
     fputc('\n', f);
     for (size_t i = 0; i < NROWS; i++) {
         const row_t *r = &ROWS[order[i]];
@@ -583,8 +583,8 @@ static void test_summarize_no_lr(const char *dir)
     snprintf(path, sizeof path, "%s/runs.csv", dir);
     FILE *f = fopen(path, "wb");
     fputs("task,init.dist,seed", f);
-    for (int k = 0; k < ISW_RUNS_NRECORD_COLUMNS; k++)
-        fprintf(f, ",%s", ISW_RUNS_RECORD_COLUMNS[k]);
+    for (int k = 0; k < ISW_RECORD_NCOLUMNS; k++)
+        fprintf(f, ",%s", isw_record_columns[k].name);
     fputc('\n', f);
     const char *dist[] = {"uniform", "uniform", "normal", "normal", "normal"};
     const int seed[] = {0, 1, 0, 1, 2}, outc[] = {C, D, C, C, S};

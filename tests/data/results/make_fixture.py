@@ -21,6 +21,7 @@ uniform at s = 1 has no divergence edge in range (an empty field).  The
 spec (2 hidden ReLU layers, no bias, linear output) is homogeneous with
 L = 3 weight layers: reference slope -(2L-2) = -4.
 """
+import json
 import os
 import shutil
 import subprocess
@@ -28,6 +29,9 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
+with open(os.path.join(ROOT, "analysis", "schema.json"), encoding="utf-8") as _f:
+    RUN_COLUMNS = [c["name"] for c in json.load(_f)["files"]["runs.csv"]["columns"]]
 SPEC = """\
 # initsweep 0.1.0: the resolved spec, every default filled in
 name: plot-fixture
@@ -61,10 +65,12 @@ sweep:
   train.lr: {logspace: [0.0001, 10, 6]}
   seed: {range: [0, 4, 1]}
 """
-HEADER = ("task,init.dist,init.scale,train.lr,seed,outcome,epochs,epoch_converged,"
-          "loss_initial,loss_final,loss_best,loss_max,accuracy_final,grad_norm_initial,"
-          "dead_fraction,saturated_fraction,output_saturated_fraction,layer_dead,"
-          "sharpness_initial,seconds")
+AXES = ("init.dist", "init.scale", "train.lr", "seed")
+HEADER = ",".join(("task",) + AXES + tuple(RUN_COLUMNS))
+# the record columns this fixture does not vary
+FIXED = {"loss_initial": 1, "accuracy_final": 0.5, "grad_norm_initial": 1, "dead_fraction": 0,
+         "saturated_fraction": 0, "output_saturated_fraction": 0, "layer_dead": 0,
+         "sharpness_initial": "", "seconds": 0.001}
 DISTS = ("normal", "uniform")
 SCALES = ("1", "1.77827941004", "3.16227766017", "5.6234132519")
 LRS = ("0.0001", "0.001", "0.01", "0.1", "1", "10")
@@ -106,8 +112,10 @@ def write_inputs(outdir):
                 for seed, o in enumerate(outcomes(dist, j, k)):
                     ep, epc, loss = record(o, seed)
                     best = loss if loss != "" else 1
-                    lines.append("%d,%s,%s,%s,%d,%s,%s,%s,1,%s,%s,%s,0.5,1,0,0,0,0,,0.001"
-                                 % (task, dist, s, lr, seed, o, ep, epc, loss, best, loss))
+                    rec = dict(FIXED, outcome=o, epochs=ep, epoch_converged=epc,
+                               loss_final=loss, loss_best=best, loss_max=loss)
+                    lines.append(",".join([str(task), dist, s, lr, str(seed)]
+                                          + [str(rec[c]) for c in RUN_COLUMNS]))
                     task += 1
     with open(os.path.join(outdir, "runs.csv"), "w") as f:
         f.write("\n".join(lines) + "\n")

@@ -1,0 +1,91 @@
+/* One run's record and its schema: the one place that says which columns a
+ * runs.csv row has after its axes, their type, how each is written and read,
+ * and what it means.  The struct, the runs.csv header, writer and reader,
+ * `train`'s record print and analysis/schema.json (tools/isw_schema.c) all
+ * come from ISW_RECORD_COLUMNS, so a new column is one line here plus the
+ * code that computes it.  No MPI, no files here. */
+#ifndef ISW_RECORD_H
+#define ISW_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "initsweep/common.h"
+
+/* The column types, their C field type and their text form:
+ * OUTCOME  int32_t  an outcome name (isw_outcome_name, train.h)
+ * INT      int32_t  a decimal integer, never empty
+ * EPOCH    int32_t  a decimal integer; -1 (never) written empty
+ * REAL     double   "%.17g" (reads back bit for bit); NaN (not defined)
+ *                   written empty; +-infinity as "inf"/"-inf" */
+typedef enum { ISW_COL_OUTCOME, ISW_COL_INT, ISW_COL_EPOCH, ISW_COL_REAL } isw_col_type_t;
+#define ISW_COL_CTYPE_OUTCOME int32_t
+#define ISW_COL_CTYPE_INT int32_t
+#define ISW_COL_CTYPE_EPOCH int32_t
+#define ISW_COL_CTYPE_REAL double
+
+/* X(name, TYPE, initial value, meaning), in runs.csv column order.  The
+ * initial value is what isw_record_init gives a run that has not trained
+ * (an expression of record.c, where train.h's outcomes are known). */
+#define ISW_RECORD_COLUMNS(X)                                                                   \
+    X(outcome, OUTCOME, ISW_OUTCOME_STALLED,                                                    \
+      "the run's class (converged, diverged, dead, saturated, stalled, slow)")                  \
+    X(epochs, INT, 0, "epochs trained")                                                         \
+    X(epoch_converged, EPOCH, -1, "first evaluated epoch at the target; empty: never")          \
+    X(loss_initial, REAL, NAN, "loss on the evaluation set at initialisation")                 \
+    X(loss_final, REAL, NAN, "loss on the evaluation set at the last evaluation")              \
+    X(loss_best, REAL, NAN, "lowest evaluated loss")                                            \
+    X(loss_max, REAL, NAN, "largest evaluated loss (a catapult's peak, or where it diverged)") \
+    X(accuracy_final, REAL, NAN, "accuracy at the last evaluation; empty for regression")      \
+    X(grad_norm_initial, REAL, NAN, "norm of the whole full-data gradient at initialisation")  \
+    X(dead_fraction, REAL, NAN, "share of ReLU hidden units dead on every sample, at the end") \
+    X(saturated_fraction, REAL, NAN,                                                            \
+      "share of saturating hidden units saturated on every sample, at the end")                 \
+    X(output_saturated_fraction, REAL, NAN,                                                     \
+      "share of samples whose softmax/sigmoid output is saturated, at the end")                 \
+    X(layer_dead, INT, 0, "1 when a hidden layer is entirely dead at the end")                  \
+    X(sharpness_initial, REAL, NAN,                                                             \
+      "top Hessian eigenvalue at initialisation; empty unless train.sharpness")                 \
+    X(seconds, REAL, 0, "wall time of the run in seconds (differs run to run)")
+
+/* One run's record: the task, then one field per column.  Fixed size, so it
+ * travels as one MPI message. */
+#define ISW_RECORD_FIELD_(name, type, init, meaning) ISW_COL_CTYPE_##type name;
+typedef struct {
+    uint64_t task;
+    ISW_RECORD_COLUMNS(ISW_RECORD_FIELD_)
+} isw_record_t;
+#undef ISW_RECORD_FIELD_
+
+#define ISW_RECORD_COUNT_(name, type, init, meaning) +1
+enum { ISW_RECORD_NCOLUMNS = 0 ISW_RECORD_COLUMNS(ISW_RECORD_COUNT_) };
+#undef ISW_RECORD_COUNT_
+
+/* One row of the schema. */
+typedef struct {
+    const char *name;
+    isw_col_type_t type;
+    size_t offset;           /* of the field in isw_record_t */
+    const char *meaning;
+} isw_record_column_t;
+
+extern const isw_record_column_t isw_record_columns[ISW_RECORD_NCOLUMNS];
+
+/* Every column at its initial value, and the task. */
+void isw_record_init(isw_record_t *rec, uint64_t task);
+
+/* The type's name as schema.json gives it ("outcome", "int", "epoch", "real"). */
+const char *isw_col_type_name(isw_col_type_t type);
+
+/* Appends column col of rec in its runs.csv form (no separator).  Returns 0,
+ * or -1 when the outcome is not an outcome. */
+int isw_record_format(isw_sb_t *b, const isw_record_t *rec, int col);
+/* The same with reals to `digits` significant digits ("%.*g"), for people. */
+int isw_record_format_digits(isw_sb_t *b, const isw_record_t *rec, int col, int digits);
+/* Parses text as column col into rec.  Returns 1, or 0 with *expected set
+ * to what the column holds ("an integer or empty", ...). */
+int isw_record_parse(isw_record_t *rec, int col, const char *text, const char **expected);
+/* The most characters isw_record_format writes for any column. */
+#define ISW_RECORD_FIELD_MAX 32
+
+#endif
