@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 
 #include <gsl/gsl_cdf.h>
@@ -267,12 +268,6 @@ static int cmp_runs(size_t a, size_t b, const void *ctx)
     return c ? c : cmp_u64(k->s->runs->runs[a].rec.task, k->s->runs->runs[b].rec.task);
 }
 
-static int cmp_cells_by_task(size_t a, size_t b, const void *ctx)
-{
-    const key_ctx_t *k = ctx;
-    return cmp_u64(k->s->cells[a].first_task, k->s->cells[b].first_task);
-}
-
 static int cmp_cells(size_t a, size_t b, const void *ctx)
 {
     const key_ctx_t *k = ctx;
@@ -283,12 +278,6 @@ static int cmp_cells(size_t a, size_t b, const void *ctx)
     if (ca->lr != cb->lr)
         return ca->lr < cb->lr ? -1 : 1;
     return cmp_u64(ca->first_task, cb->first_task);
-}
-
-static int cmp_slices_by_task(size_t a, size_t b, const void *ctx)
-{
-    const key_ctx_t *k = ctx;
-    return cmp_u64(k->s->slices[a].first_task, k->s->slices[b].first_task);
 }
 
 static int cmp_slices(size_t a, size_t b, const void *ctx)
@@ -306,6 +295,48 @@ static size_t *index_alloc(size_t n)
         for (size_t i = 0; i < n; i++)
             idx[i] = i;
     return idx;
+}
+
+/* Permutes arr (n elements of `size` bytes) into the order of idx. */
+static int permute(void *arr, size_t n, size_t size, const size_t *idx)
+{
+    char *tmp = malloc(n * size + 1);
+    if (!tmp)
+        return ISW_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        memcpy(tmp + i * size, (char *)arr + idx[i] * size, size);
+    memcpy(arr, tmp, n * size);
+    free(tmp);
+    return ISW_OK;
+}
+
+/* An array of summary rows, each with a uint64_t first_task at offset `at`. */
+typedef struct {
+    const char *base;
+    size_t size, at;
+} rows_ctx_t;
+
+static int cmp_first_task(size_t a, size_t b, const void *ctx)
+{
+    const rows_ctx_t *r = ctx;
+    uint64_t ta, tb;
+    memcpy(&ta, r->base + a * r->size + r->at, sizeof ta);
+    memcpy(&tb, r->base + b * r->size + r->at, sizeof tb);
+    return cmp_u64(ta, tb);
+}
+
+/* Puts n rows of `size` bytes in the summaries' order, by first task: the
+ * order a file's rows keep whatever the order of runs.csv.  Stable, so
+ * fit.csv's boundary row stays before its diverge row. */
+static int order_by_first_task(void *rows, size_t n, size_t size, size_t at)
+{
+    size_t *idx = index_alloc(n);
+    rows_ctx_t r = {rows, size, at};
+    int st = idx ? merge_sort(idx, n, cmp_first_task, &r) : ISW_ENOMEM;
+    if (st == ISW_OK)
+        st = permute(rows, n, size, idx);
+    free(idx);
+    return st;
 }
 
 /* Numeric value of axis `axis` of run r, or ISW_EINVAL naming its line. */
@@ -356,19 +387,6 @@ static int cell_fill(isw_stats_cell_t *cell, const isw_runs_t *runs, const size_
     return ISW_OK;
 }
 
-/* Permutes arr (n elements of `size` bytes) into the order of idx. */
-static int permute(void *arr, size_t n, size_t size, const size_t *idx)
-{
-    char *tmp = malloc(n * size + 1);
-    if (!tmp)
-        return ISW_ENOMEM;
-    for (size_t i = 0; i < n; i++)
-        memcpy(tmp + i * size, (char *)arr + idx[i] * size, size);
-    memcpy(arr, tmp, n * size);
-    free(tmp);
-    return ISW_OK;
-}
-
 static int compute_cells(isw_stats_t *s, isw_error_t *err)
 {
     const isw_runs_t *runs = s->runs;
@@ -394,10 +412,8 @@ static int compute_cells(isw_stats_t *s, isw_error_t *err)
             goto out;
         a = b;
     }
-    for (size_t i = 0; i < s->ncells; i++)
-        idx[i] = i;
-    if (merge_sort(idx, s->ncells, cmp_cells_by_task, &k) != ISW_OK ||
-        permute(s->cells, s->ncells, sizeof *s->cells, idx) != ISW_OK)
+    if (order_by_first_task(s->cells, s->ncells, sizeof *s->cells,
+                            offsetof(isw_stats_cell_t, first_task)) != ISW_OK)
         st = isw_error_set(err, ISW_ENOMEM, "", 0, "out of memory");
 out:
     free(idx);
@@ -452,10 +468,8 @@ static int compute_slices(isw_stats_t *s, isw_error_t *err)
             goto out;
         a = b;
     }
-    for (size_t i = 0; i < s->nslices; i++)
-        idx[i] = i;
-    if (merge_sort(idx, s->nslices, cmp_slices_by_task, &k) != ISW_OK ||
-        permute(s->slices, s->nslices, sizeof *s->slices, idx) != ISW_OK)
+    if (order_by_first_task(s->slices, s->nslices, sizeof *s->slices,
+                            offsetof(isw_stats_slice_t, first_task)) != ISW_OK)
         st = isw_error_set(err, ISW_ENOMEM, "", 0, "out of memory");
 out:
     free(idx);
@@ -502,28 +516,9 @@ static int compute_fits(isw_stats_t *s, isw_error_t *err)
         }
         a = b;
     }
-    /* groups in order of first task; the pair boundary/diverge stays together */
-    size_t ng = s->nfits / 2;
-    for (size_t i = 0; i < ng; i++)
-        idx[i] = i;
-    for (size_t i = 1; i < ng; i++)  /* insertion sort of groups by first task */
-        for (size_t j = i; j > 0 && s->fits[2 * idx[j]].first_task <
-                                        s->fits[2 * idx[j - 1]].first_task; j--) {
-            size_t t = idx[j];
-            idx[j] = idx[j - 1];
-            idx[j - 1] = t;
-        }
-    isw_stats_fitrow_t *sorted = malloc((s->nfits + 1) * sizeof *sorted);
-    if (!sorted) {
+    if (order_by_first_task(s->fits, s->nfits, sizeof *s->fits,
+                            offsetof(isw_stats_fitrow_t, first_task)) != ISW_OK)
         st = isw_error_set(err, ISW_ENOMEM, "", 0, "out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < ng; i++) {
-        sorted[2 * i] = s->fits[2 * idx[i]];
-        sorted[2 * i + 1] = s->fits[2 * idx[i] + 1];
-    }
-    free(s->fits);
-    s->fits = sorted;
 out:
     free(idx);
     free(buf);
@@ -725,7 +720,7 @@ int isw_stats_summarize(const char *outdir, isw_error_t *err)
     int n = snprintf(path, sizeof path, "%s/runs.csv", outdir);
     if (n < 0 || n >= (int)sizeof path)
         return isw_error_set(err, ISW_EINVAL, outdir, 0, "path too long");
-    /* One file today; shards (runs*.csv) would be listed here and merged. */
+    /* a job array's shards are merged into runs.csv first (cli_summarize.c) */
     const char *files[1] = {path};
     isw_runs_t runs = {0};
     int st = isw_runs_read_files(&runs, files, 1, err);
