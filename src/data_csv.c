@@ -199,6 +199,113 @@ static int csv_read_file(const char *path, char **text, size_t *size, isw_error_
     return st;
 }
 
+/* The columns of a CSV file and what each is for. */
+typedef struct {
+    size_t ncols;
+    const char **fs;     /* (ncols) field starts of the current line */
+    size_t *fl;          /* (ncols) field lengths */
+    const char **names;  /* (ncols) header names, NULL without a header */
+    size_t *nlen;
+    long *role;          /* (ncols) -1 input, else index into Y's columns */
+} csv_cols_t;
+
+static void csv_cols_free(csv_cols_t *c)
+{
+    free(c->fs);
+    free(c->fl);
+    free(c->names);
+    free(c->nlen);
+    free(c->role);
+}
+
+/* Sizes the columns from the first line, whose fields are the names when
+ * there is a header. */
+static int csv_cols_alloc(csv_cols_t *c, const csv_line_t *first, int header,
+                          const char *path, isw_error_t *err)
+{
+    memset(c, 0, sizeof *c);
+    c->ncols = csv_nfields(first);
+    c->fs = malloc(c->ncols * sizeof *c->fs);
+    c->fl = malloc(c->ncols * sizeof *c->fl);
+    c->role = malloc(c->ncols * sizeof *c->role);
+    if (header) {
+        c->names = malloc(c->ncols * sizeof *c->names);
+        c->nlen = malloc(c->ncols * sizeof *c->nlen);
+    }
+    if (!c->fs || !c->fl || !c->role || (header && (!c->names || !c->nlen)))
+        return isw_error_set(err, ISW_ENOMEM, path, 0, "cannot allocate %zu columns",
+                             c->ncols);
+    if (header)
+        csv_split(first, c->names, c->nlen, c->ncols);
+    return ISW_OK;
+}
+
+/* Roles: targets in the order given (the last column by default), the rest
+ * inputs in file order.  line: the header's line for messages, 0 without. */
+static int csv_assign_roles(csv_cols_t *c, const isw_data_spec_t *ds, int nt, int line,
+                            const char *path, isw_error_t *err)
+{
+    for (size_t j = 0; j < c->ncols; j++)
+        c->role[j] = -1;
+    for (int t = 0; t < nt; t++) {
+        long col = (long)c->ncols - 1;
+        if (ds->ntargets > 0) {
+            col = csv_target_column(ds->target[t], c->names, c->nlen, c->ncols);
+            if (col < 0)
+                return csv_unknown_target(err, path, line, ds->target[t], c->names, c->nlen,
+                                          c->ncols);
+        }
+        if (c->role[col] >= 0)
+            return isw_error_set(err, ISW_EINVAL, path, 0,
+                                 "target \"%s\" names column %ld again, expected distinct "
+                                 "target columns", ds->target[t], col);
+        c->role[col] = t;
+    }
+    return ISW_OK;
+}
+
+/* Parses one data row into x (nin inputs, divided by divisor) and y (nout
+ * targets: one-hot of the label when K > 0). */
+static int csv_parse_row(const csv_cols_t *c, const csv_line_t *line, int K, double divisor,
+                         const char *origin, float *x, float *y, const char *path,
+                         isw_error_t *err)
+{
+    size_t nf = csv_split(line, c->fs, c->fl, c->ncols);
+    if (nf != c->ncols) {
+        int st = isw_error_set(err, ISW_EINVAL, path, line->lineno,
+                               "found %zu fields, expected %zu (%s column count)", nf,
+                               c->ncols, origin);
+        if (err)
+            err->column = (int)(nf < c->ncols ? nf + 1 : c->ncols + 1);
+        return st;
+    }
+    size_t in = 0;
+    for (size_t j = 0; j < c->ncols; j++) {
+        double v;
+        if (c->role[j] >= 0 && K > 0) {
+            if (csv_number(c->fs[j], c->fl[j], &v) != 1 || v != floor(v) || v < 0 || v >= K) {
+                char expected[64];
+                snprintf(expected, sizeof expected, "an integer label 0..%d", K - 1);
+                return csv_field_error(err, path, line->lineno, j + 1, c->fs[j], c->fl[j],
+                                       expected);
+            }
+            y[(size_t)v] = 1.0f;
+            continue;
+        }
+        int ok = csv_number(c->fs[j], c->fl[j], &v);
+        if (ok != 1)
+            return csv_field_error(err, path, line->lineno, j + 1, c->fs[j], c->fl[j],
+                                   ok == 0 ? "a finite number"
+                                           : "a finite number within float range "
+                                             "(|x| <= 3.4e38)");
+        if (c->role[j] >= 0)
+            y[c->role[j]] = (float)v;
+        else
+            x[in++] = (float)(v / divisor);
+    }
+    return ISW_OK;
+}
+
 int isw_data_read_csv(isw_data_t *data, const isw_data_spec_t *ds, isw_error_t *err)
 {
     memset(data, 0, sizeof *data);
@@ -222,75 +329,30 @@ int isw_data_read_csv(isw_data_t *data, const isw_data_spec_t *ds, isw_error_t *
     size_t size = 0;
     if ((st = csv_read_file(path, &text, &size, err)))
         return st;
-
-    const char **fs = NULL;      /* (ncols) field starts of the current line */
-    size_t *fl = NULL;           /* (ncols) field lengths */
-    const char **names = NULL;   /* (ncols) header names, NULL without a header */
-    size_t *nlen = NULL;
-    long *role = NULL;           /* (ncols) -1 input, else index into Y's columns */
+    csv_cols_t cols = {0};
     /* a UTF-8 byte order mark (spreadsheet exports) is not part of the
      * first column's name */
     size_t bom = size >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
     csv_reader_t r = {text + bom, size - bom, 0, 0};
     csv_line_t first, line;
-
+    int nt = ntargets ? ntargets : 1;
     if (!csv_next(&r, &first)) {
         st = isw_error_set(err, ISW_EINVAL, path, 0,
                            "no data rows, expected %s comma-separated rows",
                            ds->header ? "a header line and" : "");
         goto done;
     }
-    size_t ncols = csv_nfields(&first);
-    const char *origin = ds->header ? "the header's" : "the first row's";
-    fs = malloc(ncols * sizeof *fs);
-    fl = malloc(ncols * sizeof *fl);
-    role = malloc(ncols * sizeof *role);
-    if (!fs || !fl || !role) {
-        st = isw_error_set(err, ISW_ENOMEM, path, 0, "cannot allocate %zu columns", ncols);
+    if ((st = csv_cols_alloc(&cols, &first, ds->header, path, err)) != ISW_OK ||
+        (st = csv_assign_roles(&cols, ds, nt, ds->header ? first.lineno : 0, path, err)) !=
+            ISW_OK)
         goto done;
-    }
-    if (ds->header) {
-        names = malloc(ncols * sizeof *names);
-        nlen = malloc(ncols * sizeof *nlen);
-        if (!names || !nlen) {
-            st = isw_error_set(err, ISW_ENOMEM, path, 0, "cannot allocate %zu columns",
-                               ncols);
-            goto done;
-        }
-        csv_split(&first, names, nlen, ncols);
-    }
-
-    /* Roles: targets in the order given, the rest inputs in file order. */
-    for (size_t j = 0; j < ncols; j++)
-        role[j] = -1;
-    int nt = ntargets ? ntargets : 1;
-    for (int t = 0; t < nt; t++) {
-        long c;
-        if (ntargets == 0) {
-            c = (long)ncols - 1;   /* default target: the last column */
-        } else {
-            c = csv_target_column(ds->target[t], names, nlen, ncols);
-            if (c < 0) {
-                st = csv_unknown_target(err, path, ds->header ? first.lineno : 0,
-                                        ds->target[t], names, nlen, ncols);
-                goto done;
-            }
-        }
-        if (role[c] >= 0) {
-            st = isw_error_set(err, ISW_EINVAL, path, 0,
-                               "target \"%s\" names column %ld again, expected distinct "
-                               "target columns", ds->target[t], c);
-            goto done;
-        }
-        role[c] = t;
-    }
-    if (ncols <= (size_t)nt) {
+    if (cols.ncols <= (size_t)nt) {
         st = isw_error_set(err, ISW_EINVAL, path, first.lineno,
                            "found %zu columns, all of them targets; expected at least one "
-                           "input column", ncols);
+                           "input column", cols.ncols);
         goto done;
     }
-    size_t nin = ncols - (size_t)nt;
+    size_t nin = cols.ncols - (size_t)nt;
     size_t nout = K > 0 ? (size_t)K : (size_t)nt;
 
     /* Pass 1: count the data rows. */
@@ -311,59 +373,19 @@ int isw_data_read_csv(isw_data_t *data, const isw_data_spec_t *ds, isw_error_t *
 
     /* Pass 2: parse.  X is (n, nin), Y is (n, nout). */
     float *X = data->buf, *Y = data->buf + n * nin;
-    char expected[64];
-    if (K > 0)
-        snprintf(expected, sizeof expected, "an integer label 0..%d", K - 1);
+    const char *origin = ds->header ? "the header's" : "the first row's";
     int have = !ds->header;   /* the first line is already a data row */
     line = first;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && st == ISW_OK; i++) {
         if (!have && !csv_next(&r, &line))
             break;   /* cannot happen: pass 1 counted the rows */
         have = 0;
-        size_t nf = csv_split(&line, fs, fl, ncols);
-        if (nf != ncols) {
-            st = isw_error_set(err, ISW_EINVAL, path, line.lineno,
-                               "found %zu fields, expected %zu (%s column count)", nf,
-                               ncols, origin);
-            if (err)
-                err->column = (int)(nf < ncols ? nf + 1 : ncols + 1);
-            goto done;
-        }
-        float *x = X + i * nin, *y = Y + i * nout;
-        size_t in = 0;
-        for (size_t j = 0; j < ncols; j++) {
-            double v;
-            if (role[j] >= 0 && K > 0) {
-                if (csv_number(fs[j], fl[j], &v) != 1 || v != floor(v) || v < 0 || v >= K) {
-                    st = csv_field_error(err, path, line.lineno, j + 1, fs[j], fl[j],
-                                         expected);
-                    goto done;
-                }
-                y[(size_t)v] = 1.0f;
-                continue;
-            }
-            int ok = csv_number(fs[j], fl[j], &v);
-            if (ok != 1) {
-                st = csv_field_error(err, path, line.lineno, j + 1, fs[j], fl[j],
-                                     ok == 0 ? "a finite number"
-                                             : "a finite number within float range "
-                                               "(|x| <= 3.4e38)");
-                goto done;
-            }
-            if (role[j] >= 0)
-                y[role[j]] = (float)v;
-            else
-                x[in++] = (float)(v / divisor);
-        }
+        st = csv_parse_row(&cols, &line, K, divisor, origin, X + i * nin, Y + i * nout, path,
+                           err);
     }
-    st = ISW_OK;
 
 done:
-    free(fs);
-    free(fl);
-    free(names);
-    free(nlen);
-    free(role);
+    csv_cols_free(&cols);
     free(text);
     if (st != ISW_OK)
         isw_data_free(data);

@@ -118,6 +118,126 @@ static int idx_check_room(gzFile f, const char *path, size_t header, uint64_t ne
                          (unsigned long long)(room / 1032), (unsigned long long)room);
 }
 
+/* The images' and labels' headers agree and describe a usable dataset. */
+static int idx_check_counts(size_t count, size_t nlabels, size_t rows, size_t cols,
+                            const char *images, const char *labels, isw_error_t *err)
+{
+    if (count != nlabels)
+        return isw_error_set(err, ISW_EINVAL, labels, 0,
+                             "%s has %zu items but %s has %zu, expected equal counts", images,
+                             count, labels, nlabels);
+    if (count == 0)
+        return isw_error_set(err, ISW_EINVAL, images, 0, "found 0 images, expected at least 1");
+    if (rows == 0 || cols == 0 || rows * cols > (1u << 30))
+        return isw_error_set(err, ISW_EINVAL, images, 0,
+                             "image size %zux%zu, expected 1..2^30 pixels", rows, cols);
+    return ISW_OK;
+}
+
+/* Reads total bytes of f through chunk (chunk_bytes at a time), handing
+ * each piece to take(user, bytes, got, offset).  *done is the bytes read:
+ * less than total when the file ended early (the caller names what). */
+typedef int (*idx_take_fn)(void *user, const unsigned char *bytes, size_t got, size_t offset,
+                           isw_error_t *err);
+
+static int idx_stream(gzFile f, const char *path, unsigned char *chunk, size_t chunk_bytes,
+                      size_t total, idx_take_fn take, void *user, size_t *done,
+                      isw_error_t *err)
+{
+    *done = 0;
+    while (*done < total) {
+        size_t want = total - *done < chunk_bytes ? total - *done : chunk_bytes;
+        size_t got;
+        int st = idx_read(f, chunk, want, &got, path, err);
+        if (st || (st = take(user, chunk, got, *done, err)))
+            return st;
+        *done += got;
+        if (got < want)
+            break;
+    }
+    return ISW_OK;
+}
+
+/* Pixels: X is (n, nin) of table[byte]. */
+typedef struct {
+    float *X;
+    const float *table;
+} pixels_t;
+
+static int take_pixels(void *user, const unsigned char *bytes, size_t got, size_t offset,
+                       isw_error_t *err)
+{
+    (void)err;
+    const pixels_t *p = user;
+    for (size_t j = 0; j < got; j++)
+        p->X[offset + j] = p->table[bytes[j]];
+    return ISW_OK;
+}
+
+/* Labels: Y is (n, classes), one-hot. */
+typedef struct {
+    float *Y;
+    int classes;
+    const char *path;
+} labels_t;
+
+static int take_labels(void *user, const unsigned char *bytes, size_t got, size_t offset,
+                       isw_error_t *err)
+{
+    const labels_t *l = user;
+    for (size_t j = 0; j < got; j++) {
+        if (bytes[j] >= l->classes)
+            return isw_error_set(err, ISW_EINVAL, l->path, 0,
+                                 "label %u at index %zu out of range, expected 0..%d",
+                                 (unsigned)bytes[j], offset + j, l->classes - 1);
+        l->Y[(offset + j) * (size_t)l->classes + bytes[j]] = 1.0f;
+    }
+    return ISW_OK;
+}
+
+static int idx_read_data(gzFile fi, gzFile fl, const char *images, const char *labels,
+                         unsigned char *chunk, size_t chunk_bytes, isw_data_t *data,
+                         size_t rows, size_t cols, const float *table, isw_error_t *err)
+{
+    size_t n = data->n, total = n * rows * cols, done;
+    pixels_t px = {data->buf, table};
+    int st = idx_stream(fi, images, chunk, chunk_bytes, total, take_pixels, &px, &done, err);
+    if (st)
+        return st;
+    if (done < total)
+        return isw_error_set(err, ISW_EINVAL, images, 0,
+                             "truncated: expected %zu bytes of pixel data (%zu images "
+                             "of %zux%zu), found %zu", total, n, rows, cols, done);
+    labels_t lb = {data->buf + total, data->classes, labels};
+    if ((st = idx_stream(fl, labels, chunk, chunk_bytes, n, take_labels, &lb, &done, err)))
+        return st;
+    if (done < n)
+        return isw_error_set(err, ISW_EINVAL, labels, 0,
+                             "truncated: expected %zu bytes of labels, found %zu", n, done);
+    return ISW_OK;
+}
+
+/* Read whole, a file must end where its header says, with an intact gzip
+ * trailer (its CRC is checked only there): one more byte must be the end
+ * of the stream. */
+static int idx_check_end(gzFile f, const char *path, unsigned char *chunk, size_t n,
+                         isw_error_t *err)
+{
+    size_t got;
+    int st = idx_read(f, chunk, 1, &got, path, err);
+    if (st)
+        return st;
+    int code = Z_OK;
+    gzerror(f, &code);
+    if (got || (code != Z_OK && code != Z_STREAM_END))
+        return isw_error_set(err, ISW_EINVAL, path, 0,
+                             got ? "found data after the %zu items its header counts, "
+                                   "expected the file to end there"
+                                 : "the gzip stream is truncated after its %zu items",
+                             n);
+    return ISW_OK;
+}
+
 int isw_data_read_idx(isw_data_t *data, const char *images, const char *labels,
                       long limit, double normalize, int classes, isw_error_t *err)
 {
@@ -157,22 +277,8 @@ int isw_data_read_idx(isw_data_t *data, const char *images, const char *labels,
         goto done;
 
     size_t count = hi[1], rows = hi[2], cols = hi[3];
-    if (count != hl[1]) {
-        st = isw_error_set(err, ISW_EINVAL, labels, 0,
-                           "%s has %zu items but %s has %lu, expected equal counts",
-                           images, count, labels, (unsigned long)hl[1]);
+    if ((st = idx_check_counts(count, hl[1], rows, cols, images, labels, err)))
         goto done;
-    }
-    if (count == 0) {
-        st = isw_error_set(err, ISW_EINVAL, images, 0,
-                           "found 0 images, expected at least 1");
-        goto done;
-    }
-    if (rows == 0 || cols == 0 || rows * cols > (1u << 30)) {
-        st = isw_error_set(err, ISW_EINVAL, images, 0,
-                           "image size %zux%zu, expected 1..2^30 pixels", rows, cols);
-        goto done;
-    }
     size_t nin = rows * cols;
     size_t n = isw_data_limited(count, limit);
     char what[128];
@@ -197,73 +303,12 @@ int isw_data_read_idx(isw_data_t *data, const char *images, const char *labels,
         goto done;
     }
 
-    /* Pixels: X is (n, nin). */
-    float *X = data->buf;
-    size_t total = n * nin, done_bytes = 0;
-    while (done_bytes < total) {
-        size_t want = total - done_bytes < chunk_bytes ? total - done_bytes : chunk_bytes;
-        size_t got;
-        if ((st = idx_read(fi, chunk, want, &got, images, err)))
-            goto done;
-        for (size_t j = 0; j < got; j++)
-            X[done_bytes + j] = table[chunk[j]];
-        done_bytes += got;
-        if (got < want) {
-            st = isw_error_set(err, ISW_EINVAL, images, 0,
-                               "truncated: expected %zu bytes of pixel data (%zu images "
-                               "of %zux%zu), found %zu", total, n, rows, cols, done_bytes);
-            goto done;
-        }
-    }
-
-    /* Labels: Y is (n, classes), one-hot. */
-    float *Y = data->buf + n * nin;
-    size_t done_labels = 0;
-    while (done_labels < n) {
-        size_t want = n - done_labels < chunk_bytes ? n - done_labels : chunk_bytes;
-        size_t got;
-        if ((st = idx_read(fl, chunk, want, &got, labels, err)))
-            goto done;
-        for (size_t j = 0; j < got; j++) {
-            size_t i = done_labels + j;
-            if (chunk[j] >= classes) {
-                st = isw_error_set(err, ISW_EINVAL, labels, 0,
-                                   "label %u at index %zu out of range, expected 0..%d",
-                                   (unsigned)chunk[j], i, classes - 1);
-                goto done;
-            }
-            Y[i * (size_t)classes + chunk[j]] = 1.0f;
-        }
-        done_labels += got;
-        if (got < want) {
-            st = isw_error_set(err, ISW_EINVAL, labels, 0,
-                               "truncated: expected %zu bytes of labels, found %zu", n,
-                               done_labels);
-            goto done;
-        }
-    }
-    /* Read whole, a file must end where its header says, with an intact
-     * gzip trailer (its CRC is checked only there): one more byte must be
-     * the end of the stream. */
-    if (n == count) {
-        for (int k = 0; k < 2; k++) {
-            gzFile f = k ? fl : fi;
-            const char *path = k ? labels : images;
-            size_t got;
-            if ((st = idx_read(f, chunk, 1, &got, path, err)))
-                goto done;
-            int code = Z_OK;
-            gzerror(f, &code);
-            if (got || (code != Z_OK && code != Z_STREAM_END)) {
-                st = isw_error_set(err, ISW_EINVAL, path, 0,
-                                   got ? "found data after the %zu items its header counts, "
-                                         "expected the file to end there"
-                                       : "the gzip stream is truncated after its %zu items",
-                                   n);
-                goto done;
-            }
-        }
-    }
+    if ((st = idx_read_data(fi, fl, images, labels, chunk, chunk_bytes, data, rows, cols, table,
+                            err)))
+        goto done;
+    if (n == count && ((st = idx_check_end(fi, images, chunk, n, err)) ||
+                       (st = idx_check_end(fl, labels, chunk, n, err))))
+        goto done;
     st = ISW_OK;
 
 done:

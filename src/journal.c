@@ -451,6 +451,83 @@ static int protect_input(isw_journal_t *j, const char *input, int fresh, int hav
     return ISW_OK;
 }
 
+/* --fresh: removes OUTDIR's result files, the journal last. */
+static int remove_outputs(const char *outdir, isw_error_t *err)
+{
+    for (size_t i = 0; i < NOUTPUTS; i++) {
+        char p[ISW_PATH_MAX];
+        int st = path_join(p, outdir, outdir_outputs[i], err);
+        if (st != ISW_OK)
+            return st;
+        if (unlink(p) != 0 && errno != ENOENT)
+            return isw_error_set(err, ISW_EIO, p, 0, "cannot remove: %s", strerror(errno));
+    }
+    return ISW_OK;
+}
+
+/* Without --fresh: OUTDIR may be resumed only when it holds this spec's
+ * journal on the same data, or nothing of ours.  m, bad, was: meta_check's
+ * verdict, the dataset that differs and its journaled hash. */
+static int check_resumable(isw_journal_t *j, int m, int bad, uint64_t was,
+                           const isw_journal_data_t *data, isw_error_t *err)
+{
+    const char *outdir = j->outdir;
+    struct stat sb;
+    int have_runs = lstat(j->runs_path, &sb) == 0;
+    if (m == -3) {
+        char then[40] = "none recorded";
+        if (was)
+            snprintf(then, sizeof then, "%016" PRIx64, was);
+        return isw_error_set(err, ISW_ESTATE, data[bad].source, 0,
+                             "the data changed since the journal in %s was started (content "
+                             "hash %s then, %016" PRIx64 " now): resuming would mix records "
+                             "of two datasets; restore the data, or use --fresh to discard "
+                             "the journal or -o to choose another output directory",
+                             outdir, then, data[bad].hash);
+    }
+    if (m == -1 || m == -2 || (m == 0 && have_runs)) {
+        const char *what = m == -1  ? "an unreadable journal.meta"
+                           : m == 0 ? "a runs.csv without journal.meta"
+                                    : "the journal of another spec";
+        return isw_error_set(err, ISW_ESTATE, outdir, 0,
+                             "%s holds %s; use --fresh to discard it or -o to choose "
+                             "another output directory",
+                             outdir, what);
+    }
+    /* results without a journal are of unknown origin (another tool, an
+     * older run, the user's own files): not ours to overwrite */
+    for (size_t i = 0; m == 0 && i < NOUTPUTS; i++) {
+        char p[ISW_PATH_MAX];
+        if (path_join(p, outdir, outdir_outputs[i], NULL) == ISW_OK && lstat(p, &sb) == 0)
+            return isw_error_set(err, ISW_ESTATE, p, 0,
+                                 "exists, but %s holds no journal, so this run would "
+                                 "overwrite a file it did not write; use --fresh to replace "
+                                 "it or -o to choose another output directory",
+                                 outdir);
+    }
+    return ISW_OK;
+}
+
+/* A new runs.csv (or one whose header did not survive) gets its header. */
+static int write_header(isw_journal_t *j, const char *const *axes, int naxes,
+                        isw_error_t *err)
+{
+    isw_sb_t hdr = {0};
+    isw_runs_format_header(&hdr, axes, naxes);
+    if (!isw_sb_ok(&hdr) || ftruncate(j->fd, 0) != 0 || write_all(j->fd, hdr.s, hdr.len) != 0) {
+        isw_sb_free(&hdr);
+        int st = isw_error_set(err, ISW_EIO, j->runs_path, 0, "cannot write the header: %s",
+                               strerror(errno));
+        if (ftruncate(j->fd, 0) != 0) {
+            /* a partial header reads as torn: the next open rewrites it */
+        }
+        return st;
+    }
+    j->size = (off_t)hdr.len;
+    isw_sb_free(&hdr);
+    return ISW_OK;
+}
+
 int isw_journal_open(isw_journal_t **journal, const char *outdir, uint64_t spec_hash,
                      const isw_journal_data_t *data, int ndata, const char *const *axes,
                      int naxes, int fresh, const char *input, const char *platform,
@@ -482,57 +559,12 @@ int isw_journal_open(isw_journal_t **journal, const char *outdir, uint64_t spec_
     int m = meta_check(meta_path, spec_hash, data, ndata, &bad, &was, &stored);
     if ((st = protect_input(j, input, fresh, m == 1, err)) != ISW_OK)
         goto fail;
-    if (fresh) {
-        for (size_t i = 0; i < NOUTPUTS; i++) {
-            char p[ISW_PATH_MAX];
-            if ((st = path_join(p, outdir, outdir_outputs[i], err)) != ISW_OK)
-                goto fail;
-            if (unlink(p) != 0 && errno != ENOENT) {
-                st = isw_error_set(err, ISW_EIO, p, 0, "cannot remove: %s", strerror(errno));
-                goto fail;
-            }
-        }
-    } else {
-        struct stat sb;
-        int have_runs = lstat(j->runs_path, &sb) == 0;
-        if (m == -3) {
-            char then[40] = "none recorded";
-            if (was)
-                snprintf(then, sizeof then, "%016" PRIx64, was);
-            st = isw_error_set(err, ISW_ESTATE, data[bad].source, 0,
-                               "the data changed since the journal in %s was started (content "
-                               "hash %s then, %016" PRIx64 " now): resuming would mix records "
-                               "of two datasets; restore the data, or use --fresh to discard "
-                               "the journal or -o to choose another output directory",
-                               outdir, then, data[bad].hash);
-            goto fail;
-        }
-        if (m == -1 || m == -2 || (m == 0 && have_runs)) {
-            const char *what = m == -1  ? "an unreadable journal.meta"
-                               : m == 0 ? "a runs.csv without journal.meta"
-                                        : "the journal of another spec";
-            st = isw_error_set(err, ISW_ESTATE, outdir, 0,
-                               "%s holds %s; use --fresh to discard it or -o to choose "
-                               "another output directory",
-                               outdir, what);
-            goto fail;
-        }
-        /* results without a journal are of unknown origin (another tool,
-         * an older run, the user's own files): not ours to overwrite */
-        for (size_t i = 0; m == 0 && i < NOUTPUTS; i++) {
-            char p[ISW_PATH_MAX];
-            if (path_join(p, outdir, outdir_outputs[i], NULL) == ISW_OK && lstat(p, &sb) == 0) {
-                st = isw_error_set(err, ISW_ESTATE, p, 0,
-                                   "exists, but %s holds no journal, so this run would "
-                                   "overwrite a file it did not write; use --fresh to replace "
-                                   "it or -o to choose another output directory",
-                                   outdir);
-                goto fail;
-            }
-        }
-        if ((st = journal_resume(j, axes, naxes, err)) != ISW_OK)
-            goto fail;
-    }
+    st = fresh ? remove_outputs(outdir, err)
+               : check_resumable(j, m, bad, was, data, err);
+    if (st == ISW_OK && !fresh)
+        st = journal_resume(j, axes, naxes, err);
+    if (st != ISW_OK)
+        goto fail;
     if (!j->runs.axes && (st = isw_runs_set_axes(&j->runs, (char *const *)axes, naxes)) != ISW_OK) {
         isw_error_set(err, st, outdir, 0, "out of memory");
         goto fail;
@@ -544,22 +576,8 @@ int isw_journal_open(isw_journal_t **journal, const char *outdir, uint64_t spec_
     if (j->fd < 0 &&
         (st = open_plain(&j->fd, j->runs_path, O_RDWR | O_APPEND | O_CREAT, err)) != ISW_OK)
         goto fail;
-    if (j->size == 0) {  /* new, or not even the header survived */
-        isw_sb_t hdr = {0};
-        isw_runs_format_header(&hdr, axes, naxes);
-        if (!isw_sb_ok(&hdr) || ftruncate(j->fd, 0) != 0 ||
-            write_all(j->fd, hdr.s, hdr.len) != 0) {
-            isw_sb_free(&hdr);
-            st = isw_error_set(err, ISW_EIO, j->runs_path, 0, "cannot write the header: %s",
-                               strerror(errno));
-            if (ftruncate(j->fd, 0) != 0) {
-                /* a partial header reads as torn: the next open rewrites it */
-            }
-            goto fail;
-        }
-        j->size = (off_t)hdr.len;
-        isw_sb_free(&hdr);
-    }
+    if (j->size == 0 && (st = write_header(j, axes, naxes, err)) != ISW_OK)
+        goto fail;
     *journal = j;
     return ISW_OK;
 fail:

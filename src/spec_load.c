@@ -16,6 +16,51 @@ static const char *const top_keys[] = {"name", "seed", "data", "model", "init", 
                                        "criteria", "sweep", "refine", NULL};
 /* ---- loading ------------------------------------------------------------ */
 
+/* Calls fn for every key of a mapping with the key's text, its line and
+ * the value's node, in file order; stops at the first error. */
+typedef int (*pair_fn)(void *ctx, const char *key, int line, yaml_node_t *value,
+                       const where_t *w, isw_error_t *err);
+
+static int each_pair(yaml_document_t *doc, yaml_node_t *map, const char *file, pair_fn fn,
+                     void *ctx, isw_error_t *err)
+{
+    where_t w = {file, 0, 1};
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+         p++) {
+        yaml_node_t *k = yaml_document_get_node(doc, p->key);
+        int st = fn(ctx, isw_yaml_scalar(k), (int)k->start_mark.line + 1,
+                    yaml_document_get_node(doc, p->value), &w, err);
+        if (st)
+            return st;
+    }
+    return ISW_OK;
+}
+
+typedef struct {
+    isw_spec_t *spec;                    /* the sections fill it */
+    const isw_spec_t *base;              /* the sweep's axes are checked against it */
+    isw_sweep_t *sweep;
+    const char *section;
+    yaml_document_t *doc;
+    keylines_t *kl;
+} load_ctx_t;
+
+static int section_pair(void *ctx, const char *name, int line, yaml_node_t *value,
+                        const where_t *w, isw_error_t *err)
+{
+    load_ctx_t *c = ctx;
+    char key[256];
+    snprintf(key, sizeof key, "%s.%s", c->section, name);
+    int layer;
+    const keydef_t *d = isw_spec_key_find(key, &layer);
+    if (!d)
+        return isw_spec_unknown_key(err, w->file, line, "", key);
+    int st = isw_spec_set_node(c->spec, d, layer, key, c->doc, value, w, err);
+    if (st == ISW_OK)
+        isw_spec_keylines_add(c->kl, key, line);
+    return st;
+}
+
 static int load_section(isw_spec_t *s, const char *section, yaml_document_t *doc,
                         yaml_node_t *map, const char *file, keylines_t *kl, isw_error_t *err)
 {
@@ -27,64 +72,52 @@ static int load_section(isw_spec_t *s, const char *section, yaml_document_t *doc
     int st = isw_spec_check_mapping(doc, map, section, expected, file, err);
     if (st)
         return st;
-    where_t w = {file, 0, 1};
-    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
-         p++) {
-        yaml_node_t *k = yaml_document_get_node(doc, p->key);
-        int line = (int)k->start_mark.line + 1;
-        char key[256];
-        snprintf(key, sizeof key, "%s.%s", section, isw_yaml_scalar(k));
-        int layer;
-        const keydef_t *d = isw_spec_key_find(key, &layer);
-        if (!d)
-            return isw_spec_unknown_key(err, file, line, "", key);
-        if ((st = isw_spec_set_node(s, d, layer, key, doc, yaml_document_get_node(doc, p->value), &w, err)))
-            return st;
-        isw_spec_keylines_add(kl, key, line);
-    }
+    load_ctx_t c = {s, NULL, NULL, section, doc, kl};
+    return each_pair(doc, map, file, section_pair, &c, err);
+}
+
+static int refine_pair(void *ctx, const char *name, int line, yaml_node_t *value,
+                       const where_t *w, isw_error_t *err)
+{
+    load_ctx_t *c = ctx;
+    int st = isw_spec_refine_set(&c->sweep->refine, name, c->doc, value, w, line, err);
+    if (st)
+        return st;
+    char key[128];
+    snprintf(key, sizeof key, "refine.%s", name);
+    isw_spec_keylines_add(c->kl, key, line);
     return ISW_OK;
 }
 
 static int load_refine(isw_sweep_t *sw, yaml_document_t *doc, yaml_node_t *map, const char *file,
                        keylines_t *kl, isw_error_t *err)
 {
-    int st = isw_spec_check_mapping(doc, map, "refine", "a mapping with keys axis, tolerance, rounds",
-                           file, err);
+    int st = isw_spec_check_mapping(doc, map, "refine",
+                                    "a mapping with keys axis, tolerance, rounds", file, err);
     if (st)
         return st;
     sw->refine.enabled = 1;
-    where_t w = {file, 0, 1};
-    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
-         p++) {
-        yaml_node_t *k = yaml_document_get_node(doc, p->key);
-        int line = (int)k->start_mark.line + 1;
-        if ((st = isw_spec_refine_set(&sw->refine, isw_yaml_scalar(k), doc, yaml_document_get_node(doc, p->value),
-                             &w, line, err)))
-            return st;
-        char key[128];
-        snprintf(key, sizeof key, "refine.%s", isw_yaml_scalar(k));
-        isw_spec_keylines_add(kl, key, line);
-    }
-    return ISW_OK;
+    load_ctx_t c = {NULL, NULL, sw, "refine", doc, kl};
+    return each_pair(doc, map, file, refine_pair, &c, err);
+}
+
+static int sweep_pair(void *ctx, const char *name, int line, yaml_node_t *value,
+                      const where_t *w, isw_error_t *err)
+{
+    load_ctx_t *c = ctx;
+    return isw_spec_sweep_add(c->sweep, c->base, name, c->doc, value, w, line, 0, err);
 }
 
 static int load_sweep(isw_sweep_t *sw, const isw_spec_t *spec, yaml_document_t *doc,
                       yaml_node_t *map, const char *file, isw_error_t *err)
 {
     int st = isw_spec_check_mapping(doc, map, "sweep",
-                           "a mapping of axes, e.g. train.lr: {logspace: [1e-4, 1, 9]}", file,
-                           err);
+                                    "a mapping of axes, e.g. train.lr: {logspace: [1e-4, 1, 9]}",
+                                    file, err);
     if (st)
         return st;
-    where_t w = {file, 0, 1};
-    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
-         p++) {
-        yaml_node_t *k = yaml_document_get_node(doc, p->key);
-        if ((st = isw_spec_sweep_add(sw, spec, isw_yaml_scalar(k), doc, yaml_document_get_node(doc, p->value), &w,
-                            (int)k->start_mark.line + 1, 0, err)))
-            return st;
-    }
-    return ISW_OK;
+    load_ctx_t c = {NULL, spec, sw, "sweep", doc, NULL};
+    return each_pair(doc, map, file, sweep_pair, &c, err);
 }
 
 static int load_root(isw_spec_t *s, isw_sweep_t *sw, yaml_document_t *doc, const char *file,
