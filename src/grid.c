@@ -111,8 +111,9 @@ int isw_grid_point_spec(isw_spec_t *out, const isw_grid_t *grid, const isw_spec_
         const isw_axis_t *ax = &grid->sweep->axes[a];
         if (a == grid->lr_axis && !isnan(lr))
             continue;                    /* a probe's own lr, set below */
-        isw_axis_buf_t num;
-        int st = isw_spec_set(out, ax->key, isw_axis_text(ax, idx[a], &num), err);
+        isw_value_t v;
+        isw_axis_value(ax, idx[a], &v);
+        int st = isw_spec_set_value(out, ax->key, &v, err);
         if (st != ISW_OK) {
             if (err && err->line == 0)
                 err->line = ax->line;

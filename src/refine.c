@@ -303,8 +303,9 @@ void isw_refine_record(isw_refine_t *r, uint64_t task, int outcome)
                 return;
             }
             for (size_t i = 0; i < r->nlr; i++) {
-                isw_axis_buf_t num;
-                s->points[i].lr = strtod(isw_axis_text(&g->sweep->axes[g->lr_axis], i, &num), NULL);
+                isw_value_t v;   /* train.lr is a real key */
+                isw_axis_value(&g->sweep->axes[g->lr_axis], i, &v);
+                s->points[i].lr = v.r;
             }
             s->npoints = (int)r->nlr;
         }

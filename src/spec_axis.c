@@ -18,19 +18,14 @@ void isw_spec_sweep_init(isw_sweep_t *sweep)
     sweep->refine.rounds = 10;
 }
 
+static void axis_clear(isw_axis_t *ax);
+
 void isw_sweep_free(isw_sweep_t *sweep)
 {
     if (!sweep)
         return;
-    for (int a = 0; a < sweep->naxes && a < ISW_MAX_AXES; a++) {
-        isw_axis_t *ax = &sweep->axes[a];
-        if (ax->values) {
-            for (size_t i = 0; i < ax->n; i++)
-                free(ax->values[i]);
-            free(ax->values);
-        }
-        ax->values = NULL;
-    }
+    for (int a = 0; a < sweep->naxes && a < ISW_MAX_AXES; a++)
+        axis_clear(&sweep->axes[a]);
     sweep->naxes = 0;
 }
 
@@ -50,7 +45,38 @@ static void axis_clear(isw_axis_t *ax)
             free(ax->values[i]);
         free(ax->values);
     }
+    free(ax->ints);
+    free(ax->reals);
     memset(ax, 0, sizeof *ax);
+}
+
+/* Value i of a range: start + i*step lies between start and stop, so it
+ * fits; computed in unsigned arithmetic, where the product may wrap. */
+static long long range_value(const isw_axis_t *axis, size_t i)
+{
+    unsigned long long v = (unsigned long long)axis->start +
+                           (unsigned long long)i * (unsigned long long)axis->step;
+    return v <= (unsigned long long)LLONG_MAX ? (long long)v : -(long long)(~v) - 1;
+}
+
+void isw_axis_value(const isw_axis_t *axis, size_t i, isw_value_t *v)
+{
+    memset(v, 0, sizeof *v);
+    v->kind = axis->kind;
+    if (i >= axis->n)
+        return;
+    switch (axis->kind) {
+    case ISW_VALUE_INT:
+        v->i = axis->form == ISW_AXIS_RANGE ? range_value(axis, i) : axis->ints[i];
+        break;
+    case ISW_VALUE_REAL:
+        /* a range of a real key: the integer, rounded to double as reading
+         * its decimal text would */
+        v->r = axis->form == ISW_AXIS_RANGE ? (double)range_value(axis, i) : axis->reals[i];
+        break;
+    default:
+        v->text = axis->values[i];
+    }
 }
 
 const char *isw_axis_text(const isw_axis_t *axis, size_t i, isw_axis_buf_t *buf)
@@ -74,13 +100,7 @@ const char *isw_axis_text(const isw_axis_t *axis, size_t i, isw_axis_buf_t *buf)
         snprintf(buf->num, sizeof buf->num, "%.12g", x);
         break;
     case ISW_AXIS_RANGE: {
-        /* start + i*step lies between start and stop, so it fits; computed
-         * in unsigned arithmetic, where the intermediate product may wrap. */
-        unsigned long long v = (unsigned long long)axis->start +
-                               (unsigned long long)i * (unsigned long long)axis->step;
-        long long sv = v <= (unsigned long long)LLONG_MAX ? (long long)v
-                                                          : -(long long)(~v) - 1;
-        snprintf(buf->num, sizeof buf->num, "%lld", sv);
+        snprintf(buf->num, sizeof buf->num, "%lld", range_value(axis, i));
         break;
     }
     }
@@ -123,10 +143,13 @@ static int axis_distinct(const isw_axis_t *ax, const keydef_t *d, int layer,
         return ISW_OK;
     if (ax->form != ISW_AXIS_LIST) {
         for (size_t i = 1; i < ax->n; i++) {
-            isw_axis_buf_t p, q;
-            const char *tp = isw_axis_text(ax, i - 1, &p), *tq = isw_axis_text(ax, i, &q);
-            if (strtod(tp, NULL) == strtod(tq, NULL))
-                return duplicate_value(err, ax, w, line, i - 1, i, tq);
+            isw_value_t p, q;
+            isw_axis_value(ax, i - 1, &p);
+            isw_axis_value(ax, i, &q);
+            if (p.kind == ISW_VALUE_INT ? p.i == q.i : p.r == q.r) {
+                isw_axis_buf_t t;
+                return duplicate_value(err, ax, w, line, i - 1, i, isw_axis_text(ax, i, &t));
+            }
         }
         return ISW_OK;
     }
@@ -195,15 +218,67 @@ static int axis_key(isw_axis_t *ax, axis_ctx_t *c, const char *key, int keyline,
     return ISW_OK;
 }
 
-/* Sets one value on the scratch spec; its message then says it is an axis
- * value. */
-static int axis_try(const isw_axis_t *ax, const axis_ctx_t *c, const char *text, int line,
+/* What the values of a key are (isw_value_t). */
+static isw_value_kind_t key_kind(const keydef_t *d)
+{
+    switch (d->type) {
+    case K_INT:
+    case K_LONG:
+    case K_U64:
+        return ISW_VALUE_INT;
+    case K_DBL:
+    case K_LRK:
+        return ISW_VALUE_REAL;
+    case K_INTLIST:
+    case K_DBLLIST:
+    case K_STRLIST:
+        return ISW_VALUE_LIST;
+    default:
+        return ISW_VALUE_NAME;
+    }
+}
+
+/* Room for the typed values of a numeric list, linspace or logspace (a
+ * range computes its own). */
+static int axis_alloc_values(isw_axis_t *ax, const axis_ctx_t *c, size_t n, int line,
+                             isw_error_t *err)
+{
+    ax->kind = key_kind(c->d);
+    if (ax->form == ISW_AXIS_RANGE || n == 0)
+        return ISW_OK;
+    if (ax->kind == ISW_VALUE_INT && !(ax->ints = calloc(n, sizeof *ax->ints)))
+        return isw_error_set(err, ISW_ENOMEM, c->w->file, line, "out of memory");
+    if (ax->kind == ISW_VALUE_REAL && !(ax->reals = calloc(n, sizeof *ax->reals)))
+        return isw_error_set(err, ISW_ENOMEM, c->w->file, line, "out of memory");
+    return ISW_OK;
+}
+
+/* Keeps value i as the setter left it on the scratch spec: the number
+ * every run of this value gets, read from the text once, here. */
+static void axis_keep(isw_axis_t *ax, const axis_ctx_t *c, size_t i)
+{
+    const char *field = (const char *)c->tmp + c->d->off;
+    if (ax->ints) {
+        ax->ints[i] = c->d->type == K_INT    ? *(const int *)field
+                      : c->d->type == K_LONG ? *(const long *)field
+                                             : (long long)*(const uint64_t *)field;
+    } else if (ax->reals) {
+        ax->reals[i] = c->d->type == K_LRK ? c->tmp->train.lr_layer[c->layer]
+                                           : *(const double *)field;
+    }
+}
+
+/* Sets value i on the scratch spec (its message then says it is an axis
+ * value) and keeps it typed. */
+static int axis_try(isw_axis_t *ax, const axis_ctx_t *c, size_t i, const char *text, int line,
                     isw_error_t *err)
 {
     where_t wi = {c->w->file, line, 0};
     int st = isw_spec_set_text(c->tmp, c->d, c->layer, ax->key, text, &wi, err);
     if (st != ISW_OK)
         isw_spec_prefix_sweep(err);
+    else
+        axis_keep(ax, c, i);
     return st;
 }
 
@@ -218,6 +293,9 @@ static int axis_list(isw_axis_t *ax, const axis_ctx_t *c, yaml_node_t *n, isw_er
                              "sweep.%s: empty list, expected at least one value", ax->key);
     if (!(ax->values = calloc((size_t)count, sizeof *ax->values)))
         return isw_error_set(err, ISW_ENOMEM, c->w->file, line, "out of memory");
+    int st = axis_alloc_values(ax, c, (size_t)count, line, err);
+    if (st != ISW_OK)
+        return st;
     for (int i = 0; i < count; i++) {
         yaml_node_t *it = isw_yaml_item(c->doc, n, i);
         isw_sb_t b = {0};
@@ -228,8 +306,7 @@ static int axis_list(isw_axis_t *ax, const axis_ctx_t *c, yaml_node_t *n, isw_er
         }
         ax->values[i] = b.s;
         ax->n = (size_t)i + 1;
-        int st = axis_try(ax, c, b.s, isw_yaml_line(c->w, it), err);
-        if (st != ISW_OK)
+        if ((st = axis_try(ax, c, (size_t)i, b.s, isw_yaml_line(c->w, it), err)) != ISW_OK)
             return st;
     }
     return ISW_OK;
@@ -343,9 +420,11 @@ static int axis_computed(isw_axis_t *ax, const axis_ctx_t *c, yaml_node_t *n, is
         arg[i] = isw_yaml_scalar(isw_yaml_item(c->doc, args, i));
     int st = strcmp(form, "range") == 0 ? axis_range(ax, c, args, nargs, arg, err)
                                         : axis_space(ax, c, form, args, nargs, arg, err);
+    if (st == ISW_OK)
+        st = axis_alloc_values(ax, c, ax->n, isw_yaml_line(c->w, args), err);
     isw_axis_buf_t num;
     for (size_t i = 0; st == ISW_OK && i < ax->n; i++)
-        st = axis_try(ax, c, isw_axis_text(ax, i, &num), isw_yaml_line(c->w, args), err);
+        st = axis_try(ax, c, i, isw_axis_text(ax, i, &num), isw_yaml_line(c->w, args), err);
     return st;
 }
 
@@ -376,15 +455,8 @@ static int axis_parse(isw_axis_t *ax, const isw_spec_t *spec, const char *key,
                            "sweep.%s: found %s, expected %s (a single value is written [%s])",
                            ax->key, found, forms_text, isw_yaml_scalar(n));
     }
-    if (st == ISW_OK) {
-        isw_axis_buf_t num;
-        double v;
-        ax->numeric = 1;
-        for (size_t i = 0; i < ax->n; i++)
-            if (!isw_parse_finite(isw_axis_text(ax, i, &num), &v))
-                ax->numeric = 0;
+    if (st == ISW_OK)
         st = axis_distinct(ax, c.d, c.layer, spec, w, line, err);
-    }
     free(c.tmp);
     if (st)
         axis_clear(ax);

@@ -276,6 +276,49 @@ static int set_list(isw_spec_t *s, const keydef_t *d, const char *key, yaml_docu
     return ISW_OK;
 }
 
+/* Typed assignments of a plain row's field, with the row's range: 0 when
+ * the value is not one of the row's.  The text setter parses, then calls
+ * these; an axis value typed at load calls them directly. */
+static int assign_integer(isw_spec_t *s, const keydef_t *d, long long v)
+{
+    char *field = (char *)s + d->off;
+    switch (d->type) {
+    case K_INT:
+    case K_LONG:
+        if (!isw_spec_range_ok(d->range, (double)v) || v > LONG_MAX || v < LONG_MIN ||
+            (d->type == K_INT && (v > INT_MAX || v < INT_MIN)))
+            return 0;
+        if (d->type == K_INT)
+            *(int *)field = (int)v;
+        else
+            *(long *)field = (long)v;
+        return 1;
+    case K_U64:
+        /* v holds the u64's bits (isw_value_t) */
+        *(uint64_t *)field = (uint64_t)v;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static int assign_real(isw_spec_t *s, const keydef_t *d, double v)
+{
+    if (d->type != K_DBL)
+        return 0;
+    if (!((d->flags & F_TARGET) && isnan(v)) && !(isfinite(v) && isw_spec_range_ok(d->range, v)))
+        return 0;
+    if (d->flags & F_TARGET) {
+        /* a target given replaces the default one */
+        isw_criteria_spec_t *c = &s->criteria;
+        if (c->target_default)
+            c->target_accuracy = c->target_loss = c->target_loss_ratio = NAN;
+        c->target_default = 0;
+    }
+    *(double *)((char *)s + d->off) = v;
+    return 1;
+}
+
 /* Parses scalar t into the field of a plain-valued row (string, bool,
  * integer, real); 0 when t is not a value of the row. */
 static int set_plain(isw_spec_t *s, const keydef_t *d, const char *t)
@@ -298,37 +341,27 @@ static int set_plain(isw_spec_t *s, const keydef_t *d, const char *t)
         return 1;
     case K_INT:
     case K_LONG:
-        if (!isw_spec_parse_long(t, &lv) || !isw_spec_range_ok(d->range, (double)lv) ||
-            (d->type == K_INT && (lv > INT_MAX || lv < INT_MIN)))
-            return 0;
-        if (d->type == K_INT)
-            *(int *)field = (int)lv;
-        else
-            *(long *)field = lv;
-        return 1;
+        return isw_spec_parse_long(t, &lv) && assign_integer(s, d, lv);
     case K_U64:
-        if (!isw_spec_parse_u64(t, &uv))
-            return 0;
-        *(uint64_t *)field = uv;
-        return 1;
+        return isw_spec_parse_u64(t, &uv) && assign_integer(s, d, (long long)uv);
     case K_DBL:
-        if ((d->flags & F_TARGET) && isw_spec_is_null(t)) {
-            dv = NAN;
-        } else if (!isw_parse_finite(t, &dv) || !isw_spec_range_ok(d->range, dv)) {
-            return 0;
-        }
-        if (d->flags & F_TARGET) {
-            /* a target given replaces the default one */
-            isw_criteria_spec_t *c = &s->criteria;
-            if (c->target_default)
-                c->target_accuracy = c->target_loss = c->target_loss_ratio = NAN;
-            c->target_default = 0;
-        }
-        *(double *)field = dv;
-        return 1;
+        if ((d->flags & F_TARGET) && isw_spec_is_null(t))
+            return assign_real(s, d, NAN);
+        return isw_parse_finite(t, &dv) && assign_real(s, d, dv);
     default:
         return 0;
     }
+}
+
+/* train.lr_layer.K: layer K's multiplier (layer already checked). */
+static int assign_lrk(isw_spec_t *s, const keydef_t *d, int layer, double v)
+{
+    if (!isfinite(v) || !isw_spec_range_ok(d->range, v))
+        return 0;
+    s->train.lr_layer[layer] = v;
+    if (layer + 1 > s->train.lr_layer_keys)
+        s->train.lr_layer_keys = layer + 1;
+    return 1;
 }
 
 static int set_lrk(isw_spec_t *s, const keydef_t *d, int layer, const char *key,
@@ -339,11 +372,8 @@ static int set_lrk(isw_spec_t *s, const keydef_t *d, int layer, const char *key,
         return isw_error_set(err, ISW_EINVAL, w->file, isw_yaml_line(w, n),
                              "%s: layer index %d out of range, expected 0..%d", key, layer,
                              ISW_MAX_LAYERS - 1);
-    if (!isw_parse_finite(isw_yaml_scalar(n), &dv) || !isw_spec_range_ok(d->range, dv))
+    if (!isw_parse_finite(isw_yaml_scalar(n), &dv) || !assign_lrk(s, d, layer, dv))
         return isw_spec_bad_value(err, w, doc, n, key, d, NULL);
-    s->train.lr_layer[layer] = dv;
-    if (layer + 1 > s->train.lr_layer_keys)
-        s->train.lr_layer_keys = layer + 1;
     return ISW_OK;
 }
 
@@ -377,6 +407,15 @@ static int set_enum(isw_spec_t *s, const keydef_t *d, const char *key, yaml_docu
     return ISW_OK;
 }
 
+/* What setting a row's value implies beyond its field. */
+static void mark_set(isw_spec_t *s, const keydef_t *d)
+{
+    if (d->flags & F_DATASEED)
+        s->data.has_seed = 1;
+    if (d->flags & F_CLASSES)
+        s->data.classes_default = 0;
+}
+
 int isw_spec_set_node(isw_spec_t *s, const keydef_t *d, int layer, const char *key,
                       yaml_document_t *doc, yaml_node_t *n, const where_t *w, isw_error_t *err)
 {
@@ -392,13 +431,9 @@ int isw_spec_set_node(isw_spec_t *s, const keydef_t *d, int layer, const char *k
         st = set_enum(s, d, key, doc, n, w, err);
     else if (!set_plain(s, d, t))
         st = isw_spec_bad_value(err, w, doc, n, key, d, NULL);
-    if (st != ISW_OK)
-        return st;
-    if (d->flags & F_DATASEED)
-        s->data.has_seed = 1;
-    if (d->flags & F_CLASSES)
-        s->data.classes_default = 0;
-    return ISW_OK;
+    if (st == ISW_OK)
+        mark_set(s, d);
+    return st;
 }
 
 /* Parses YAML flow text into doc.  An empty text gives an empty plain
@@ -472,6 +507,40 @@ int isw_yaml_parse_text(yaml_document_t *doc, const char *text, char *problem, s
         }
     }
     return 1;
+}
+
+int isw_spec_set_value(isw_spec_t *s, const char *key, const isw_value_t *v, isw_error_t *err)
+{
+    int layer;
+    const keydef_t *d = isw_spec_key_find(key, &layer);
+    if (!d)
+        return isw_spec_unknown_key(err, "", 0, "", key);
+    int ok;
+    switch (v->kind) {
+    case ISW_VALUE_INT:
+        ok = d->type == K_DBL ? assign_real(s, d, (double)v->i) : assign_integer(s, d, v->i);
+        break;
+    case ISW_VALUE_REAL:
+        ok = d->type == K_LRK ? layer >= 0 && layer < ISW_MAX_LAYERS &&
+                                    assign_lrk(s, d, layer, v->r)
+                              : assign_real(s, d, v->r);
+        break;
+    default: {
+        where_t w = {"", 0, 0};
+        return isw_spec_set_text(s, d, layer, key, v->text, &w, err);
+    }
+    }
+    if (!ok) {
+        char expected[256];
+        isw_spec_expect_text(expected, sizeof expected, d);
+        return v->kind == ISW_VALUE_INT
+                   ? isw_error_set(err, ISW_EINVAL, "", 0, "%s: found %lld, expected %s", key,
+                                   v->i, expected)
+                   : isw_error_set(err, ISW_EINVAL, "", 0, "%s: found %.17g, expected %s", key,
+                                   v->r, expected);
+    }
+    mark_set(s, d);
+    return ISW_OK;
 }
 
 /* Sets a key from YAML flow text; messages at w's file and line. */

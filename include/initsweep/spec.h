@@ -69,8 +69,22 @@ typedef struct isw_spec {
     isw_criteria_spec_t criteria;
 } isw_spec_t;
 
-/* One sweep axis.  Values are kept as YAML flow text ("0.5", "uniform",
- * "[16, 16]") and applied with isw_spec_set(), which validates them. */
+/* One axis value, typed by its key: an integer (int, long and u64 keys;
+ * never through double), a real (double keys, train.lr_layer.K), or text
+ * that the key's YAML reader takes: a name (enums, booleans, strings) or a
+ * list ("[16, 16]"). */
+typedef enum { ISW_VALUE_INT, ISW_VALUE_REAL, ISW_VALUE_NAME, ISW_VALUE_LIST } isw_value_kind_t;
+
+typedef struct {
+    isw_value_kind_t kind;
+    long long i;                         /* INT; a u64 key's value as its bits */
+    double r;                            /* REAL; NaN: a criteria target unset (null) */
+    const char *text;                    /* NAME, LIST: owned by the axis */
+} isw_value_t;
+
+/* One sweep axis.  Its values are typed once, when the spec is loaded
+ * (isw_axis_value): every run gets exactly the number the loader checked.
+ * Their text (isw_axis_text) is what runs.csv shows. */
 typedef enum { ISW_AXIS_LIST, ISW_AXIS_LINSPACE, ISW_AXIS_LOGSPACE,
                ISW_AXIS_RANGE } isw_axis_form_t;
 
@@ -81,8 +95,10 @@ typedef struct {
     size_t n;                            /* number of values */
     double a, b;                         /* linspace/logspace end values */
     long long start, stop, step;         /* range: integers end to end, stop excluded */
-    char **values;                       /* ISW_AXIS_LIST: n strings */
-    int numeric;                         /* every value is a number */
+    char **values;                       /* ISW_AXIS_LIST: n strings (flow text) */
+    isw_value_kind_t kind;               /* of every value, by the key's type */
+    long long *ints;                     /* (n) INT values of a list, linspace or logspace */
+    double *reals;                       /* (n) REAL values of a list, linspace or logspace */
 } isw_axis_t;
 
 #define ISW_MAX_AXES 32
@@ -115,6 +131,10 @@ int isw_spec_load_string(isw_spec_t *spec, isw_sweep_t *sweep, const char *text,
  * isw_spec_set(&s, "model.hidden", "[15]", err).  "seed" sets the run seed. */
 int isw_spec_set(isw_spec_t *spec, const char *key, const char *value,
                  isw_error_t *err);
+/* Sets one dotted key to a typed value (an axis value), with the key's
+ * range; NAME and LIST values go through the key's YAML reader. */
+int isw_spec_set_value(isw_spec_t *spec, const char *key, const isw_value_t *value,
+                       isw_error_t *err);
 /* Applies "KEY=VALUE" from the command line.  A key starting with "sweep."
  * adds or replaces an axis in sweep (which may then not be NULL). */
 int isw_spec_override(isw_spec_t *spec, isw_sweep_t *sweep, const char *assignment,
@@ -154,6 +174,10 @@ typedef struct {
  * the axis), a computed linspace/logspace/range value in buf.  The text is
  * what runs.csv holds and what the run's spec is set from. */
 const char *isw_axis_text(const isw_axis_t *axis, size_t i, isw_axis_buf_t *buf);
+
+/* Value i of an axis, typed (see isw_value_t); text values are owned by
+ * the axis.  A range's values are computed, the others were kept at load. */
+void isw_axis_value(const isw_axis_t *axis, size_t i, isw_value_t *value);
 
 /* Every key, one line each, aligned: key, type, default and the range or
  * allowed names (`initsweep --help-keys`). */

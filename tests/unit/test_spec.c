@@ -251,7 +251,7 @@ static void test_full(void)
     CHECK_STR(sw.axes[0].key, "init.dist");
     CHECK_INT(sw.axes[0].form, ISW_AXIS_LIST);
     CHECK_INT(sw.axes[0].n, 2);
-    CHECK_INT(sw.axes[0].numeric, 0);
+    CHECK_INT(sw.axes[0].kind, ISW_VALUE_NAME);
     CHECK_INT(sw.axes[0].line, 35);
     CHECK_STR(axis_text(&sw.axes[0], 1), "uniform");
     CHECK_STR(sw.axes[1].key, "init.scale");
@@ -324,8 +324,11 @@ static void test_axes(void)
     const isw_axis_t *lr = &sw.axes[0];
     CHECK_INT(lr->form, ISW_AXIS_LOGSPACE);
     CHECK_INT(lr->n, 21);
-    CHECK_INT(lr->numeric, 1);
+    CHECK_INT(lr->kind, ISW_VALUE_REAL);
     CHECK_STR(axis_text(lr, 0), "0.0001");
+    isw_value_t v;
+    isw_axis_value(lr, 0, &v);   /* the number the run gets: the text's, read once */
+    CHECK(v.kind == ISW_VALUE_REAL && v.r == 0.0001);
     CHECK_STR(axis_text(lr, 4), "0.001");   /* 10^(-4 + 5*4/20) */
     CHECK_STR(axis_text(lr, 12), "0.1");
     CHECK_STR(axis_text(lr, 16), "1");
@@ -347,7 +350,9 @@ static void test_axes(void)
 
     const isw_axis_t *hid = &sw.axes[3];
     CHECK_INT(hid->form, ISW_AXIS_LIST);
-    CHECK_INT(hid->numeric, 0);
+    CHECK_INT(hid->kind, ISW_VALUE_LIST);
+    isw_axis_value(hid, 0, &v);
+    CHECK(v.kind == ISW_VALUE_LIST && v.text && strcmp(v.text, "[16]") == 0);
     CHECK_STR(axis_text(hid, 0), "[16]");
     CHECK_STR(axis_text(hid, 1), "[16, 16]");
     CHECK_STR(axis_text(hid, 2), "[]");
@@ -359,7 +364,9 @@ static void test_axes(void)
 
     CHECK_STR(axis_text(&sw.axes[4], 0), "0.5");
     CHECK_STR(axis_text(&sw.axes[4], 1), "-1.0e-3");  /* list values keep their text */
-    CHECK_INT(sw.axes[4].numeric, 1);
+    CHECK_INT(sw.axes[4].kind, ISW_VALUE_REAL);
+    isw_axis_value(&sw.axes[4], 1, &v);
+    CHECK(v.r == -1.0e-3);
     CHECK_INT(sw.axes[5].n, 1);
     CHECK_STR(axis_text(&sw.axes[5], 0), "0.3");
     CHECK_INT(sw.axes[6].n, 3);
@@ -542,7 +549,7 @@ static void round_trip(const isw_spec_t *s, const isw_sweep_t *sw)
         CHECK_STR(bsw.axes[a].key, sw->axes[a].key);
         CHECK_INT(bsw.axes[a].form, sw->axes[a].form);
         CHECK_INT(bsw.axes[a].n, sw->axes[a].n);
-        CHECK_INT(bsw.axes[a].numeric, sw->axes[a].numeric);
+        CHECK_INT(bsw.axes[a].kind, sw->axes[a].kind);
         for (size_t i = 0; i < sw->axes[a].n; i++) {
             isw_axis_buf_t bx, by;
             CHECK_STR(isw_axis_text(&bsw.axes[a], i, &by), isw_axis_text(&sw->axes[a], i, &bx));
