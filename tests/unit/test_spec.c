@@ -868,6 +868,56 @@ static void test_axis_range_integers(void)
     free(text);
 }
 
+/* Axis values reach the run as the numbers the loader read: integers never
+ * pass through double (2^53 + 1 and 2^64 - 1 stay exact), reals are the
+ * text's nearest double, a range of a real key gives its integers. */
+static void test_axis_typed(void)
+{
+    isw_spec_t s;
+    isw_sweep_t sw;
+    isw_error_t err;
+    if (!CHECK(load(&s, &sw,
+                    "model: {hidden: [4]}\n"
+                    "sweep:\n"
+                    "  seed: [18446744073709551615, 9007199254740993]\n"
+                    "  train.lr: {linspace: [0.1, 0.7, 4]}\n"
+                    "  init.scale: {range: [1, 4]}\n"
+                    "  criteria.target_loss: [null, 0.5]\n"
+                    "  train.lr_layer.1: [0.25, 3]\n"
+                    "  train.epochs: [7, 9007]\n",
+                    "typed.yaml", &err, 1) == ISW_OK))
+        return;
+    CHECK_INT(sw.axes[0].kind, ISW_VALUE_INT);
+    CHECK_INT(sw.axes[2].kind, ISW_VALUE_REAL);
+    isw_grid_t g;
+    CHECK_INT(isw_grid_init(&g, &sw, &err), ISW_OK);
+    size_t idx[6] = {0, 2, 2, 0, 1, 1};
+    isw_spec_t t;
+    if (!CHECK(isw_grid_point_spec(&t, &g, &s, idx, NAN, &err) == ISW_OK)) {
+        isw_error_print(stderr, &err);
+        isw_sweep_free(&sw);
+        return;
+    }
+    CHECK(t.seed == UINT64_MAX);
+    CHECK(t.train.lr == strtod(axis_text(&sw.axes[1], 2), NULL));
+    CHECK(t.init.scale == 3.0);
+    CHECK(isnan(t.criteria.target_loss));
+    CHECK(t.train.lr_layer[1] == 3.0);
+    CHECK_INT(t.train.epochs, 9007);
+    size_t idx2[6] = {1, 0, 0, 1, 0, 0};
+    CHECK_INT(isw_grid_point_spec(&t, &g, &s, idx2, NAN, &err), ISW_OK);
+    CHECK(t.seed == UINT64_C(9007199254740993));
+    CHECK(t.criteria.target_loss == 0.5);
+    CHECK(t.train.lr_layer[1] == 0.25);
+    /* the typed setter keeps the key's range */
+    isw_value_t bad = {ISW_VALUE_INT, -1, 0, NULL};
+    CHECK_INT(isw_spec_set_value(&t, "train.epochs", &bad, &err), ISW_EINVAL);
+    CHECK_CONTAINS(err.text, "train.epochs: found -1");
+    isw_value_t neg = {ISW_VALUE_REAL, 0, -0.5, NULL};
+    CHECK_INT(isw_spec_set_value(&t, "train.lr", &neg, &err), ISW_EINVAL);
+    isw_sweep_free(&sw);
+}
+
 /* A list value of any length is kept whole: two hidden lists that agree on
  * their first 511 characters are two values. */
 static void test_axis_long_values(void)
@@ -987,6 +1037,7 @@ int main(void)
     test_set_strict();
     test_axis_range_integers();
     test_axis_long_values();
+    test_axis_typed();
     test_invalid_cases();
     return CHECK_DONE();
 }
