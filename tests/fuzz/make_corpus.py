@@ -102,7 +102,10 @@ def csv_seeds():
 
 
 with open(os.path.join(ROOT, "analysis", "schema.json"), encoding="utf-8") as _f:
-    RUN_COLUMNS = [c["name"] for c in json.load(_f)["files"]["runs.csv"]["columns"]]
+    _COLUMNS = json.load(_f)["files"]["runs.csv"]["columns"]
+RUN_COLUMNS = [c["name"] for c in _COLUMNS]
+# a column the seeds do not set: 0 for an integer, else empty (not defined)
+RUN_EMPTY = {c["name"]: "0" if c["type"] == "int" else "" for c in _COLUMNS}
 # the record columns the seeds do not vary
 RUN_FIXED = {"loss_initial": "0.69314718055994529", "loss_max": "1.5", "accuracy_final": "0.75",
              "grad_norm_initial": "2.25", "dead_fraction": "0", "saturated_fraction": "0",
@@ -113,7 +116,7 @@ RUN_FIXED = {"loss_initial": "0.69314718055994529", "loss_max": "1.5", "accuracy
 def runs_csv(axes, rows):
     lines = [",".join(["task"] + axes + RUN_COLUMNS)]
     for task, values, outcome, epochs, epc, loss in rows:
-        rec = dict(RUN_FIXED, outcome=outcome, epochs=str(epochs), epoch_converged=epc,
+        rec = dict(RUN_EMPTY, **RUN_FIXED, outcome=outcome, epochs=str(epochs), epoch_converged=epc,
                    loss_final=loss, loss_best=loss)
         lines.append(",".join([str(task)] + values + [rec[c] for c in RUN_COLUMNS]))
     return "\n".join(lines) + "\n"

@@ -31,7 +31,10 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
 with open(os.path.join(ROOT, "analysis", "schema.json"), encoding="utf-8") as _f:
-    RUN_COLUMNS = [c["name"] for c in json.load(_f)["files"]["runs.csv"]["columns"]]
+    _COLUMNS = json.load(_f)["files"]["runs.csv"]["columns"]
+RUN_COLUMNS = [c["name"] for c in _COLUMNS]
+# a column the fixture does not set: 0 for an integer, else empty (not defined)
+RUN_EMPTY = {c["name"]: 0 if c["type"] == "int" else "" for c in _COLUMNS}
 SPEC = """\
 # initsweep 0.1.0: the resolved spec, every default filled in
 name: plot-fixture
@@ -112,7 +115,7 @@ def write_inputs(outdir):
                 for seed, o in enumerate(outcomes(dist, j, k)):
                     ep, epc, loss = record(o, seed)
                     best = loss if loss != "" else 1
-                    rec = dict(FIXED, outcome=o, epochs=ep, epoch_converged=epc,
+                    rec = dict(RUN_EMPTY, **FIXED, outcome=o, epochs=ep, epoch_converged=epc,
                                loss_final=loss, loss_best=best, loss_max=loss)
                     lines.append(",".join([str(task), dist, s, lr, str(seed)]
                                           + [str(rec[c]) for c in RUN_COLUMNS]))
