@@ -216,6 +216,26 @@ static void test_torn(const char *dir)
     CHECK_INT(truncate(path, good), 0);
 }
 
+/* A runs.csv row of AXES: lead is the task and the axis values, epochs the
+ * epochs field as given; every other column a valid value of its type. */
+static const char *row(const char *lead, const char *epochs)
+{
+    static char bufs[4][1024];
+    static int k;
+    char *b = bufs[k++ % 4];
+    int n = snprintf(b, sizeof bufs[0], "%s", lead);
+    for (int c = 0; c < ISW_RECORD_NCOLUMNS; c++) {
+        const isw_record_column_t *col = &isw_record_columns[c];
+        const char *v = strcmp(col->name, "epochs") == 0    ? epochs
+                        : col->type == ISW_COL_OUTCOME ? "converged"
+                        : col->type == ISW_COL_EPOCH   ? ""
+                                                       : "1";
+        n += snprintf(b + n, sizeof bufs[0] - (size_t)n, ",%s", v);
+    }
+    snprintf(b + n, sizeof bufs[0] - (size_t)n, "\n");
+    return b;
+}
+
 /* A corrupt line before the last one is an error naming its line. */
 static void test_corrupt_middle(const char *dir)
 {
@@ -223,8 +243,8 @@ static void test_corrupt_middle(const char *dir)
     snprintf(path, sizeof path, "%s/runs.csv", dir);
     char *orig = slurp(path);
     /* line 6 (after the header and 4 runs): a bad epochs field */
-    append_text(path, "8,0.5,[16],3,converged,many,,1,1,1,1,1,1,0,0,0,0,,1\n");
-    append_text(path, "9,0.5,[16],4,converged,3,,1,1,1,1,1,1,0,0,0,0,,1\n");
+    append_text(path, row("8,0.5,[16],3", "many"));
+    append_text(path, row("9,0.5,[16],4", "3"));
     isw_journal_t *j = NULL;
     isw_error_t err;
     isw_error_clear(&err);
@@ -240,15 +260,14 @@ static void test_corrupt_middle(const char *dir)
     CHECK_INT(runs.nruns, 0);
 
     /* wrong field count, unclosed quote and a duplicate task, also mid-file */
-    const char *bad[] = {"8,0.5,[16],3,converged\n",
-                         "8,0.5,\"[16,3,converged,3,,1,1,1,1,1,1,0,0,0,0,,1\n",
-                         "3,0.5,[16],3,converged,3,,1,1,1,1,1,1,0,0,0,0,,1\n"};
+    const char *bad[] = {"8,0.5,[16],3,converged\n", row("8,0.5,\"[16,3", "3"),
+                         row("3,0.5,[16],3", "3")};
     const char *why[] = {"fields", "quote", "twice"};
     for (int b = 0; b < 3; b++) {
         FILE *f = fopen(path, "wb");
         fputs(orig, f);
         fputs(bad[b], f);
-        fputs("9,0.5,[16],4,converged,3,,1,1,1,1,1,1,0,0,0,0,,1\n", f);
+        fputs(row("9,0.5,[16],4", "3"), f);
         fclose(f);
         CHECK_INT(isw_runs_read(&runs, path, &err), ISW_EINVAL);
         CHECK_INT(err.line, 6);
