@@ -2,6 +2,7 @@
  * which dispatch on net->prec to the kernels of mlp_kernels.h (written once,
  * instantiated for float and double below).  The only file that calls BLAS. */
 #include "initsweep/mlp.h"
+#include "initsweep/vmath.h"
 
 #include <assert.h>
 #include <cblas.h>
@@ -74,42 +75,32 @@ int isw_mlp_loss_fits(isw_loss_t l, isw_out_t o)
 
 /* ---- kernels, once per precision ---------------------------------------- */
 
-/* tanh for float through expf, about 3x faster than glibc's tanhf (which
- * dominates a small tanh net's step): (1 - t) / (1 + t) with t = e^(-2|z|),
- * and the odd Taylor series up to z^7 below |z| = 1/8, where 1 - t would
- * cancel.  Within 4 ulp of tanh; NaN and +-inf behave as tanhf's. */
-static inline float tanh_f32(float z)
-{
-    float a = fabsf(z);
-    float t = expf(-2 * a);
-    float big = (1 - t) / (1 + t);
-    float z2 = z * z;
-    float small = a * (1 + z2 * (-1.0f / 3 + z2 * (2.0f / 15 + z2 * (-17.0f / 315))));
-    return copysignf(a < 0.125f ? small : big, z);
-}
-
 #define real float
 #define GEMM cblas_sgemm
-#define R_EXP expf
-#define R_TANH tanh_f32
+#define V_EXP isw_vexp_f
+#define V_TANH isw_vtanh_f
+#define V_SIGMOID isw_vsigmoid_f
 #define KN(name) name##_f
 #include "mlp_kernels.h"
 #undef real
 #undef GEMM
-#undef R_EXP
-#undef R_TANH
+#undef V_EXP
+#undef V_TANH
+#undef V_SIGMOID
 #undef KN
 
 #define real double
 #define GEMM cblas_dgemm
-#define R_EXP exp
-#define R_TANH tanh
+#define V_EXP isw_vexp_d
+#define V_TANH isw_vtanh_d
+#define V_SIGMOID isw_vsigmoid_d
 #define KN(name) name##_d
 #include "mlp_kernels.h"
 #undef real
 #undef GEMM
-#undef R_EXP
-#undef R_TANH
+#undef V_EXP
+#undef V_TANH
+#undef V_SIGMOID
 #undef KN
 
 /* ---- layout ------------------------------------------------------------- */

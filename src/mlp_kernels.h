@@ -1,7 +1,7 @@
 /* The MLP kernels of one precision.  mlp.c includes this file twice, once
- * with real = float, GEMM = cblas_sgemm, R_EXP = expf, R_TANH = tanh_f32
- * (mlp.c's tanh through expf) and KN(name) = name##_f, once with the double
- * versions (exp, tanh) and the _d suffix, so
+ * with real = float, GEMM = cblas_sgemm, V_EXP, V_TANH, V_SIGMOID = the
+ * float array functions of vmath.h and KN(name) = name##_f, once with the
+ * double versions and the _d suffix, so
  * each kernel is written once and the public functions dispatch on
  * net->prec.  No include guard on purpose.
  *
@@ -28,12 +28,10 @@ static void KN(act_forward)(real *H, const real *Z, size_t n, isw_act_t act, rea
 {
     switch (act) {
     case ISW_ACT_SIGMOID:
-        for (size_t i = 0; i < n; i++)
-            H[i] = 1 / (1 + R_EXP(-Z[i]));
+        V_SIGMOID(H, Z, n);
         break;
     case ISW_ACT_TANH:
-        for (size_t i = 0; i < n; i++)
-            H[i] = R_TANH(Z[i]);
+        V_TANH(H, Z, n);
         break;
     case ISW_ACT_RELU:
         for (size_t i = 0; i < n; i++)
@@ -60,11 +58,12 @@ static void KN(softmax_forward)(real *P, const real *Z, size_t B, size_t n)
         real m = z[0];
         for (size_t j = 1; j < n; j++)
             m = z[j] > m ? z[j] : m;
+        for (size_t j = 0; j < n; j++)
+            p[j] = z[j] - m;
+        V_EXP(p, p, n);
         real s = 0;
-        for (size_t j = 0; j < n; j++) {
-            p[j] = R_EXP(z[j] - m);
+        for (size_t j = 0; j < n; j++)
             s += p[j];
-        }
         real inv = 1 / s;
         for (size_t j = 0; j < n; j++)
             p[j] *= inv;
