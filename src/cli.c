@@ -422,6 +422,7 @@ int isw_cli_train(const isw_cli_args_t *args)
         printf("# sharpness_initial is computed before epoch 0's line\n");
     isw_record_t rec;
     isw_record_init(&rec, 0);
+    spec.train.eval_gradient = 1;         /* every epoch's line shows |grad| */
     st = isw_train_run(&rec, &spec, &data, print_epoch, stdout, &err);
     isw_data_free(&data);
     if (st != ISW_OK)

@@ -1,11 +1,14 @@
 /* The SGD loop, per-epoch evaluation, run classification and diagnostics.
  *
  * A run alternates training epochs with evaluation passes.  An evaluation
- * pass runs forward and backward over the evaluation set in chunks and
- * accumulates the full-data loss, accuracy, gradient (norms per layer) and
- * the unit diagnostics.  With full-batch training the evaluation set is the
- * training set, so the evaluation pass at theta_t *is* the gradient of step
- * t: each epoch costs one pass, not two. */
+ * pass runs forward over the evaluation set in chunks and accumulates the
+ * full-data loss, accuracy and the unit diagnostics; where the gradient is
+ * wanted it also runs backward (gradient norms per layer).  With full-batch
+ * training the evaluation set is the training set, so the evaluation pass
+ * at theta_t *is* the gradient of step t: each epoch costs one pass, not
+ * two.  With mini-batches only the first evaluation needs the gradient (the
+ * record's grad_norm_initial); the later ones are forward only, a third of
+ * the work, unless train.eval_gradient asks for every one. */
 #include "initsweep/train.h"
 
 #include <math.h>
@@ -117,6 +120,7 @@ typedef struct {
     isw_mlp_t net;
     size_t neval;          /* evaluation rows: the first neval samples */
     size_t chunk;          /* rows per evaluation chunk */
+    int grad_every;        /* train.eval_gradient: every evaluation runs backward */
     double *scratch;       /* (nparams) doubles: init draws, Hessian probes */
     double *probe;         /* (4 * nparams) doubles: theta, v, Hv, a second gradient */
 } run_ws_t;
@@ -138,6 +142,7 @@ static int ws_alloc(run_ws_t *ws, const isw_spec_t *spec, const isw_data_t *data
     if (!full_batch && spec->train.eval_samples > 0 && (size_t)spec->train.eval_samples < n)
         ws->neval = (size_t)spec->train.eval_samples;
     ws->chunk = ws->neval < EVAL_CHUNK ? ws->neval : EVAL_CHUNK;
+    ws->grad_every = spec->train.eval_gradient;
     size_t max_batch = full_batch ? ws->chunk : (batch > ws->chunk ? batch : ws->chunk);
     int st = isw_mlp_alloc(&ws->net, &spec->model, data->nin, data->nout,
                            spec->train.precision, max_batch);
@@ -156,10 +161,11 @@ static int ws_alloc(run_ws_t *ws, const isw_spec_t *spec, const isw_data_t *data
 }
 
 /* One evaluation pass at the current parameters: loss, accuracy and
- * diagnostics into ep, the mean-loss gradient over the evaluation rows into
- * net->grads. */
+ * diagnostics into ep; with_grad: also the mean-loss gradient over the
+ * evaluation rows into net->grads and its norms into ep->grad_norm (else
+ * those are NaN and net->grads is left as it was). */
 static void evaluate(run_ws_t *ws, const isw_data_t *data, double sat_derivative,
-                     isw_epoch_t *ep)
+                     int with_grad, isw_epoch_t *ep)
 {
     isw_mlp_t *net = &ws->net;
     double scale = 1.0 / (double)ws->neval;
@@ -169,7 +175,8 @@ static void evaluate(run_ws_t *ws, const isw_data_t *data, double sat_derivative
         isw_mlp_load_batch(net, data, NULL, first, B);
         isw_mlp_forward(net, B);
         isw_mlp_stats_accumulate(net, B, sat_derivative);
-        isw_mlp_backward(net, B, scale, first > 0);
+        if (with_grad)
+            isw_mlp_backward(net, B, scale, first > 0);
     }
     isw_mlp_stats_t st;
     isw_mlp_stats_get(net, &st);
@@ -180,7 +187,11 @@ static void evaluate(run_ws_t *ws, const isw_data_t *data, double sat_derivative
     ep->output_saturated_fraction = st.output_saturated_fraction;
     ep->nlayers = net->L;
     ep->layer_dead = st.layer_dead;
-    isw_mlp_grad_norms(net, ep->grad_norm);
+    if (with_grad)
+        isw_mlp_grad_norms(net, ep->grad_norm);
+    else
+        for (int l = 0; l < net->L; l++)
+            ep->grad_norm[l] = NAN;
 }
 
 static double vec_norm(const double *v, size_t n)
@@ -429,7 +440,7 @@ static void cut_short(run_ws_t *ws, const isw_data_t *data, const isw_criteria_s
     t->n = epoch + 2;
     if (!t->capped)
         return;
-    evaluate(ws, data, cr->saturation_derivative, ep);
+    evaluate(ws, data, cr->saturation_derivative, ws->grad_every, ep);
     loss[epoch + 1] = isfinite(ep->loss) ? ep->loss : INFINITY;
     acc[epoch + 1] = ep->accuracy;
     ep->epoch = epoch + 1;
@@ -509,7 +520,8 @@ int isw_train_run(isw_record_t *rec, const isw_spec_t *spec, const isw_data_t *d
     for (int epoch = 0;; epoch++) {
         /* Evaluate at the parameters after `epoch` epochs. */
         ep.epoch = epoch;
-        evaluate(&ws, data, cr->saturation_derivative, &ep);
+        evaluate(&ws, data, cr->saturation_derivative, full || epoch == 0 || ws.grad_every,
+                 &ep);
         observe(&t, &ep, loss, acc, epoch);
         if (epoch == 0) {
             rec->loss_initial = ep.loss;

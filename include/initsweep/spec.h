@@ -34,6 +34,9 @@ typedef struct {
     int sharpness;                       /* compute sharpness_initial, default 0 */
     int sharpness_iters;                 /* power iterations, default 20 */
     long eval_samples;                   /* 0 = evaluate on all samples */
+    int eval_gradient;                   /* gradient norms at every evaluation, default 0:
+                                          * mini-batch evaluations after the first are
+                                          * forward only (full batch always has them) */
 } isw_train_spec_t;
 
 typedef struct {

@@ -312,6 +312,60 @@ static void test_determinism(void)
     isw_data_free(&d);
 }
 
+/* Collects each evaluation's first-layer gradient norm. */
+static int grad_log(const isw_epoch_t *ep, void *user)
+{
+    double *g = user;
+    g[ep->epoch] = ep->grad_norm[0];
+    return 0;
+}
+
+/* Mini-batch evaluations after the first are forward only: the record is
+ * the same bits as with the gradient at every evaluation, and only
+ * train.eval_gradient gives the later evaluations' norms. */
+static void test_forward_only_evaluation(void)
+{
+    isw_spec_t s;
+    isw_spec_defaults(&s);
+    s.base_seed = s.seed = 4;
+    s.data.generator = ISW_GEN_SPIRALS;
+    s.data.samples = 300;
+    s.data.classes = 3;
+    s.model.nhidden = 1;
+    s.model.hidden[0] = 12;
+    s.model.activation = ISW_ACT_TANH;
+    s.train.epochs = 4;
+    s.train.batch = 16;
+    s.criteria.stop_on_flat = 0;
+    isw_error_t err;
+    CHECK_INT(isw_spec_validate(&s, "test", &err), ISW_OK);
+    isw_data_t d;
+    if (!CHECK_INT(isw_data_load(&d, &s, &err), ISW_OK))
+        return;
+    isw_record_t a, b;
+    double ga[8], gb[8];
+    a.task = b.task = 2;
+    CHECK_INT(isw_train_run(&a, &s, &d, grad_log, ga, &err), ISW_OK);
+    s.train.eval_gradient = 1;
+    CHECK_INT(isw_train_run(&b, &s, &d, grad_log, gb, &err), ISW_OK);
+    CHECK_INT(a.epochs, 4);
+    a.seconds = b.seconds = 0;
+    CHECK(memcmp(&a, &b, sizeof a) == 0);
+    CHECK(isfinite(a.grad_norm_initial) && a.grad_norm_initial > 0);
+    CHECK(ga[0] == gb[0] && ga[0] > 0);
+    for (int e = 1; e <= a.epochs; e++) {
+        CHECK(isnan(ga[e]));
+        CHECK(isfinite(gb[e]) && gb[e] > 0);
+    }
+    /* full batch: the evaluation is the step's gradient, always there */
+    s.train.batch = 0;
+    s.train.eval_gradient = 0;
+    CHECK_INT(isw_train_run(&a, &s, &d, grad_log, ga, &err), ISW_OK);
+    for (int e = 0; e <= a.epochs; e++)
+        CHECK(isfinite(ga[e]) && ga[e] > 0);
+    isw_data_free(&d);
+}
+
 int main(void)
 {
     gsl_set_error_handler_off();
@@ -319,5 +373,6 @@ int main(void)
     test_least_squares_threshold();
     test_sigmoid_saturation();
     test_determinism();
+    test_forward_only_evaluation();
     return CHECK_DONE();
 }
