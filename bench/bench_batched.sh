@@ -19,6 +19,7 @@ while [ $# -gt 0 ]; do
         *) echo "usage: $0 [-K N] [--repeats N]" >&2; exit 2 ;;
     esac
 done
+"$REPO_DIR/scripts/install-deps.sh" --bench
 bench_build initsweep
 ISW=$BUILD_DIR/initsweep
 OUT=$(mktemp -d)

@@ -1,12 +1,15 @@
 #!/bin/sh
 # Installs what initsweep needs from Debian's archive (skips what is there).
-# Usage: scripts/install-deps.sh [--slurm]
+# Usage: scripts/install-deps.sh [--slurm] [--bench]
+#   --slurm  Slurm and munge (tests/cli's Slurm test)
+#   --bench  PyTorch, the batched peer of bench/bench_batched.sh
 set -eu
 # clang and libclang-rt-14-dev (libFuzzer): the fuzz harnesses, tests/fuzz/run.sh
 core="build-essential cmake pkg-config libopenmpi-dev openmpi-bin libopenblas-dev
 libgsl-dev libyaml-dev zlib1g-dev python3-matplotlib python3-numpy dataset-fashion-mnist
 clang libclang-rt-14-dev"
 slurm="slurm-wlm munge"
+bench="python3-torch"
 
 missing() {
     out=""
@@ -34,12 +37,23 @@ install() {    # install [apt options] -- packages
 need=$(missing $core)
 # shellcheck disable=SC2086
 [ -n "$need" ] && install -- $need
-if [ "${1:-}" = "--slurm" ]; then
-    # Slurm's daemons are started by hand by the test that needs them; its
-    # recommended extras (mail, docs) are not needed.
-    # shellcheck disable=SC2086
-    need=$(missing $slurm)
-    # shellcheck disable=SC2086
-    [ -n "$need" ] && install --no-install-recommends -- $need
-fi
+for opt in "$@"; do
+    case $opt in
+    --slurm)
+        # Slurm's daemons are started by hand by the test that needs them;
+        # its recommended extras (mail, docs) are not needed.
+        # shellcheck disable=SC2086
+        need=$(missing $slurm)
+        # shellcheck disable=SC2086
+        [ -n "$need" ] && install --no-install-recommends -- $need ;;
+    --bench)
+        # shellcheck disable=SC2086
+        need=$(missing $bench)
+        # shellcheck disable=SC2086
+        [ -n "$need" ] && install -- $need ;;
+    *)
+        echo "install-deps: unknown option \"$opt\" (expected --slurm or --bench)" >&2
+        exit 2 ;;
+    esac
+done
 exit 0

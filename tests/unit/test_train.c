@@ -281,24 +281,43 @@ static void test_sigmoid_saturation(void)
     isw_data_free(&d);
 }
 
-/* Same spec, same record (bit for bit but the seconds). */
-static void test_determinism(void)
+/* Defaults with 300 three-class spirals, one hidden layer of `hidden`
+ * units and `epochs` epochs; the caller sets the rest. */
+static isw_spec_t spirals_spec(uint64_t base_seed, uint64_t seed, int hidden, int epochs)
 {
     isw_spec_t s;
     isw_spec_defaults(&s);
-    s.base_seed = 3;
-    s.seed = 5;
+    s.base_seed = base_seed;
+    s.seed = seed;
     s.data.generator = ISW_GEN_SPIRALS;
     s.data.samples = 300;
     s.data.classes = 3;
-    s.model.hidden[0] = 16;
     s.model.nhidden = 1;
-    s.train.epochs = 5;
+    s.model.hidden[0] = hidden;
+    s.train.epochs = epochs;
+    return s;
+}
+
+/* Validates s and loads its data into d; 0 on failure (reported). */
+static int spirals_load(isw_spec_t *s, isw_data_t *d)
+{
+    isw_error_t err;
+    if (!CHECK_INT(isw_spec_validate(s, "test", &err), ISW_OK) ||
+        !CHECK_INT(isw_data_load(d, s, &err), ISW_OK)) {
+        isw_error_print(stderr, &err);
+        return 0;
+    }
+    return 1;
+}
+
+/* Same spec, same record (bit for bit but the seconds). */
+static void test_determinism(void)
+{
+    isw_spec_t s = spirals_spec(3, 5, 16, 5);
     s.train.momentum = 0.9;
     isw_error_t err;
-    CHECK_INT(isw_spec_validate(&s, "test", &err), ISW_OK);
     isw_data_t d;
-    if (!CHECK_INT(isw_data_load(&d, &s, &err), ISW_OK))
+    if (!spirals_load(&s, &d))
         return;
     isw_record_t a, b;
     a.task = b.task = 9;
@@ -325,22 +344,13 @@ static int grad_log(const isw_epoch_t *ep, void *user)
  * train.eval_gradient gives the later evaluations' norms. */
 static void test_forward_only_evaluation(void)
 {
-    isw_spec_t s;
-    isw_spec_defaults(&s);
-    s.base_seed = s.seed = 4;
-    s.data.generator = ISW_GEN_SPIRALS;
-    s.data.samples = 300;
-    s.data.classes = 3;
-    s.model.nhidden = 1;
-    s.model.hidden[0] = 12;
+    isw_spec_t s = spirals_spec(4, 4, 12, 4);
     s.model.activation = ISW_ACT_TANH;
-    s.train.epochs = 4;
     s.train.batch = 16;
     s.criteria.stop_on_flat = 0;
     isw_error_t err;
-    CHECK_INT(isw_spec_validate(&s, "test", &err), ISW_OK);
     isw_data_t d;
-    if (!CHECK_INT(isw_data_load(&d, &s, &err), ISW_OK))
+    if (!spirals_load(&s, &d))
         return;
     isw_record_t a, b;
     double ga[8], gb[8];
