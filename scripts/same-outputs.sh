@@ -7,7 +7,11 @@
 # completion order and times differ run to run; every other byte must match.
 #
 # Usage: scripts/same-outputs.sh [REV] [SPEC...]
-#   RANKS=2 (ranks per run), KEEP=1 keeps the work directory.
+#   RANKS=2 (ranks per run), KEEP=1 keeps the work directory,
+#   NEW_SET="KEY=VALUE" runs the working tree's binary with --set KEY=VALUE
+#   (train.pack=1: unpacked, to compare with a revision before packs).
+# When outputs differ it says how many runs differ and in how many the
+# outcome changed.
 set -eu
 cd "$(dirname "$0")/.."
 . scripts/env.sh
@@ -29,9 +33,11 @@ cmake --build "$work/build-old" -j "$(nproc)" --target initsweep >/dev/null
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j "$(nproc)" --target initsweep >/dev/null
 
-run() {    # run BINARY SPEC OUTDIR
+run() {    # run BINARY SPEC OUTDIR [ARGS...]
     # the spec is read from the working tree by both, so only code differs
-    mpirun --oversubscribe -np "$ranks" "$1" run "$2" -o "$3" --quiet >"$3.log" 2>&1 ||
+    bin=$1 spec=$2 out=$3
+    shift 3
+    mpirun --oversubscribe -np "$ranks" "$bin" run "$spec" -o "$out" --quiet "$@" >"$out.log" 2>&1 ||
         { echo "FAIL: $1 run $2"; cat "$3.log"; exit 1; }
 }
 
@@ -39,7 +45,11 @@ status=0
 for spec in $specs; do
     name=$(basename "$spec" .yaml)
     run "$work/build-old/initsweep" "$spec" "$work/old-$name"
-    run "build/initsweep" "$spec" "$work/new-$name"
+    if [ -n "${NEW_SET:-}" ]; then
+        run "build/initsweep" "$spec" "$work/new-$name" --set "$NEW_SET"
+    else
+        run "build/initsweep" "$spec" "$work/new-$name"
+    fi
     if /usr/bin/python3 - "$work/old-$name" "$work/new-$name" <<'EOF'
 import csv, os, sys
 old, new = sys.argv[1:3]
@@ -51,8 +61,12 @@ def runs(d):
     body.sort(key=lambda r: int(r[0]))
     return [[r[i] for i in keep] for r in [head] + body]
 bad = []
-if runs(old) != runs(new):
-    bad.append("runs.csv")
+ro, rn = runs(old), runs(new)
+if ro != rn:
+    out = ro[0].index("outcome")
+    diff = sum(a != b for a, b in zip(ro[1:], rn[1:]))
+    flips = sum(a[out] != b[out] for a, b in zip(ro[1:], rn[1:]))
+    bad.append(f"runs.csv ({diff} runs differ, {flips} in outcome)")
 for f in ("cells.csv", "boundary.csv", "fit.csv"):
     a, b = (os.path.join(d, f) for d in (old, new))
     if os.path.exists(a) != os.path.exists(b) or (

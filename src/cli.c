@@ -479,52 +479,84 @@ static void plan_grid(const isw_run_job_t *job, const isw_data_t *data)
     printf("\n");
 }
 
+/* Lanes of the packs of the first task's family (DESIGN.md, Packs). */
+static int plan_lanes(const isw_grid_t *grid, const isw_spec_t *first, const isw_data_t *data)
+{
+    uint64_t unit = grid->family_size < grid->unit_size ? grid->family_size : grid->unit_size;
+    return isw_train_pack_lanes(first, data, (size_t)unit);
+}
+
 /* Parameters, FLOP and memory of the first task's model (axes may change
  * it per task). */
-static void plan_cost(const isw_spec_t *first, const isw_data_t *data)
+static void plan_cost(const isw_grid_t *grid, const isw_spec_t *first, const isw_data_t *data)
 {
     size_t n = data->n, batch = first->train.batch > 0 ? (size_t)first->train.batch : n;
     size_t rows = batch < n ? batch : n, evalrows = n < 2048 ? n : 2048;
+    int lanes = plan_lanes(grid, first, data);
     double flops_epoch = isw_mlp_flops(&first->model, data->nin, data->nout, n);
     size_t net_bytes = isw_mlp_nbytes(&first->model, data->nin, data->nout, first->train.precision,
-                                      rows > evalrows ? rows : evalrows);
+                                      rows > evalrows ? rows : evalrows, lanes);
     double data_bytes = (double)isw_data_nfloats(n, data->nin, data->nout) * sizeof(float);
     printf("per run    %zu parameters, %.3g FLOP per epoch (training; an evaluation pass "
            "costs about as much again), %d epochs at most\n",
            isw_mlp_nparams(&first->model, data->nin, data->nout), flops_epoch,
            first->train.epochs);
-    printf("memory     %.1f MiB per rank for the network, %.1f MiB per node for the "
-           "shared dataset\n", (double)net_bytes / 1048576.0, data_bytes / 1048576.0);
+    printf("packs      %d net%s trained together (%llu runs per pack family, in units of at "
+           "most %llu)\n", lanes, lanes > 1 ? "s" : "", (unsigned long long)grid->family_size,
+           (unsigned long long)grid->unit_size);
+    printf("memory     %.1f MiB per rank for the network%s, %.1f MiB per node for the "
+           "shared dataset\n", (double)net_bytes / 1048576.0, lanes > 1 ? "s of a pack" : "",
+           data_bytes / 1048576.0);
 }
 
-/* Seconds of a full-length run, from one epoch of up to three tasks spread
- * over the grid; *ncal says how many trained (0: no estimate). */
+/* Seconds of a full-length run, from one epoch of one pack at each of up
+ * to three tasks spread over the grid (the pack of the task's unit: its
+ * first runs, as many as the lanes); *ncal says how many packs trained
+ * (0: no estimate). */
 static double plan_calibrate(const isw_run_job_t *job, const isw_data_t *data, int *ncal)
 {
     const isw_grid_t *grid = &job->grid;
     uint64_t picks[3] = {0, grid->ntasks / 2, grid->ntasks - 1};
+    uint64_t last_unit = UINT64_MAX;
     double secs = 0.0;
+    isw_spec_t *specs = malloc(ISW_MAX_LANES * sizeof *specs);
+    isw_record_t recs[ISW_MAX_LANES];
+    uint64_t tasks[ISW_MAX_LANES];
     *ncal = 0;
-    for (int i = 0; i < 3; i++) {
-        isw_spec_t s;
+    for (int i = 0; specs && i < 3; i++) {
+        uint64_t unit = isw_grid_unit_of(grid, picks[i]);
+        if (unit == last_unit)
+            continue;
+        last_unit = unit;
+        size_t n = isw_grid_unit_tasks(grid, unit, tasks), ok = 0;
+        int full_epochs = 0;
         isw_error_t err;
-        if ((i > 0 && picks[i] == picks[i - 1]) ||
-            isw_grid_task_spec(&s, grid, &job->spec, picks[i], &err) != ISW_OK)
+        for (size_t j = 0; j < n; j++) {
+            if (isw_grid_task_spec(&specs[ok], grid, &job->spec, tasks[j], &err) != ISW_OK)
+                break;
+            full_epochs = specs[ok].train.epochs;
+            specs[ok].train.epochs = specs[ok].train.epochs > 0 ? 1 : 0;
+            specs[ok].criteria.stop_on_target = specs[ok].criteria.stop_on_flat = 0;
+            specs[ok].train.sharpness = 0;
+            recs[ok].task = tasks[j];
+            ok++;
+        }
+        if (ok < n)
             continue;
-        int full_epochs = s.train.epochs;
-        s.train.epochs = s.train.epochs > 0 ? 1 : 0;
-        s.criteria.stop_on_target = s.criteria.stop_on_flat = 0;
-        s.train.sharpness = 0;
-        isw_record_t rec;
-        isw_record_init(&rec, picks[i]);
-        if (isw_train_run(&rec, &s, data, NULL, NULL, &err) != ISW_OK)
+        n = (size_t)isw_train_pack_lanes(&specs[0], data, n);
+        if (isw_train_pack(recs, specs, n, data, NULL, NULL, NULL, NULL, &err) != ISW_OK)
             continue;
+        double run_s = 0;
+        for (size_t j = 0; j < n; j++)
+            run_s += recs[j].seconds;
+        run_s /= (double)n;
         /* one epoch plus two evaluation passes: count it as 1.5 epochs of a
          * full-length run (one pass per epoch) */
-        double per_epoch = rec.seconds / (s.train.epochs ? 1.5 : 1.0);
-        secs += per_epoch * (full_epochs > 0 ? full_epochs : 1);
+        int one = full_epochs > 0;
+        secs += run_s / (one ? 1.5 : 1.0) * (one ? full_epochs : 1);
         (*ncal)++;
     }
+    free(specs);
     return *ncal ? secs / *ncal : 0.0;
 }
 
@@ -536,7 +568,7 @@ static void plan_estimate(const isw_run_job_t *job, const isw_data_t *data, int 
         return;
     uint64_t ntasks = job->grid.ntasks;
     double total = mean * (double)ntasks / ranks;
-    printf("estimate   %.3g s per full-length run (from %d calibration run%s); "
+    printf("estimate   %.3g s per full-length run (from %d calibration pack%s); "
            "at most %.3g s = %.2f h on %d rank%s\n"
            "           (diverging and early-stopping runs end sooner)\n",
            mean, ncal, ncal > 1 ? "s" : "", total, total / 3600.0, ranks, ranks > 1 ? "s" : "");
@@ -573,7 +605,7 @@ int isw_cli_plan(const isw_cli_args_t *args)
     if (st == ISW_OK)
         st = isw_grid_check_memory(&job.grid, &job.spec, &data, &err);
     if (st == ISW_OK) {
-        plan_cost(&first, &data);
+        plan_cost(&job.grid, &first, &data);
         plan_estimate(&job, &data, args->ranks > 0 ? args->ranks : 1);
     } else if (err.file[0] == '\0') {
         snprintf(err.file, sizeof err.file, "%s", args->path);

@@ -35,7 +35,73 @@ int isw_grid_init(isw_grid_t *grid, const isw_sweep_t *sweep, isw_error_t *err)
     for (int k = 0; k < grid->ndata_axes; k++)
         grid->ngroups *= grid->dims[grid->data_axes[k]];
     grid->group_size = grid->ntasks / grid->ngroups;
+    int refining = sweep && sweep->refine.enabled;
+    grid->family_size = 1;
+    for (int a = 0; a < grid->naxes; a++) {
+        grid->lane_axis[a] = isw_grid_lane_key(sweep->axes[a].key, refining);
+        if (grid->lane_axis[a])
+            grid->family_size *= grid->dims[a];
+    }
+    grid->unit_size = ISW_MAX_LANES;
+    grid->family_units = (grid->family_size + grid->unit_size - 1) / grid->unit_size;
+    grid->group_units = grid->group_size / grid->family_size * grid->family_units;
+    grid->nunits = grid->ngroups * grid->group_units;
     return ISW_OK;
+}
+
+int isw_grid_lane_key(const char *key, int refining)
+{
+    if (strcmp(key, "train.lr") == 0)
+        return 1;
+    if (refining)
+        return 0;
+    if (strncmp(key, "criteria.", 9) == 0)
+        return strcmp(key, "criteria.saturation_derivative") != 0;
+    return strncmp(key, "init.", 5) == 0 || strncmp(key, "train.lr_layer", 14) == 0 ||
+           strcmp(key, "train.momentum") == 0;
+}
+
+/* Family axes: neither data nor lane axes. */
+static int is_family_axis(const isw_grid_t *grid, int a);
+
+size_t isw_grid_unit_tasks(const isw_grid_t *grid, uint64_t unit, uint64_t *tasks)
+{
+    uint64_t group = unit / grid->group_units, r = unit % grid->group_units;
+    uint64_t fam = r / grid->family_units, first = r % grid->family_units * grid->unit_size;
+    uint64_t n = grid->family_size - first < grid->unit_size ? grid->family_size - first
+                                                              : grid->unit_size;
+    size_t idx[ISW_MAX_AXES];
+    isw_grid_group_index(grid, group, idx);
+    for (int a = grid->naxes - 1; a >= 0; a--)
+        if (is_family_axis(grid, a)) {
+            idx[a] = (size_t)(fam % grid->dims[a]);
+            fam /= grid->dims[a];
+        }
+    for (uint64_t j = 0; j < n; j++) {
+        uint64_t m = first + j;
+        for (int a = grid->naxes - 1; a >= 0; a--)
+            if (grid->lane_axis[a]) {
+                idx[a] = (size_t)(m % grid->dims[a]);
+                m /= grid->dims[a];
+            }
+        tasks[j] = isw_grid_task_of(grid, idx);
+    }
+    return (size_t)n;
+}
+
+uint64_t isw_grid_unit_of(const isw_grid_t *grid, uint64_t task)
+{
+    size_t idx[ISW_MAX_AXES];
+    isw_grid_task_index(grid, task, idx);
+    uint64_t fam = 0, m = 0;
+    for (int a = 0; a < grid->naxes; a++) {
+        if (grid->lane_axis[a])
+            m = m * grid->dims[a] + idx[a];
+        else if (is_family_axis(grid, a))
+            fam = fam * grid->dims[a] + idx[a];
+    }
+    return isw_grid_index_group(grid, idx) * grid->group_units + fam * grid->family_units +
+           m / grid->unit_size;
 }
 
 static int is_data_axis(const isw_grid_t *grid, int a)
@@ -44,6 +110,11 @@ static int is_data_axis(const isw_grid_t *grid, int a)
         if (grid->data_axes[k] == a)
             return 1;
     return 0;
+}
+
+static int is_family_axis(const isw_grid_t *grid, int a)
+{
+    return !grid->lane_axis[a] && !is_data_axis(grid, a);
 }
 
 uint64_t isw_grid_task_of(const isw_grid_t *grid, const size_t *idx)

@@ -110,7 +110,7 @@ double isw_init_stddev(const isw_init_spec_t *init, size_t fan_in, size_t fan_ou
            shape_stddev(dist_table[d].shape);
 }
 
-void isw_init_params(isw_mlp_t *net, const isw_init_spec_t *init, gsl_rng *r,
+void isw_init_params(isw_mlp_t *net, int lane, const isw_init_spec_t *init, gsl_rng *r,
                      double *scratch)
 {
     /* Layer l occupies [woff, woff + lsize): W_l (out * in) then b_l (out),
@@ -125,7 +125,7 @@ void isw_init_params(isw_mlp_t *net, const isw_init_spec_t *init, gsl_rng *r,
                                                     : isw_init_value(init, u, fan_in, fan_out);
         }
     }
-    isw_mlp_params_set(net, scratch);
+    isw_mlp_params_set_lane(net, lane, scratch);
 }
 
 gsl_rng *isw_init_rng(uint64_t base_seed, uint64_t seed, int stream)

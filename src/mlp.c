@@ -105,21 +105,21 @@ int isw_mlp_loss_fits(isw_loss_t l, isw_out_t o)
 
 /* ---- layout ------------------------------------------------------------- */
 
-/* Buffer sizes in elements (acts, params) or counters (stats). */
+/* Buffer sizes in elements (acts, params) or counters (stats), for all lanes. */
 typedef struct {
-    size_t nparams;
+    size_t nparams;    /* lanes * one lane's parameters */
     size_t nacts;      /* X, Y, Z[l], H[l], dA, dB */
-    size_t nstats;     /* st_active and st_saturated: 2 per hidden unit */
+    size_t nstats;     /* st_active and st_saturated: 2 per hidden unit and lane */
 } mlp_sizes_t;
 
 /* Fills the shape fields of net (widths, alpha, offsets, sizes) from the
- * model and returns the buffer sizes in *sz.  Touches no buffer: a pure
- * function of its arguments, shared by alloc, nparams and nbytes. */
+ * model spec, for `lanes` lanes; ISW_EINVAL for an impossible shape. */
 static int mlp_layout(isw_mlp_t *net, mlp_sizes_t *sz, const isw_model_spec_t *m,
-                      size_t nin, size_t nout, size_t max_batch)
+                      size_t nin, size_t nout, size_t max_batch, int lanes)
 {
     if (m->nhidden < 0 || m->nhidden > ISW_MAX_HIDDEN || nin == 0 || nout == 0 ||
-        nin > INT32_MAX || nout > INT32_MAX || max_batch > INT32_MAX)
+        nin > INT32_MAX || nout > INT32_MAX || max_batch > INT32_MAX || lanes < 1 ||
+        lanes > ISW_MAX_LANES)
         return ISW_EINVAL;
     if (!isw_mlp_loss_fits(m->loss, m->output))
         return ISW_EINVAL;
@@ -138,8 +138,9 @@ static int mlp_layout(isw_mlp_t *net, mlp_sizes_t *sz, const isw_model_spec_t *m
     net->bias = m->bias != 0;
     net->leaky_slope = m->leaky_slope;
     net->max_batch = max_batch;
+    net->nlanes = net->lanes = lanes;
 
-    size_t off = 0, units = 0, maxw = 0;
+    size_t off = 0, units = 0, maxw = 0, K = (size_t)lanes;
     for (int l = 0; l < net->L; l++) {
         size_t in = (size_t)net->width[l], out = (size_t)net->width[l + 1];
         if (m->parameterization == ISW_PARAM_MEAN_FIELD)
@@ -149,6 +150,9 @@ static int mlp_layout(isw_mlp_t *net, mlp_sizes_t *sz, const isw_model_spec_t *m
         net->woff[l] = off;
         net->boff[l] = off + out * in;
         net->lsize[l] = out * in + (net->bias ? out : 0);
+        /* storage: W_l of every lane, then b_l of every lane */
+        net->sw[l] = K * off;
+        net->sb[l] = K * off + K * out * in;
         off += net->lsize[l];
         units += l < net->L - 1 ? out : 0;
         maxw = out > maxw ? out : maxw;
@@ -160,9 +164,9 @@ static int mlp_layout(isw_mlp_t *net, mlp_sizes_t *sz, const isw_model_spec_t *m
     size_t sum_widths = 0;
     for (int l = 1; l <= net->L; l++)
         sum_widths += (size_t)net->width[l];
-    sz->nparams = off;
-    sz->nacts = max_batch * (nin + nout + 2 * sum_widths + 2 * maxw);
-    sz->nstats = 2 * units;
+    sz->nparams = K * off;
+    sz->nacts = max_batch * (nin + nout + K * (2 * sum_widths + 2 * maxw));
+    sz->nstats = 2 * K * units;
     return ISW_OK;
 }
 
@@ -170,25 +174,26 @@ size_t isw_mlp_nparams(const isw_model_spec_t *m, size_t nin, size_t nout)
 {
     isw_mlp_t net;
     mlp_sizes_t sz;
-    return mlp_layout(&net, &sz, m, nin, nout, 1) == ISW_OK ? sz.nparams : 0;
+    return mlp_layout(&net, &sz, m, nin, nout, 1, 1) == ISW_OK ? sz.nparams : 0;
 }
 
 size_t isw_mlp_nbytes(const isw_model_spec_t *m, size_t nin, size_t nout,
-                      isw_prec_t prec, size_t max_batch)
+                      isw_prec_t prec, size_t max_batch, int lanes)
 {
     isw_mlp_t net;
     mlp_sizes_t sz;
-    if (mlp_layout(&net, &sz, m, nin, nout, max_batch) != ISW_OK)
+    if (mlp_layout(&net, &sz, m, nin, nout, max_batch, lanes) != ISW_OK)
         return 0;
     size_t el = prec == ISW_PREC_FLOAT ? sizeof(float) : sizeof(double);
-    return (3 * sz.nparams + sz.nacts) * el + sz.nstats * sizeof(uint32_t);
+    return (3 * sz.nparams + sz.nacts) * el + sz.nstats * sizeof(uint32_t) +
+           (size_t)lanes * (sizeof(double) + 2 * sizeof(size_t) + sizeof(double));
 }
 
 double isw_mlp_flops(const isw_model_spec_t *m, size_t nin, size_t nout, size_t B)
 {
     isw_mlp_t net;
     mlp_sizes_t sz;
-    if (mlp_layout(&net, &sz, m, nin, nout, 1) != ISW_OK)
+    if (mlp_layout(&net, &sz, m, nin, nout, 1, 1) != ISW_OK)
         return 0;
     double macs = 0;
     for (int l = 0; l < net.L; l++)
@@ -199,24 +204,35 @@ double isw_mlp_flops(const isw_model_spec_t *m, size_t nin, size_t nout, size_t 
 int isw_mlp_alloc(isw_mlp_t *net, const isw_model_spec_t *m, size_t nin, size_t nout,
                   isw_prec_t prec, size_t max_batch)
 {
+    return isw_mlp_alloc_lanes(net, m, nin, nout, prec, max_batch, 1);
+}
+
+int isw_mlp_alloc_lanes(isw_mlp_t *net, const isw_model_spec_t *m, size_t nin, size_t nout,
+                        isw_prec_t prec, size_t max_batch, int lanes)
+{
     mlp_sizes_t sz;
-    if (max_batch == 0 || mlp_layout(net, &sz, m, nin, nout, max_batch) != ISW_OK) {
+    if (max_batch == 0 || mlp_layout(net, &sz, m, nin, nout, max_batch, lanes) != ISW_OK) {
         memset(net, 0, sizeof *net);
         return ISW_EINVAL;
     }
     net->prec = prec;
     net->elsize = prec == ISW_PREC_FLOAT ? sizeof(float) : sizeof(double);
-    size_t el = net->elsize;
+    size_t el = net->elsize, K = (size_t)lanes;
     net->params = calloc(sz.nparams, el);
     net->grads = calloc(sz.nparams, el);
     net->velocity = calloc(sz.nparams, el);
     net->acts = calloc(sz.nacts, el);
     net->st_active = calloc(sz.nstats ? sz.nstats : 1, sizeof(uint32_t));
-    if (!net->params || !net->grads || !net->velocity || !net->acts || !net->st_active) {
+    net->st_loss = calloc(2 * K, sizeof(double));
+    net->st_correct = calloc(2 * K, sizeof(size_t));
+    if (!net->params || !net->grads || !net->velocity || !net->acts || !net->st_active ||
+        !net->st_loss || !net->st_correct) {
         isw_mlp_free(net);
         return ISW_ENOMEM;
     }
-    net->st_saturated = net->st_active + net->nhidden_units;
+    net->st_saturated = net->st_active + K * net->nhidden_units;
+    net->lane_tmp = net->st_loss + K;
+    net->st_out_saturated = net->st_correct + K;
 
     /* Carve the activation block: X, Y, then Z[l], H[l] per layer, dA, dB. */
     char *p = net->acts;
@@ -225,16 +241,47 @@ int isw_mlp_alloc(isw_mlp_t *net, const isw_model_spec_t *m, size_t nin, size_t 
     net->Y = p;
     p += max_batch * nout * el;
     for (int l = 0; l < net->L; l++) {
-        size_t bytes = max_batch * (size_t)net->width[l + 1] * el;
+        size_t bytes = max_batch * K * (size_t)net->width[l + 1] * el;
         net->Z[l] = p;
         p += bytes;
         net->H[l] = p;
         p += bytes;
     }
     net->dA = p;
-    p += max_batch * net->max_width * el;
+    p += max_batch * K * net->max_width * el;
     net->dB = p;
     return ISW_OK;
+}
+
+void isw_mlp_set_lanes(isw_mlp_t *net, int n)
+{
+    assert(n >= 1 && n <= net->nlanes);
+    net->lanes = n;
+}
+
+void isw_mlp_lane_copy(isw_mlp_t *net, int dst, int src)
+{
+    assert(dst >= 0 && dst < net->nlanes && src >= 0 && src < net->nlanes);
+    if (dst == src)
+        return;
+    if (net->prec == ISW_PREC_FLOAT)
+        lane_copy_f(net, dst, src);
+    else
+        lane_copy_d(net, dst, src);
+}
+
+void isw_mlp_lane_reset(isw_mlp_t *net, int lane)
+{
+    assert(lane >= 0 && lane < net->nlanes);
+    /* All-zero bytes are 0.0 in float and double alike. */
+    char *v = net->velocity;
+    size_t el = net->elsize;
+    for (int l = 0; l < net->L; l++) {
+        size_t out = (size_t)net->width[l + 1], nw = out * (size_t)net->width[l];
+        memset(v + (net->sw[l] + (size_t)lane * nw) * el, 0, nw * el);
+        if (net->bias)
+            memset(v + (net->sb[l] + (size_t)lane * out) * el, 0, out * el);
+    }
 }
 
 void isw_mlp_free(isw_mlp_t *net)
@@ -246,6 +293,8 @@ void isw_mlp_free(isw_mlp_t *net)
     free(net->velocity);
     free(net->acts);
     free(net->st_active);
+    free(net->st_loss);
+    free(net->st_correct);
     memset(net, 0, sizeof *net);
 }
 
@@ -284,16 +333,25 @@ void isw_mlp_forward(isw_mlp_t *net, size_t B)
         forward_d(net, B);
 }
 
+void isw_mlp_loss_lanes(const isw_mlp_t *net, size_t B, double *sums)
+{
+    if (net->prec == ISW_PREC_FLOAT)
+        loss_f(net, B, sums);
+    else
+        loss_d(net, B, sums);
+}
+
 double isw_mlp_loss(const isw_mlp_t *net, size_t B)
 {
-    return net->prec == ISW_PREC_FLOAT ? loss_f(net, B) : loss_d(net, B);
+    isw_mlp_loss_lanes(net, B, net->lane_tmp);
+    return net->lane_tmp[0];
 }
 
 void isw_mlp_backward(isw_mlp_t *net, size_t B, double scale, int accumulate)
 {
     if (B == 0) {
         if (!accumulate)
-            memset(net->grads, 0, net->nparams * net->elsize);
+            memset(net->grads, 0, (size_t)net->nlanes * net->nparams * net->elsize);
         return;
     }
     if (net->prec == ISW_PREC_FLOAT)
@@ -302,21 +360,29 @@ void isw_mlp_backward(isw_mlp_t *net, size_t B, double scale, int accumulate)
         backward_d(net, B, scale, accumulate);
 }
 
+void isw_mlp_sgd_step_lane(isw_mlp_t *net, int lane, double lr, const double *lr_mult,
+                           double momentum)
+{
+    assert(lane >= 0 && lane < net->lanes);
+    if (net->prec == ISW_PREC_FLOAT)
+        sgd_step_f(net, lane, lr, lr_mult, momentum);
+    else
+        sgd_step_d(net, lane, lr, lr_mult, momentum);
+}
+
 void isw_mlp_sgd_step(isw_mlp_t *net, double lr, const double *lr_mult, double momentum)
 {
-    if (net->prec == ISW_PREC_FLOAT)
-        sgd_step_f(net, lr, lr_mult, momentum);
-    else
-        sgd_step_d(net, lr, lr_mult, momentum);
+    isw_mlp_sgd_step_lane(net, 0, lr, lr_mult, momentum);
 }
 
 void isw_mlp_stats_reset(isw_mlp_t *net)
 {
-    net->st_loss = 0;
-    net->st_correct = 0;
+    size_t K = (size_t)net->nlanes;
+    memset(net->st_loss, 0, K * sizeof *net->st_loss);
+    memset(net->st_correct, 0, K * sizeof *net->st_correct);
+    memset(net->st_out_saturated, 0, K * sizeof *net->st_out_saturated);
     net->st_n = 0;
-    net->st_out_saturated = 0;
-    memset(net->st_active, 0, 2 * net->nhidden_units * sizeof(uint32_t));
+    memset(net->st_active, 0, 2 * K * net->nhidden_units * sizeof(uint32_t));
 }
 
 void isw_mlp_stats_accumulate(isw_mlp_t *net, size_t B, double sat_derivative)
@@ -327,19 +393,21 @@ void isw_mlp_stats_accumulate(isw_mlp_t *net, size_t B, double sat_derivative)
         stats_accumulate_d(net, B, sat_derivative);
 }
 
-void isw_mlp_stats_get(const isw_mlp_t *net, isw_mlp_stats_t *out)
+void isw_mlp_stats_get_lane(const isw_mlp_t *net, int lane, isw_mlp_stats_t *out)
 {
     double n = (double)net->st_n;
     memset(out, 0, sizeof *out);
     out->n = net->st_n;
-    out->loss = net->st_n ? net->st_loss / n : NAN;
-    out->accuracy = net->classification && net->st_n ? (double)net->st_correct / n : NAN;
-    out->output_saturated_fraction = net->st_n ? (double)net->st_out_saturated / n : 0;
+    out->loss = net->st_n ? net->st_loss[lane] / n : NAN;
+    out->accuracy = net->classification && net->st_n ? (double)net->st_correct[lane] / n : NAN;
+    out->output_saturated_fraction =
+        net->st_n ? (double)net->st_out_saturated[lane] / n : 0;
 
     size_t dead = 0, saturated = 0, unit = 0;
     for (int l = 0; l < net->L - 1; l++) {
         size_t width = (size_t)net->width[l + 1], layer_dead = 0;
-        for (size_t j = unit; j < unit + width; j++) {
+        size_t first = (size_t)net->nlanes * unit + (size_t)lane * width;
+        for (size_t j = first; j < first + width; j++) {
             layer_dead += net->st_active[j] == 0;
             /* saturated on >= 99 % of the samples, in integers */
             saturated += 100 * (size_t)net->st_saturated[j] >= 99 * net->st_n;
@@ -360,18 +428,32 @@ void isw_mlp_stats_get(const isw_mlp_t *net, isw_mlp_stats_t *out)
     out->saturated_fraction = units > 0 ? (double)saturated / units : 0;
 }
 
-void isw_mlp_grad_norms(const isw_mlp_t *net, double *norms)
+void isw_mlp_stats_get(const isw_mlp_t *net, isw_mlp_stats_t *out)
+{
+    isw_mlp_stats_get_lane(net, 0, out);
+}
+
+void isw_mlp_grad_norms_lane(const isw_mlp_t *net, int lane, double *norms)
 {
     if (net->prec == ISW_PREC_FLOAT)
-        grad_norms_f(net, norms);
+        grad_norms_f(net, lane, norms);
     else
-        grad_norms_d(net, norms);
+        grad_norms_d(net, lane, norms);
+}
+
+void isw_mlp_grad_norms(const isw_mlp_t *net, double *norms)
+{
+    isw_mlp_grad_norms_lane(net, 0, norms);
+}
+
+int isw_mlp_params_finite_lane(const isw_mlp_t *net, int lane)
+{
+    return net->prec == ISW_PREC_FLOAT ? lane_finite_f(net, lane) : lane_finite_d(net, lane);
 }
 
 int isw_mlp_params_finite(const isw_mlp_t *net)
 {
-    return net->prec == ISW_PREC_FLOAT ? all_finite_f(net->params, net->nparams)
-                                       : all_finite_d(net->params, net->nparams);
+    return isw_mlp_params_finite_lane(net, 0);
 }
 
 /* ---- conversions to and from double -------------------------------------- */
@@ -392,27 +474,47 @@ static void buf_set(const isw_mlp_t *net, void *dst, const double *src, size_t n
         from_double_d(dst, src, n);
 }
 
-void isw_mlp_params_get(const isw_mlp_t *net, double *dst)
+/* Lane `lane` of buffer buf <-> one lane's vector v. */
+static void lane_vector(const isw_mlp_t *net, const void *buf, int lane, double *v, int to_vec)
 {
-    buf_get(net, dst, net->params, net->nparams);
+    assert(lane >= 0 && lane < net->nlanes);
+    if (net->prec == ISW_PREC_FLOAT)
+        lane_vector_f(net, (float *)buf, lane, v, to_vec);
+    else
+        lane_vector_d(net, (double *)buf, lane, v, to_vec);
 }
 
-void isw_mlp_params_set(isw_mlp_t *net, const double *src)
+void isw_mlp_params_get_lane(const isw_mlp_t *net, int lane, double *dst)
 {
-    buf_set(net, net->params, src, net->nparams);
+    lane_vector(net, net->params, lane, dst, 1);
 }
 
-void isw_mlp_grads_get(const isw_mlp_t *net, double *dst)
+void isw_mlp_params_set_lane(isw_mlp_t *net, int lane, const double *src)
 {
-    buf_get(net, dst, net->grads, net->nparams);
+    lane_vector(net, net->params, lane, (double *)src, 0);
+}
+
+void isw_mlp_grads_get_lane(const isw_mlp_t *net, int lane, double *dst)
+{
+    lane_vector(net, net->grads, lane, dst, 1);
+}
+
+void isw_mlp_params_get(const isw_mlp_t *net, double *dst) { isw_mlp_params_get_lane(net, 0, dst); }
+void isw_mlp_params_set(isw_mlp_t *net, const double *src) { isw_mlp_params_set_lane(net, 0, src); }
+void isw_mlp_grads_get(const isw_mlp_t *net, double *dst) { isw_mlp_grads_get_lane(net, 0, dst); }
+
+double isw_mlp_output_lane(const isw_mlp_t *net, int lane, size_t i, size_t j)
+{
+    double v;
+    size_t n = (size_t)net->width[net->L];
+    size_t k = (i * (size_t)net->lanes + (size_t)lane) * n + j;
+    buf_get(net, &v, (const char *)net->H[net->L - 1] + k * net->elsize, 1);
+    return v;
 }
 
 double isw_mlp_output(const isw_mlp_t *net, size_t i, size_t j)
 {
-    double v;
-    size_t k = i * (size_t)net->width[net->L] + j;
-    buf_get(net, &v, (const char *)net->H[net->L - 1] + k * net->elsize, 1);
-    return v;
+    return isw_mlp_output_lane(net, 0, i, j);
 }
 
 void isw_mlp_set_input(isw_mlp_t *net, size_t i, size_t j, double v)

@@ -11,15 +11,27 @@
 
 /* ---- forward ---------------------------------------------------------- */
 
-/* Z (B, out) = alpha * Hin (B, in) W^T + b;  W (out, in), b (out) or NULL. */
+/* Z (B, K*out) = alpha * Hin W^T + b for K lanes.  shared_in: Hin is
+ * (B, in), the same for every lane, and the K weight blocks W (K*out, in)
+ * are one matrix, so one GEMM does all lanes; else Hin is (B, K*in) with
+ * lane k at column k*in, and each lane is its own GEMM.  b (K*out) or NULL. */
 static void KN(matmul_forward)(real *Z, const real *Hin, const real *W, const real *b,
-                               size_t B, size_t in, size_t out, real alpha)
+                               size_t B, size_t in, size_t out, int K, int shared_in,
+                               real alpha)
 {
+    size_t ko = (size_t)K * out;
     if (b)
         for (size_t i = 0; i < B; i++)
-            memcpy(Z + i * out, b, out * sizeof(real));
-    GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)B, (int)out, (int)in, alpha,
-         Hin, (int)in, W, (int)in, b ? 1 : 0, Z, (int)out);
+            memcpy(Z + i * ko, b, ko * sizeof(real));
+    if (shared_in || K == 1) {
+        GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)B, (int)ko, (int)in, alpha,
+             Hin, (int)in, W, (int)in, b ? 1 : 0, Z, (int)ko);
+        return;
+    }
+    for (int k = 0; k < K; k++)
+        GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)B, (int)out, (int)in, alpha,
+             Hin + (size_t)k * in, (int)(K * in), W + (size_t)k * out * in, (int)in,
+             b ? 1 : 0, Z + (size_t)k * out, (int)ko);
 }
 
 /* H (n) = f(Z (n)) elementwise.  relu and leaky_relu test z < 0 so that a
@@ -70,83 +82,95 @@ static void KN(softmax_forward)(real *P, const real *Z, size_t B, size_t n)
     }
 }
 
-/* Hout (B, n) = output nonlinearity of the logits Zout (B, n). */
-static void KN(output_forward)(real *Hout, const real *Zout, size_t B, size_t n, isw_out_t out)
+/* Hout (R, n) = output nonlinearity of the logits Zout (R, n); R = B*K
+ * rows, one per sample and lane. */
+static void KN(output_forward)(real *Hout, const real *Zout, size_t R, size_t n, isw_out_t out)
 {
     if (out == ISW_OUT_SOFTMAX)
-        KN(softmax_forward)(Hout, Zout, B, n);
+        KN(softmax_forward)(Hout, Zout, R, n);
     else
-        KN(act_forward)(Hout, Zout, B * n,
+        KN(act_forward)(Hout, Zout, R * n,
                         out == ISW_OUT_SIGMOID ? ISW_ACT_SIGMOID : ISW_ACT_LINEAR, 0);
 }
 
-/* Sum over the B rows of the per-sample loss.  Hout, Zout (logits) and Y
- * are (B, n).  Cross-entropy is computed from the logits: log-sum-exp for
- * softmax, softplus(z) - y z for sigmoid, so it stays finite when p
- * underflows. */
-static double KN(loss_sum)(const real *Hout, const real *Zout, const real *Y, size_t B,
-                           size_t n, isw_out_t out, isw_loss_t loss)
+/* sums[k] = sum over the B rows of lane k's per-sample loss.  Hout, Zout
+ * (logits) are (B, K*n), row i lane k at (i*K + k)*n; Y (B, n) is shared.
+ * Cross-entropy is computed from the logits: log-sum-exp for softmax,
+ * softplus(z) - y z for sigmoid, so it stays finite when p underflows.
+ * Each lane sums in the order a lone net does (rows, then units). */
+static void KN(loss_sum)(double *sums, const real *Hout, const real *Zout, const real *Y,
+                         size_t B, int K, size_t n, isw_out_t out, isw_loss_t loss)
 {
-    double sum = 0;
-    if (loss == ISW_LOSS_MSE) {
-        for (size_t k = 0; k < B * n; k++) {
-            double d = (double)Hout[k] - (double)Y[k];
-            sum += d * d;
+    for (int k = 0; k < K; k++)
+        sums[k] = 0;
+    for (size_t i = 0; i < B; i++) {
+        const real *y = Y + i * n;
+        for (int k = 0; k < K; k++) {
+            size_t r = (i * (size_t)K + (size_t)k) * n;
+            const real *h = Hout + r, *z = Zout + r;
+            double sum = sums[k];
+            if (loss == ISW_LOSS_MSE) {
+                for (size_t j = 0; j < n; j++) {
+                    double d = (double)h[j] - (double)y[j];
+                    sum += d * d;
+                }
+            } else if (out == ISW_OUT_SOFTMAX) {
+                double m = z[0];
+                for (size_t j = 1; j < n; j++)
+                    m = z[j] > m ? z[j] : m;
+                double s = 0;
+                for (size_t j = 0; j < n; j++)
+                    s += exp((double)z[j] - m);
+                double lse = m + log(s);
+                for (size_t j = 0; j < n; j++)
+                    sum += (double)y[j] * (lse - (double)z[j]);
+            } else {
+                for (size_t j = 0; j < n; j++) {
+                    double zj = z[j];
+                    sum += fmax(zj, 0) + log1p(exp(-fabs(zj))) - (double)y[j] * zj;
+                }
+            }
+            sums[k] = sum;
         }
-        return 0.5 * sum;
     }
-    if (out == ISW_OUT_SOFTMAX) {
-        for (size_t i = 0; i < B; i++) {
-            const real *z = Zout + i * n, *y = Y + i * n;
-            double m = z[0];
-            for (size_t j = 1; j < n; j++)
-                m = z[j] > m ? z[j] : m;
-            double s = 0;
-            for (size_t j = 0; j < n; j++)
-                s += exp((double)z[j] - m);
-            double lse = m + log(s);
-            for (size_t j = 0; j < n; j++)
-                sum += (double)y[j] * (lse - (double)z[j]);
-        }
-        return sum;
-    }
-    for (size_t k = 0; k < B * n; k++) {
-        double z = Zout[k];
-        sum += fmax(z, 0) + log1p(exp(-fabs(z))) - (double)Y[k] * z;
-    }
-    return sum;
+    if (loss == ISW_LOSS_MSE)
+        for (int k = 0; k < K; k++)
+            sums[k] *= 0.5;
 }
 
 /* ---- backward --------------------------------------------------------- */
 
-/* dZ (B, n) = d loss_i / d Zout, unscaled.  Hout, Y (B, n).
+/* dZ (B, K*n) = d loss_i / d Zout, unscaled.  Hout likewise, row i lane k
+ * at (i*K + k)*n; Y (B, n) shared by the lanes.
  * softmax + cross-entropy: p * sum(y) - y (p - y for one-hot targets);
  * sigmoid + cross-entropy: s - y;  mse: g = yhat - y through the output
  * Jacobian: softmax p * (g - <p, g>), sigmoid g s (1 - s), linear g. */
-static void KN(output_delta)(real *dZ, const real *Hout, const real *Y, size_t B, size_t n,
-                             isw_out_t out, isw_loss_t loss)
+static void KN(output_delta)(real *dZ, const real *Hout, const real *Y, size_t B, int K,
+                             size_t n, isw_out_t out, isw_loss_t loss)
 {
-    if (loss == ISW_LOSS_CROSS_ENTROPY && out == ISW_OUT_SOFTMAX) {
-        for (size_t i = 0; i < B; i++) {
-            const real *p = Hout + i * n, *y = Y + i * n;
+    size_t R = B * (size_t)K;
+    for (size_t r = 0; r < R; r++) {
+        const real *p = Hout + r * n, *y = Y + (r / (size_t)K) * n;
+        real *g = dZ + r * n;
+        if (loss == ISW_LOSS_CROSS_ENTROPY && out == ISW_OUT_SOFTMAX) {
             real sy = 0;
             for (size_t j = 0; j < n; j++)
                 sy += y[j];
             for (size_t j = 0; j < n; j++)
-                dZ[i * n + j] = p[j] * sy - y[j];
+                g[j] = p[j] * sy - y[j];
+            continue;
         }
-        return;
+        for (size_t j = 0; j < n; j++)
+            g[j] = p[j] - y[j];
     }
-    for (size_t k = 0; k < B * n; k++)
-        dZ[k] = Hout[k] - Y[k];
     if (loss == ISW_LOSS_CROSS_ENTROPY || out == ISW_OUT_LINEAR)
         return;
     if (out == ISW_OUT_SIGMOID) {
-        for (size_t k = 0; k < B * n; k++)
+        for (size_t k = 0; k < R * n; k++)
             dZ[k] *= Hout[k] * (1 - Hout[k]);
         return;
     }
-    for (size_t i = 0; i < B; i++) {
+    for (size_t i = 0; i < R; i++) {
         const real *p = Hout + i * n;
         real *g = dZ + i * n;
         real dot = 0;
@@ -157,25 +181,37 @@ static void KN(output_delta)(real *dZ, const real *Hout, const real *Y, size_t B
     }
 }
 
-/* dW (out, in) (+)= scale * alpha * dZ^T Hin;  db (out) (+)= scale * column
- * sums of dZ (skipped when NULL);  dHin (B, in) = alpha * dZ W (skipped when
- * NULL, i.e. for the input layer).  dZ (B, out), Hin (B, in), W (out, in). */
+/* For K lanes: dW (K*out, in) (+)= scale * alpha * dZ^T Hin;  db (K*out)
+ * (+)= scale * column sums of dZ (skipped when NULL);  dHin (B, K*in) =
+ * alpha * dZ W (skipped when NULL, i.e. for the input layer).  dZ (B,
+ * K*out); W (K*out, in), lane k's block at k*out*in; Hin as in
+ * matmul_forward (shared_in: (B, in) for all lanes, one GEMM for dW). */
 static void KN(matmul_backward)(real *dW, real *db, real *dHin, const real *dZ,
                                 const real *Hin, const real *W, size_t B, size_t in,
-                                size_t out, real alpha, real scale, int accumulate)
+                                size_t out, int K, int shared_in, real alpha, real scale,
+                                int accumulate)
 {
-    GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)out, (int)in, (int)B, scale * alpha,
-         dZ, (int)out, Hin, (int)in, accumulate ? 1 : 0, dW, (int)in);
+    size_t ko = (size_t)K * out, ki = (size_t)K * in;
+    if (shared_in || K == 1)
+        GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)ko, (int)in, (int)B, scale * alpha,
+             dZ, (int)ko, Hin, (int)in, accumulate ? 1 : 0, dW, (int)in);
+    else
+        for (int k = 0; k < K; k++)
+            GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)out, (int)in, (int)B,
+                 scale * alpha, dZ + (size_t)k * out, (int)ko, Hin + (size_t)k * in, (int)ki,
+                 accumulate ? 1 : 0, dW + (size_t)k * out * in, (int)in);
     if (db) {
         if (!accumulate)
-            memset(db, 0, out * sizeof(real));
+            memset(db, 0, ko * sizeof(real));
         for (size_t i = 0; i < B; i++)
-            for (size_t j = 0; j < out; j++)
-                db[j] += scale * dZ[i * out + j];
+            for (size_t j = 0; j < ko; j++)
+                db[j] += scale * dZ[i * ko + j];
     }
     if (dHin)
-        GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)B, (int)in, (int)out, alpha,
-             dZ, (int)out, W, (int)in, 0, dHin, (int)in);
+        for (int k = 0; k < K; k++)
+            GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)B, (int)in, (int)out, alpha,
+                 dZ + (size_t)k * out, (int)ko, W + (size_t)k * out * in, (int)in, 0,
+                 dHin + (size_t)k * in, (int)ki);
 }
 
 /* d (n) *= f'(z) in place, turning dH into dZ.  H = f(Z), both (n). */
@@ -255,36 +291,38 @@ static size_t KN(argmax)(const real *x, size_t n)
     return best;
 }
 
-/* Rows of Hout (B, n) whose output is saturated (see isw_mlp_stats_t). */
-static size_t KN(count_out_saturated)(const real *Hout, size_t B, size_t n, isw_out_t out)
+/* counts[k] += rows of lane k whose output is saturated (see
+ * isw_mlp_stats_t); Hout (B, K*n). */
+static void KN(count_out_saturated)(size_t *counts, const real *Hout, size_t B, int K,
+                                    size_t n, isw_out_t out)
 {
-    size_t count = 0;
-    for (size_t i = 0; i < B && out != ISW_OUT_LINEAR; i++) {
-        const real *h = Hout + i * n;
+    for (size_t r = 0; r < B * (size_t)K && out != ISW_OUT_LINEAR; r++) {
+        const real *h = Hout + r * n;
+        size_t k = r % (size_t)K;
         if (out == ISW_OUT_SOFTMAX) {
-            count += h[KN(argmax)(h, n)] > (real)0.999;
+            counts[k] += h[KN(argmax)(h, n)] > (real)0.999;
             continue;
         }
         size_t extreme = 0;
         for (size_t j = 0; j < n; j++)
             extreme += h[j] < (real)0.001 || h[j] > (real)0.999;
-        count += extreme == n;
+        counts[k] += extreme == n;
     }
-    return count;
 }
 
-/* Rows where argmax Hout == argmax Y; both (B, n). */
-static size_t KN(count_correct)(const real *Hout, const real *Y, size_t B, size_t n)
+/* counts[k] += rows where argmax of lane k's output == argmax Y; Hout (B,
+ * K*n), Y (B, n). */
+static void KN(count_correct)(size_t *counts, const real *Hout, const real *Y, size_t B, int K,
+                              size_t n)
 {
-    size_t count = 0;
-    for (size_t i = 0; i < B; i++)
-        count += KN(argmax)(Hout + i * n, n) == KN(argmax)(Y + i * n, n);
-    return count;
+    for (size_t r = 0; r < B * (size_t)K; r++)
+        counts[r % (size_t)K] +=
+            KN(argmax)(Hout + r * n, n) == KN(argmax)(Y + (r / (size_t)K) * n, n);
 }
 
-static double KN(sumsq)(const real *x, size_t n)
+/* s + the sum of squares of x (n), in order. */
+static double KN(sumsq)(double s, const real *x, size_t n)
 {
-    double s = 0;
     for (size_t i = 0; i < n; i++)
         s += (double)x[i] * (double)x[i];
     return s;
@@ -327,24 +365,25 @@ static void KN(forward)(isw_mlp_t *net, size_t B)
 {
     const real *P = net->params;
     const real *Hin = net->X;
-    int last = net->L - 1;
+    int last = net->L - 1, K = net->lanes;
     for (int l = 0; l <= last; l++) {
         size_t in = (size_t)net->width[l], out = (size_t)net->width[l + 1];
-        KN(matmul_forward)(net->Z[l], Hin, P + net->woff[l], net->bias ? P + net->boff[l] : NULL,
-                           B, in, out, (real)net->alpha[l]);
+        KN(matmul_forward)(net->Z[l], Hin, P + net->sw[l], net->bias ? P + net->sb[l] : NULL,
+                           B, in, out, K, l == 0, (real)net->alpha[l]);
         if (l < last)
-            KN(act_forward)(net->H[l], net->Z[l], B * out, net->act, (real)net->leaky_slope);
+            KN(act_forward)(net->H[l], net->Z[l], B * (size_t)K * out, net->act,
+                            (real)net->leaky_slope);
         else
-            KN(output_forward)(net->H[l], net->Z[l], B, out, net->out);
+            KN(output_forward)(net->H[l], net->Z[l], B * (size_t)K, out, net->out);
         Hin = net->H[l];
     }
 }
 
-static double KN(loss)(const isw_mlp_t *net, size_t B)
+static void KN(loss)(const isw_mlp_t *net, size_t B, double *sums)
 {
     int last = net->L - 1;
-    return KN(loss_sum)(net->H[last], net->Z[last], net->Y, B, (size_t)net->width[net->L],
-                        net->out, net->loss);
+    KN(loss_sum)(sums, net->H[last], net->Z[last], net->Y, B, net->lanes,
+                 (size_t)net->width[net->L], net->out, net->loss);
 }
 
 /* The reverse of forward: output delta, then per layer from the output
@@ -355,17 +394,17 @@ static void KN(backward)(isw_mlp_t *net, size_t B, double scale, int accumulate)
     const real *P = net->params;
     real *G = net->grads;
     real *dZ = net->dA, *dH = net->dB;
-    int last = net->L - 1;
-    KN(output_delta)(dZ, net->H[last], net->Y, B, (size_t)net->width[net->L], net->out,
+    int last = net->L - 1, K = net->lanes;
+    KN(output_delta)(dZ, net->H[last], net->Y, B, K, (size_t)net->width[net->L], net->out,
                      net->loss);
     for (int l = last; l >= 0; l--) {
         size_t in = (size_t)net->width[l], out = (size_t)net->width[l + 1];
         const real *Hin = l > 0 ? net->H[l - 1] : net->X;
-        KN(matmul_backward)(G + net->woff[l], net->bias ? G + net->boff[l] : NULL,
-                            l > 0 ? dH : NULL, dZ, Hin, P + net->woff[l], B, in, out,
+        KN(matmul_backward)(G + net->sw[l], net->bias ? G + net->sb[l] : NULL,
+                            l > 0 ? dH : NULL, dZ, Hin, P + net->sw[l], B, in, out, K, l == 0,
                             (real)net->alpha[l], (real)scale, accumulate);
         if (l > 0) {
-            KN(act_backward)(dH, net->H[l - 1], net->Z[l - 1], B * in, net->act,
+            KN(act_backward)(dH, net->H[l - 1], net->Z[l - 1], B * (size_t)K * in, net->act,
                              (real)net->leaky_slope);
             real *t = dZ;
             dZ = dH;
@@ -374,44 +413,111 @@ static void KN(backward)(isw_mlp_t *net, size_t B, double scale, int accumulate)
     }
 }
 
-static void KN(sgd_step)(isw_mlp_t *net, double lr, const double *lr_mult, double momentum)
+/* Lane k's W_l (out*in) and b_l (out) blocks of buffer base; b NULL
+ * without bias. */
+#define LANE_W(net, base, l, k) \
+    ((base) + (net)->sw[l] + (size_t)(k) * (size_t)(net)->width[(l) + 1] * (size_t)(net)->width[l])
+#define LANE_B(net, base, l, k) \
+    ((net)->bias ? (base) + (net)->sb[l] + (size_t)(k) * (size_t)(net)->width[(l) + 1] : NULL)
+
+static void KN(sgd_step)(isw_mlp_t *net, int k, double lr, const double *lr_mult,
+                         double momentum)
 {
     real *P = net->params, *V = net->velocity;
     const real *G = net->grads;
     for (int l = 0; l < net->L; l++) {
-        size_t o = net->woff[l];
-        double lr_eff = lr * (lr_mult ? lr_mult[l] : 1.0);
-        KN(sgd_update)(P + o, V + o, G + o, net->lsize[l], (real)lr_eff, (real)momentum);
+        size_t out = (size_t)net->width[l + 1], nw = out * (size_t)net->width[l];
+        real lr_eff = (real)(lr * (lr_mult ? lr_mult[l] : 1.0)), mom = (real)momentum;
+        KN(sgd_update)(LANE_W(net, P, l, k), LANE_W(net, V, l, k), LANE_W(net, G, l, k), nw,
+                       lr_eff, mom);
+        if (net->bias)
+            KN(sgd_update)(LANE_B(net, P, l, k), LANE_B(net, V, l, k), LANE_B(net, G, l, k),
+                           out, lr_eff, mom);
     }
 }
 
 static void KN(stats_accumulate)(isw_mlp_t *net, size_t B, double sat_derivative)
 {
-    int last = net->L - 1;
+    int last = net->L - 1, K = net->lanes;
     size_t nout = (size_t)net->width[net->L];
-    net->st_loss += KN(loss)(net, B);
+    KN(loss)(net, B, net->lane_tmp);
+    for (int k = 0; k < K; k++)
+        net->st_loss[k] += net->lane_tmp[k];
     net->st_n += B;
-    net->st_out_saturated += KN(count_out_saturated)(net->H[last], B, nout, net->out);
+    KN(count_out_saturated)(net->st_out_saturated, net->H[last], B, K, nout, net->out);
     if (net->classification)
-        net->st_correct += KN(count_correct)(net->H[last], net->Y, B, nout);
+        KN(count_correct)(net->st_correct, net->H[last], net->Y, B, K, nout);
     size_t unit = 0;
     for (int l = 0; l < last; l++) {
-        size_t n = (size_t)net->width[l + 1];
+        size_t n = (size_t)net->width[l + 1], base = (size_t)net->nlanes * unit;
         if (isw_act_kinked(net->act))
-            KN(count_active)(net->st_active + unit, net->Z[l], B, n);
+            KN(count_active)(net->st_active + base, net->Z[l], B, (size_t)K * n);
         if (isw_act_saturates(net->act))
-            KN(count_saturated)(net->st_saturated + unit, net->H[l], B, n, net->act,
+            KN(count_saturated)(net->st_saturated + base, net->H[l], B, (size_t)K * n, net->act,
                                 sat_derivative);
         unit += n;
     }
 }
 
-static void KN(grad_norms)(const isw_mlp_t *net, double *norms)
+static void KN(grad_norms)(const isw_mlp_t *net, int k, double *norms)
 {
     const real *G = net->grads;
-    for (int l = 0; l < net->L; l++)
-        norms[l] = sqrt(KN(sumsq)(G + net->woff[l], net->lsize[l]));
+    for (int l = 0; l < net->L; l++) {
+        size_t out = (size_t)net->width[l + 1];
+        double s = KN(sumsq)(0.0, LANE_W(net, G, l, k), out * (size_t)net->width[l]);
+        if (net->bias)
+            s = KN(sumsq)(s, LANE_B(net, G, l, k), out);
+        norms[l] = sqrt(s);
+    }
 }
+
+static int KN(lane_finite)(const isw_mlp_t *net, int k)
+{
+    const real *P = net->params;
+    int ok = 1;
+    for (int l = 0; l < net->L; l++) {
+        size_t out = (size_t)net->width[l + 1];
+        ok &= KN(all_finite)(LANE_W(net, P, l, k), out * (size_t)net->width[l]);
+        if (net->bias)
+            ok &= KN(all_finite)(LANE_B(net, P, l, k), out);
+    }
+    return ok;
+}
+
+/* Between lane k of buffer buf and one lane's vector v (nparams, woff/boff
+ * order): to_vec copies buf -> v, else v -> buf. */
+static void KN(lane_vector)(const isw_mlp_t *net, real *buf, int k, double *v, int to_vec)
+{
+    for (int l = 0; l < net->L; l++) {
+        size_t out = (size_t)net->width[l + 1], nw = out * (size_t)net->width[l];
+        real *w = LANE_W(net, buf, l, k), *b = LANE_B(net, buf, l, k);
+        if (to_vec) {
+            KN(to_double)(v + net->woff[l], w, nw);
+            if (b)
+                KN(to_double)(v + net->boff[l], b, out);
+        } else {
+            KN(from_double)(w, v + net->woff[l], nw);
+            if (b)
+                KN(from_double)(b, v + net->boff[l], out);
+        }
+    }
+}
+
+static void KN(lane_copy)(isw_mlp_t *net, int dst, int src)
+{
+    real *bufs[3] = {net->params, net->velocity, net->grads};
+    for (int i = 0; i < 3; i++)
+        for (int l = 0; l < net->L; l++) {
+            size_t out = (size_t)net->width[l + 1], nw = out * (size_t)net->width[l];
+            memcpy(LANE_W(net, bufs[i], l, dst), LANE_W(net, bufs[i], l, src), nw * sizeof(real));
+            if (net->bias)
+                memcpy(bufs[i] + net->sb[l] + (size_t)dst * out,
+                       bufs[i] + net->sb[l] + (size_t)src * out, out * sizeof(real));
+        }
+}
+
+#undef LANE_W
+#undef LANE_B
 
 static void KN(load_batch)(isw_mlp_t *net, const isw_data_t *data, const size_t *idx,
                            size_t first, size_t B)

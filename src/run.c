@@ -129,23 +129,41 @@ int isw_run_owns(const isw_run_job_t *run, uint64_t task)
 {
     if (run->shard_n <= 1)
         return 1;
-    uint64_t unit = run->refine ? isw_refine_slice_of_task(run->refine, task) : task;
+    uint64_t unit = run->refine ? isw_refine_slice_of_task(run->refine, task)
+                                : isw_grid_unit_of(&run->grid, task);
     return unit % (uint64_t)run->shard_n == (uint64_t)run->shard_k;
 }
 
-/* Round-robin over tasks, or over slices of equal size. */
+/* Round-robin over slices of equal size, or over pack units: all of
+ * unit_size tasks but the last of each family, which holds
+ * family_size - (family_units - 1) * unit_size. */
 uint64_t isw_run_owned_tasks(const isw_run_job_t *run)
 {
     if (run->shard_n <= 1)
         return run->grid.ntasks;
-    uint64_t units = run->grid.ntasks, per = 1, n = (uint64_t)run->shard_n;
+    const isw_grid_t *g = &run->grid;
+    uint64_t n = (uint64_t)run->shard_n, k = (uint64_t)run->shard_k;
     if (run->refine) {
-        uint64_t done;
-        isw_refine_progress(run->refine, &done, &units);
-        per = run->grid.ntasks / units;
+        uint64_t done, slices;
+        isw_refine_progress(run->refine, &done, &slices);
+        return (slices / n + (k < slices % n)) * (g->ntasks / slices);
     }
-    return (units / n + ((uint64_t)run->shard_k < units % n)) * per;
+    uint64_t units = g->nunits, owned = units / n + (k < units % n);
+    /* Last units of families: unit F * fu + fu - 1 of family F; which of
+     * them are ours repeats with period n in F. */
+    uint64_t fu = g->family_units, families = units / fu, lasts = 0;
+    uint64_t period = families < n ? families : n, in_period = 0, in_rest = 0;
+    for (uint64_t f = 0; f < period; f++)
+        if ((f % n * (fu % n) + (fu - 1) % n) % n == k) {
+            in_period++;
+            if (f < families % n)
+                in_rest++;
+        }
+    lasts = families >= n ? families / n * in_period + in_rest : in_period;
+    uint64_t short_by = g->unit_size - (g->family_size - (fu - 1) * g->unit_size);
+    return owned * g->unit_size - lasts * short_by;
 }
+
 /* One resumed row: a grid task of this shard, or a refinement probe, whose
  * axis values are the task's own (a probe's lr is its own); anything else
  * did not come from this sweep and would be counted as if it had. */

@@ -56,16 +56,42 @@ void isw_sched_die(const ctx_t *c, const isw_error_t *err, const char *what)
     MPI_Abort(c->comm, 1);
 }
 
-/* The spec of one work item. */
-int isw_sched_item_spec(isw_spec_t *out, const ctx_t *c, const work_item_t *w, isw_error_t *err)
+void isw_sched_train_item(const ctx_t *c, const work_item_t *w, isw_epoch_fn fn, void *fn_user,
+                          isw_record_fn done, void *done_user)
 {
-    if (w->task < c->job->grid.ntasks)
-        return isw_grid_task_spec(out, &c->job->grid, &c->job->spec, w->task, err);
-    size_t idx[ISW_MAX_AXES];
-    if (!c->job->refine || isw_refine_probe_index(c->job->refine, w->task, idx) != ISW_OK)
-        return isw_error_set(err, ISW_EINVAL, "", 0, "task %llu is outside the grid",
-                             (unsigned long long)w->task);
-    return isw_grid_point_spec(out, &c->job->grid, &c->job->spec, idx, w->lr, err);
+    const isw_run_job_t *job = c->job;
+    isw_error_t err;
+    isw_error_clear(&err);
+    uint64_t tasks[ISW_MAX_LANES];
+    size_t n = 1;
+    if (!w->probe)
+        n = isw_grid_unit_tasks(&job->grid, w->id, tasks);
+    isw_spec_t *specs = malloc(n * sizeof *specs);
+    isw_record_t *recs = malloc(n * sizeof *recs);
+    if (!specs || !recs) {
+        isw_error_set(&err, ISW_ENOMEM, "", 0, "out of memory for a pack of %zu runs", n);
+        isw_sched_die(c, &err, "training failed");
+    }
+    int st = ISW_OK;
+    if (w->probe) {
+        size_t idx[ISW_MAX_AXES];
+        recs[0].task = w->id;
+        if (!job->refine || isw_refine_probe_index(job->refine, w->id, idx) != ISW_OK)
+            st = isw_error_set(&err, ISW_EINVAL, "", 0, "task %llu is outside the grid",
+                               (unsigned long long)w->id);
+        else
+            st = isw_grid_point_spec(&specs[0], &job->grid, &job->spec, idx, w->lr, &err);
+    }
+    for (size_t i = 0; !w->probe && i < n && st == ISW_OK; i++) {
+        recs[i].task = tasks[i];
+        st = isw_grid_task_spec(&specs[i], &job->grid, &job->spec, tasks[i], &err);
+    }
+    if (st != ISW_OK)
+        isw_sched_die(c, &err, "cannot build the run's spec");
+    if (isw_train_pack(recs, specs, n, c->data, fn, fn_user, done, done_user, &err) != ISW_OK)
+        isw_sched_die(c, &err, "training failed");
+    free(specs);
+    free(recs);
 }
 
 /* ---- worker ----------------------------------------------------------- */
@@ -136,6 +162,15 @@ static int worker_epoch(const isw_epoch_t *ep, void *user)
     return 0;
 }
 
+/* Each record goes to rank 0 as its run ends, unless the pack is being
+ * abandoned (rank 0 said stop, or a signal). */
+static void worker_done(const isw_record_t *rec, void *user)
+{
+    worker_t *wk = user;
+    if (!wk->abandon)
+        MPI_Send(rec, (int)sizeof *rec, MPI_BYTE, 0, TAG_RESULT, wk->c->comm);
+}
+
 static int work(ctx_t *c)
 {
     worker_t *wk = calloc(1, sizeof *wk);
@@ -156,17 +191,10 @@ static int work(ctx_t *c)
         }
         work_item_t w = wk->queue[wk->qhead++];
         wk->qlen--;
-        isw_spec_t spec;
-        if (isw_sched_item_spec(&spec, c, &w, &err) != ISW_OK)
-            isw_sched_die(c, &err, "cannot build the run's spec");
-        isw_record_t rec;
-        rec.task = w.task;
         wk->abandon = 0;
-        if (isw_train_run(&rec, &spec, c->data, worker_epoch, wk, &err) != ISW_OK)
-            isw_sched_die(c, &err, "training failed");
+        isw_sched_train_item(c, &w, worker_epoch, wk, worker_done, wk);
         if (wk->abandon)
             break;
-        MPI_Send(&rec, (int)sizeof rec, MPI_BYTE, 0, TAG_RESULT, c->comm);
     }
     /* Leave: BYE once, then wait for rank 0's STOP (it may still be coming). */
     MPI_Send(NULL, 0, MPI_BYTE, 0, TAG_BYE, c->comm);

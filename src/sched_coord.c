@@ -17,10 +17,11 @@ struct coord {
     isw_refine_t *refine;
     int quiet;
     uint64_t group;                      /* the data group being trained */
-    uint64_t cursor;                     /* next task of the group to consider */
+    uint64_t cursor;                     /* next unit of the group to consider */
+    uint64_t unit_tasks[ISW_MAX_LANES];  /* the tasks of the unit at cursor */
     work_item_t *deferred;               /* probes not yet handed out, any group */
     size_t ndeferred, deferred_cap;
-    uint64_t inflight;                   /* handed out, no result yet */
+    uint64_t inflight;                   /* runs handed out, no record yet */
     uint64_t done, done_at_start;
     uint64_t total_grid;                 /* grid tasks: ids below are grid, above probes */
     uint64_t owned;                      /* grid tasks of this shard */
@@ -51,16 +52,20 @@ static size_t probes_queued(const coord_t *co)
     return co->refine ? isw_refine_queued(co->refine) : 0;
 }
 
-/* Skips the group's tasks already journaled or of another shard.  A shard
- * of a huge resumed grid may skip for long: the loop watches for signals. */
-static void skip_tasks(coord_t *co)
+/* Skips the group's units of another shard or with every task journaled.
+ * A shard of a huge resumed grid may skip for long: the loop watches for
+ * signals. */
+static void skip_units(coord_t *co)
 {
     const isw_grid_t *g = &co->c->job->grid;
-    for (unsigned spins = 0; co->cursor < g->group_size; co->cursor++) {
-        uint64_t t = isw_grid_group_task(g, co->group, co->cursor);
-        if (isw_run_owns(co->c->job, t) && !isw_journal_done(co->journal, t))
-            break;
-        if (++spins % (1u << 20) == 0 && isw_sched_interrupted(co->c))
+    for (unsigned spins = 0; co->cursor < g->group_units; co->cursor++) {
+        size_t n = isw_grid_unit_tasks(g, co->group * g->group_units + co->cursor,
+                                       co->unit_tasks);
+        if (isw_run_owns(co->c->job, co->unit_tasks[0]))
+            for (size_t i = 0; i < n; i++)
+                if (!isw_journal_done(co->journal, co->unit_tasks[i]))
+                    return;
+        if (++spins % (1u << 16) == 0 && isw_sched_interrupted(co->c))
             break;
     }
 }
@@ -88,7 +93,8 @@ static void drain_probes(coord_t *co)
             isw_refine_record(co->refine, p.task, runs->runs[i].rec.outcome);
             continue;
         }
-        if (defer_probe(co, (work_item_t){p.task, p.lr}) != ISW_OK) {
+        if (defer_probe(co, (work_item_t){.id = p.task, .lr = p.lr, .runs = 1, .probe = 1}) !=
+            ISW_OK) {
             isw_error_t err;
             isw_error_set(&err, ISW_ENOMEM, "", 0, "out of memory for refinement probes");
             isw_sched_die(co->c, &err, "coordinator");
@@ -108,7 +114,7 @@ static uint64_t probe_group(const coord_t *co, uint64_t task)
 static long find_probe(const coord_t *co)
 {
     for (size_t i = 0; i < co->ndeferred; i++)
-        if (co->c->job->grid.ngroups == 1 || probe_group(co, co->deferred[i].task) == co->group)
+        if (co->c->job->grid.ngroups == 1 || probe_group(co, co->deferred[i].id) == co->group)
             return (long)i;
     return -1;
 }
@@ -132,12 +138,12 @@ static int has_work(coord_t *co)
     drain_probes(co);
     if (find_probe(co) >= 0)
         return 1;
-    skip_tasks(co);
-    return co->cursor < co->c->job->grid.group_size;
+    skip_units(co);
+    return co->cursor < co->c->job->grid.group_units;
 }
 
 /* Next item to hand out: probes first (they unblock further rounds), then
- * the group's grid tasks in id order, skipping those already journaled. */
+ * the group's units in id order, skipping those already journaled. */
 static int next_item(coord_t *co, work_item_t *w)
 {
     if (co->stopping)
@@ -145,9 +151,11 @@ static int next_item(coord_t *co, work_item_t *w)
     drain_probes(co);
     if (take_probe(co, w))
         return 1;
-    skip_tasks(co);
-    if (co->cursor < co->c->job->grid.group_size) {
-        *w = (work_item_t){isw_grid_group_task(&co->c->job->grid, co->group, co->cursor++), NAN};
+    skip_units(co);
+    const isw_grid_t *g = &co->c->job->grid;
+    if (co->cursor < g->group_units) {
+        uint64_t u = co->group * g->group_units + co->cursor++;
+        *w = (work_item_t){.id = u, .lr = NAN, .runs = (uint32_t)isw_grid_unit_tasks(g, u, co->unit_tasks)};
         return 1;
     }
     return 0;
@@ -160,34 +168,36 @@ static int phase_complete(coord_t *co)
     return co->inflight == 0 && !has_work(co);
 }
 
-/* Items per chunk: about CHUNK_SECONDS of work by the running mean, and at
+/* Runs per chunk: about CHUNK_SECONDS of work by the running mean, and at
  * most a quarter of a fair share of what is left, so the tail balances. */
-static int chunk_size(const coord_t *co, int want)
+static double chunk_runs(const coord_t *co)
 {
+    const isw_grid_t *g = &co->c->job->grid;
     double k = co->nmeasured ? CHUNK_SECONDS / (co->mean_seconds + 1e-6) : 1.0;
-    uint64_t left = co->c->job->grid.group_size - co->cursor + co->ndeferred + probes_queued(co);
-    double fair = (double)left / (4.0 * co->c->size * co->c->job->shard_n);
-    if (k > fair)
-        k = fair;
-    if (k > want)
-        k = want;
-    if (k > CHUNK_MAX)
-        k = CHUNK_MAX;
-    return k < 1.0 ? 1 : (int)k;
+    double per_unit = (double)(g->family_size < g->unit_size ? g->family_size : g->unit_size);
+    double left = (double)(g->group_units - co->cursor) * per_unit + (double)co->ndeferred +
+                  (double)probes_queued(co);
+    double fair = left / (4.0 * co->c->size * co->c->job->shard_n);
+    return k < fair ? k : fair;
 }
 
+/* A chunk: items until chunk_runs runs, at most want (and CHUNK_MAX) items,
+ * at least one. */
 static void send_work(coord_t *co, int worker, int want)
 {
     work_item_t items[CHUNK_MAX];
-    int k = chunk_size(co, want), n = 0;
-    while (n < k && next_item(co, &items[n]))
-        n++;
+    double k = chunk_runs(co);
+    uint64_t runs = 0;
+    int n = 0;
+    while (n < want && n < CHUNK_MAX && (n == 0 || (double)runs < k) &&
+           next_item(co, &items[n]))
+        runs += items[n++].runs;
     if (n == 0) {
         co->parked[worker] = want;
         return;
     }
     co->parked[worker] = 0;
-    co->inflight += (uint64_t)n;
+    co->inflight += runs;
     MPI_Send(items, n * (int)sizeof(work_item_t), MPI_BYTE, worker, TAG_WORK, co->c->comm);
 }
 
@@ -314,7 +324,9 @@ static int serve(coord_t *co)
             MPI_Recv(&rec, (int)sizeof rec, MPI_BYTE, s.MPI_SOURCE, TAG_RESULT, c->comm,
                      MPI_STATUS_IGNORE);
             co->inflight--;
-            journal_record(co, &rec);
+            /* a resumed unit retrains tasks the journal holds already */
+            if (!isw_journal_done(co->journal, rec.task))
+                journal_record(co, &rec);
         } else if (s.MPI_TAG == TAG_BYE) {
             MPI_Recv(NULL, 0, MPI_BYTE, s.MPI_SOURCE, TAG_BYE, c->comm, MPI_STATUS_IGNORE);
             co->left[s.MPI_SOURCE] = 1;
@@ -354,6 +366,7 @@ static int serve(coord_t *co)
 typedef struct {
     coord_t *co;
     int abandon;
+    uint32_t delivered;                  /* records of the item so far */
 } self_train_t;
 
 /* Rank 0's own runs call back after every epoch: serve the workers then. */
@@ -369,28 +382,30 @@ static int coord_epoch(const isw_epoch_t *ep, void *user)
     return 0;
 }
 
+/* Rank 0's own runs: each record into the journal as its run ends (but
+ * those the journal holds already, or when the run is being abandoned). */
+static void coord_done(const isw_record_t *rec, void *user)
+{
+    self_train_t *st = user;
+    st->co->inflight--;
+    st->delivered++;
+    if (!st->abandon && !isw_journal_done(st->co->journal, rec->task))
+        journal_record(st->co, rec);
+}
+
 static int coordinate(coord_t *co)
 {
     ctx_t *c = co->c;
     int trains = c->size <= ISW_SCHED_TRAINING_COORDINATOR;
-    isw_error_t err;
-    isw_error_clear(&err);
     while (!(co->stopping && co->nleft == c->size - 1 && (co->inflight == 0 || co->interrupted))) {
         int handled = serve(co);
         work_item_t w;
         if (trains && !co->stopping && next_item(co, &w)) {
-            co->inflight++;
-            isw_spec_t spec;
-            if (isw_sched_item_spec(&spec, c, &w, &err) != ISW_OK)
-                isw_sched_die(c, &err, "cannot build the run's spec");
-            isw_record_t rec;
-            rec.task = w.task;
-            self_train_t st = {co, 0};
-            if (isw_train_run(&rec, &spec, c->data, coord_epoch, &st, &err) != ISW_OK)
-                isw_sched_die(c, &err, "training failed");
-            co->inflight--;
-            if (!st.abandon)
-                journal_record(co, &rec);
+            co->inflight += w.runs;
+            self_train_t st = {co, 0, 0};
+            isw_sched_train_item(c, &w, coord_epoch, &st, coord_done, &st);
+            /* runs a stop left unstarted return nothing */
+            co->inflight -= w.runs - st.delivered;
             continue;
         }
         if (!handled)

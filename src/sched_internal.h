@@ -5,7 +5,7 @@
  * Protocol (all on a duplicate of MPI_COMM_WORLD, tags are tag_t):
  *   worker -> 0   TAG_REQUEST  int: how many items it can take
  *   0 -> worker   TAG_WORK     work_item_t[1..CHUNK_MAX]
- *   worker -> 0   TAG_RESULT   isw_record_t (fixed size, MPI_BYTE)
+ *   worker -> 0   TAG_RESULT   isw_record_t (fixed size, MPI_BYTE), one per run
  *   0 -> worker   TAG_STOP     empty: finish (or abandon) and leave
  *   worker -> 0   TAG_BYE      empty: last message of this worker
  * A request that cannot be served yet (refinement probes wait on results)
@@ -25,10 +25,15 @@
 
 typedef enum { TAG_REQUEST = 11, TAG_WORK, TAG_RESULT, TAG_STOP, TAG_BYE } tag_t;
 
-/* One unit of work: a grid task, or a refinement probe with its lr. */
+/* One item of work: a pack unit of grid tasks (isw_grid_unit_tasks), or a
+ * refinement probe with its lr.  A unit is trained whole even when some of
+ * its tasks are in the journal already (a resumed unit): a pack's records
+ * depend on all its runs.  Rank 0 keeps the first record of each task. */
 typedef struct {
-    uint64_t task;
-    double lr;                           /* NaN for grid tasks */
+    uint64_t id;                         /* unit id, or the probe's task */
+    double lr;                           /* the probe's lr; NaN for units */
+    uint32_t runs;                       /* records the item returns */
+    int32_t probe;                       /* 1: a probe */
 } work_item_t;
 
 #define CHUNK_MAX 64
@@ -52,8 +57,10 @@ void isw_sched_nap(void);
 /* Aborts the job after work has begun: the message names this rank and
  * host.  The journal on rank 0 stays valid (every line is written whole). */
 void isw_sched_die(const ctx_t *c, const isw_error_t *err, const char *what);
-/* The spec of one work item. */
-int isw_sched_item_spec(isw_spec_t *out, const ctx_t *c, const work_item_t *w, isw_error_t *err);
+/* Trains one work item: its runs as one pack (isw_train_pack), done hearing
+ * of each record.  Dies (isw_sched_die) on errors. */
+void isw_sched_train_item(const ctx_t *c, const work_item_t *w, isw_epoch_fn fn, void *fn_user,
+                          isw_record_fn done, void *done_user);
 
 /* Rank 0's coordinator (sched_coord.c). */
 typedef struct coord coord_t;

@@ -119,6 +119,8 @@ const keydef_t isw_spec_keys[] = {
      "evaluation samples, 0 = all"},
     {"train.eval_gradient", K_BOOL, FLD(train.eval_gradient), R_ANY, 0, NONE, 0, "false",
      "full-data gradient at every evaluation, not only at initialisation"},
+    {"train.pack", K_INT, FLD(train.pack), R_NONNEG, 0, NONE, 0, "0",
+     "networks trained together as one pack: 0 = chosen from the shapes, 1 = one at a time"},
     {"criteria.target_accuracy", K_DBL, FLD(criteria.target_accuracy), R_UNIT, 0, NONE,
      F_TARGET, "null", "target (default: accuracy 0.9 for classification)"},
     {"criteria.target_loss", K_DBL, FLD(criteria.target_loss), R_NONNEG, 0, NONE, F_TARGET,

@@ -98,6 +98,15 @@ static int rule_lr_layer(const isw_spec_t *s, const vctx_t *v)
     return ISW_OK;
 }
 
+/* A pack holds at most ISW_MAX_LANES networks (mlp.h). */
+static int rule_pack(const isw_spec_t *s, const vctx_t *v)
+{
+    if (s->train.pack > ISW_MAX_LANES)
+        return isw_spec_verr(v, "train.pack", "found %d, expected 0..%d", s->train.pack,
+                             ISW_MAX_LANES);
+    return ISW_OK;
+}
+
 /* At most one target, accuracy only for classification; with none, the
  * default target of the data's task. */
 static int rule_target(isw_spec_t *s, const vctx_t *v)
@@ -155,6 +164,7 @@ int isw_spec_validate_at(isw_spec_t *s, const char *file, const keylines_t *kl,
         (st = rule_data(s, &v)) || (st = isw_spec_check_fields(s, "model", &v)) ||
         (st = rule_model(s, &v)) || (st = isw_spec_check_fields(s, "init", &v)) ||
         (st = isw_spec_check_fields(s, "train", &v)) || (st = rule_lr_layer(s, &v)) ||
+        (st = rule_pack(s, &v)) ||
         (st = rule_target(s, &v)) || (st = isw_spec_check_fields(s, "criteria", &v)))
         return st;
     return ISW_OK;

@@ -114,16 +114,53 @@ isw_outcome_t isw_train_classify(const isw_criteria_spec_t *c, const isw_traject
     return ISW_OUTCOME_STALLED;
 }
 
-/* ---- the run --------------------------------------------------------- */
+/* ---- the workspace ------------------------------------------------------ */
+
+/* Bytes of activations (Z, H and the backward scratch, about 4 per unit per
+ * row) one pack step may touch: the automatic K keeps a step's working set
+ * within L2/L3 so the per-lane kernels stream from cache. */
+#define PACK_BYTES (2u << 20)
 
 typedef struct {
-    isw_mlp_t net;
+    isw_mlp_t net;         /* K lanes (isw_train_pack_lanes) */
     size_t neval;          /* evaluation rows: the first neval samples */
     size_t chunk;          /* rows per evaluation chunk */
     int grad_every;        /* train.eval_gradient: every evaluation runs backward */
     double *scratch;       /* (nparams) doubles: init draws, Hessian probes */
     double *probe;         /* (4 * nparams) doubles: theta, v, Hv, a second gradient */
 } run_ws_t;
+
+static int is_full_batch(const isw_spec_t *spec, const isw_data_t *data)
+{
+    return spec->train.batch <= 0 || (size_t)spec->train.batch >= data->n;
+}
+
+/* Rows of one training step's forward and backward: the batch, or with
+ * full batch the evaluation chunk (the step's gradient is the evaluation's). */
+static size_t step_rows(const isw_spec_t *spec, const isw_data_t *data)
+{
+    if (!is_full_batch(spec, data))
+        return (size_t)spec->train.batch;
+    return data->n < EVAL_CHUNK ? data->n : EVAL_CHUNK;
+}
+
+int isw_train_pack_lanes(const isw_spec_t *spec, const isw_data_t *data, size_t n)
+{
+    /* The Hessian probes work on one lane's parameter vector. */
+    if (spec->train.sharpness || n <= 1 || spec->train.pack == 1)
+        return 1;
+    size_t K = (size_t)spec->train.pack;
+    if (K == 0) {
+        size_t units = data->nout;
+        for (int l = 0; l < spec->model.nhidden; l++)
+            units += (size_t)spec->model.hidden[l];
+        size_t el = spec->train.precision == ISW_PREC_DOUBLE ? sizeof(double) : sizeof(float);
+        double per_lane = 4.0 * (double)step_rows(spec, data) * (double)units * (double)el;
+        double k = floor((double)PACK_BYTES / per_lane);
+        K = k < 1 ? 1 : k > ISW_MAX_LANES ? ISW_MAX_LANES : (size_t)k;
+    }
+    return (int)(K < n ? K : n);
+}
 
 static void ws_free(run_ws_t *ws)
 {
@@ -133,19 +170,27 @@ static void ws_free(run_ws_t *ws)
     memset(ws, 0, sizeof *ws);
 }
 
-static int ws_alloc(run_ws_t *ws, const isw_spec_t *spec, const isw_data_t *data,
-                    int full_batch, size_t batch, int want_probe, isw_error_t *err)
+/* A workspace of `lanes` lanes.  Evaluation chunks shrink with the lanes
+ * (activations are rows x lanes x widths) but never below a step's rows
+ * (up to EVAL_CHUNK), whose activations are there anyway; one lane keeps
+ * EVAL_CHUNK. */
+static int ws_alloc(run_ws_t *ws, const isw_spec_t *spec, const isw_data_t *data, int lanes,
+                    int want_probe, isw_error_t *err)
 {
     memset(ws, 0, sizeof *ws);
-    size_t n = data->n;
+    size_t n = data->n, rows = step_rows(spec, data);
+    int full = is_full_batch(spec, data);
     ws->neval = n;
-    if (!full_batch && spec->train.eval_samples > 0 && (size_t)spec->train.eval_samples < n)
+    if (!full && spec->train.eval_samples > 0 && (size_t)spec->train.eval_samples < n)
         ws->neval = (size_t)spec->train.eval_samples;
-    ws->chunk = ws->neval < EVAL_CHUNK ? ws->neval : EVAL_CHUNK;
+    size_t chunk = EVAL_CHUNK / (size_t)lanes, floor_rows = rows < EVAL_CHUNK ? rows : EVAL_CHUNK;
+    if (chunk < floor_rows)
+        chunk = floor_rows;
+    ws->chunk = ws->neval < chunk ? ws->neval : chunk;
     ws->grad_every = spec->train.eval_gradient;
-    size_t max_batch = full_batch ? ws->chunk : (batch > ws->chunk ? batch : ws->chunk);
-    int st = isw_mlp_alloc(&ws->net, &spec->model, data->nin, data->nout,
-                           spec->train.precision, max_batch);
+    size_t max_batch = full ? ws->chunk : (rows > ws->chunk ? rows : ws->chunk);
+    int st = isw_mlp_alloc_lanes(&ws->net, &spec->model, data->nin, data->nout,
+                                 spec->train.precision, max_batch, lanes);
     if (st != ISW_OK)
         return isw_error_set(err, st, "", 0, "cannot allocate a %zu-input network: %s",
                              data->nin, isw_strerror(st));
@@ -160,10 +205,11 @@ static int ws_alloc(run_ws_t *ws, const isw_spec_t *spec, const isw_data_t *data
     return ISW_OK;
 }
 
-/* One evaluation pass at the current parameters: loss, accuracy and
- * diagnostics into ep; with_grad: also the mean-loss gradient over the
- * evaluation rows into net->grads and its norms into ep->grad_norm (else
- * those are NaN and net->grads is left as it was). */
+/* One evaluation pass at the current parameters of every lane in use:
+ * loss, accuracy and diagnostics into ep[lane]; with_grad: also each lane's
+ * mean-loss gradient over the evaluation rows into net->grads and its norms
+ * into ep[lane].grad_norm (else those are NaN and net->grads is left as it
+ * was). */
 static void evaluate(run_ws_t *ws, const isw_data_t *data, double sat_derivative,
                      int with_grad, isw_epoch_t *ep)
 {
@@ -178,20 +224,23 @@ static void evaluate(run_ws_t *ws, const isw_data_t *data, double sat_derivative
         if (with_grad)
             isw_mlp_backward(net, B, scale, first > 0);
     }
-    isw_mlp_stats_t st;
-    isw_mlp_stats_get(net, &st);
-    ep->loss = st.loss;
-    ep->accuracy = st.accuracy;
-    ep->dead_fraction = st.dead_fraction;
-    ep->saturated_fraction = st.saturated_fraction;
-    ep->output_saturated_fraction = st.output_saturated_fraction;
-    ep->nlayers = net->L;
-    ep->layer_dead = st.layer_dead;
-    if (with_grad)
-        isw_mlp_grad_norms(net, ep->grad_norm);
-    else
-        for (int l = 0; l < net->L; l++)
-            ep->grad_norm[l] = NAN;
+    for (int k = 0; k < net->lanes; k++) {
+        isw_mlp_stats_t st;
+        isw_mlp_stats_get_lane(net, k, &st);
+        isw_epoch_t *e = &ep[k];
+        e->loss = st.loss;
+        e->accuracy = st.accuracy;
+        e->dead_fraction = st.dead_fraction;
+        e->saturated_fraction = st.saturated_fraction;
+        e->output_saturated_fraction = st.output_saturated_fraction;
+        e->nlayers = net->L;
+        e->layer_dead = st.layer_dead;
+        if (with_grad)
+            isw_mlp_grad_norms_lane(net, k, e->grad_norm);
+        else
+            for (int l = 0; l < net->L; l++)
+                e->grad_norm[l] = NAN;
+    }
 }
 
 static double vec_norm(const double *v, size_t n)
@@ -248,7 +297,7 @@ static void hvp(run_ws_t *ws, const isw_data_t *data, const double *theta, const
 /* Largest eigenvalue of H at the current parameters.  Power iteration finds
  * the eigenvalue largest in magnitude; if that is negative, a second run on
  * H - mu I (mu that negative value) finds the top of the spectrum.  The
- * parameters are restored afterwards. */
+ * parameters and the gradient at them are restored afterwards.  One lane. */
 static double sharpness(run_ws_t *ws, const isw_data_t *data, int iters, uint64_t seed)
 {
     size_t n = ws->net.nparams;
@@ -281,7 +330,10 @@ static double sharpness(run_ws_t *ws, const isw_data_t *data, int iters, uint64_
         shift = lambda;
     }
     gsl_rng_free(r);
-    isw_mlp_params_set(&ws->net, theta);
+    /* Back to theta, with the gradient at theta in net->grads again (the
+     * probes overwrote it; a full-batch step is about to use it): the same
+     * passes as the evaluation's, so the same bits. */
+    grad_at(ws, data, theta, tmp_g);
     return lambda;
 }
 
@@ -330,18 +382,21 @@ int isw_train_sharpness(double *lambda, const isw_spec_t *spec, const isw_data_t
     if (st != ISW_OK)
         return st;
     run_ws_t ws;
-    st = ws_alloc(&ws, spec, data, 1, data->n, 1, err);
+    st = ws_alloc(&ws, spec, data, 1, 1, err);
     if (st != ISW_OK)
         return st;
     gsl_rng *r = isw_init_rng(spec->base_seed, spec->seed, ISW_STREAM_INIT);
-    isw_init_params(&ws.net, &spec->init, r, ws.scratch);
+    isw_init_params(&ws.net, 0, &spec->init, r, ws.scratch);
     gsl_rng_free(r);
     *lambda = sharpness(&ws, data, iters, isw_seed_derive(spec->base_seed, spec->seed, 0));
     ws_free(&ws);
     return ISW_OK;
 }
 
-int isw_train_check_memory(const isw_spec_t *spec, const isw_data_t *data, isw_error_t *err)
+/* isw_train_check_memory for a pack of `lanes` networks: every per-network
+ * size times lanes (the shared dataset and shuffle order once). */
+static int check_memory(const isw_spec_t *spec, const isw_data_t *data, int lanes,
+                        isw_error_t *err)
 {
     const isw_model_spec_t *m = &spec->model;
     double n = (double)data->n, widths = (double)data->nin + (double)data->nout;
@@ -358,18 +413,26 @@ int isw_train_check_memory(const isw_spec_t *spec, const isw_data_t *data, isw_e
     double elem = spec->train.precision == ISW_PREC_DOUBLE ? 8 : 4;
     /* parameters, gradients, momentum, scratch; activations and their
      * gradients (pre and post) per row; history and the shuffle order */
-    double bytes = elem * (4 * params + 4 * rows * widths) + 16 * ((double)spec->train.epochs + 1) +
+    double bytes = (double)lanes * (elem * (4 * params + 4 * rows * widths) +
+                                     16 * ((double)spec->train.epochs + 1)) +
                    8 * n;
     double have = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
     if (have > 0 && bytes > have)
         return isw_error_set(err, ISW_EINVAL, "", 0,
-                             "a run needs about %.3g GiB (%.3g parameters, %d epochs, %.0f "
+                             "%s needs about %.3g GiB (%.3g parameters, %d epochs, %.0f "
                              "samples), but this machine has %.3g GiB: expected a smaller "
                              "model.hidden, train.epochs or dataset",
-                             bytes / 1073741824.0, params, spec->train.epochs, n,
-                             have / 1073741824.0);
+                             lanes > 1 ? "a pack" : "a run", bytes / 1073741824.0, params,
+                             spec->train.epochs, n, have / 1073741824.0);
     return ISW_OK;
 }
+
+int isw_train_check_memory(const isw_spec_t *spec, const isw_data_t *data, isw_error_t *err)
+{
+    return check_memory(spec, data, 1, err);
+}
+
+/* ---- one run's bookkeeping ---------------------------------------------- */
 
 /* The evaluation after `epoch` epochs, into the trajectory. */
 static void observe(isw_trajectory_t *t, const isw_epoch_t *ep, double *loss, double *acc,
@@ -384,13 +447,13 @@ static void observe(isw_trajectory_t *t, const isw_epoch_t *ep, double *loss, do
     t->output_saturated_fraction = ep->output_saturated_fraction;
 }
 
-/* 1 when the run ends at this evaluation: non-finite loss or parameters,
- * the loss past the divergence cap (t says which), the caller asked to
- * stop (stop), the last epoch E, or a stopping criterion met. */
+/* 1 when the run in `lane` ends at this evaluation: non-finite loss or
+ * parameters, the loss past the divergence cap (t says which), the caller
+ * asked to stop (stop), the last epoch E, or a stopping criterion met. */
 static int run_ends(const isw_criteria_spec_t *cr, isw_trajectory_t *t, const isw_epoch_t *ep,
-                    const isw_mlp_t *net, int epoch, int E, int stop)
+                    const isw_mlp_t *net, int lane, int epoch, int E, int stop)
 {
-    if (!isfinite(ep->loss) || !isw_mlp_params_finite(net)) {
+    if (!isfinite(ep->loss) || !isw_mlp_params_finite_lane(net, lane)) {
         t->nonfinite = 1;
         return 1;
     }
@@ -403,49 +466,6 @@ static int run_ends(const isw_criteria_spec_t *cr, isw_trajectory_t *t, const is
     if (cr->stop_on_target && target_met(cr, t, epoch))
         return 1;
     return cr->stop_on_flat && isw_train_is_flat(cr, t->loss, t->n);
-}
-
-/* One epoch of minibatches of B rows in perm's order.  A batch loss past
- * cap or non-finite ends the run at once (another few hundred steps would
- * only overflow): t->capped or t->nonfinite says so. */
-static void minibatch_epoch(isw_mlp_t *net, const isw_data_t *data, const isw_train_spec_t *tr,
-                            const size_t *perm, size_t B, double cap, isw_trajectory_t *t)
-{
-    size_t n = data->n, nbatches = (n + B - 1) / B;
-    for (size_t b = 0; b < nbatches && !t->nonfinite && !t->capped; b++) {
-        size_t rows = b + 1 < nbatches ? B : n - b * B;
-        isw_mlp_load_batch(net, data, perm + b * B, 0, rows);
-        isw_mlp_forward(net, rows);
-        double bl = isw_mlp_loss(net, rows) / (double)rows;
-        if (!isfinite(bl))
-            t->nonfinite = 1;
-        else if (bl > cap)
-            t->capped = 1;
-        else {
-            isw_mlp_backward(net, rows, 1.0 / (double)rows, 0);
-            isw_mlp_sgd_step(net, tr->lr, tr->lr_layer, tr->momentum);
-        }
-    }
-}
-
-/* The epoch after `epoch` was cut short by a batch: it counts, with what it
- * reached (a capped run is evaluated where it stopped; a non-finite one
- * has nothing to evaluate). */
-static void cut_short(run_ws_t *ws, const isw_data_t *data, const isw_criteria_spec_t *cr,
-                      isw_epoch_t *ep, isw_trajectory_t *t, double *loss, double *acc,
-                      int epoch, isw_epoch_fn fn, void *user)
-{
-    loss[epoch + 1] = INFINITY;
-    acc[epoch + 1] = NAN;
-    t->n = epoch + 2;
-    if (!t->capped)
-        return;
-    evaluate(ws, data, cr->saturation_derivative, ws->grad_every, ep);
-    loss[epoch + 1] = isfinite(ep->loss) ? ep->loss : INFINITY;
-    acc[epoch + 1] = ep->accuracy;
-    ep->epoch = epoch + 1;
-    if (fn)
-        fn(ep, user);
 }
 
 /* The record of a finished trajectory: its outcome and loss summary.
@@ -474,90 +494,381 @@ static void fill_record(isw_record_t *rec, const isw_criteria_spec_t *cr,
     rec->output_saturated_fraction = t->output_saturated_fraction;
 }
 
+/* ---- packs -----------------------------------------------------------------
+ * A pack trains K runs as the K lanes of one net (mlp.h): one evaluation
+ * pass and one step per round serve every lane.  The runs share what the
+ * lanes share: the architecture, the data and its order (seed, batch,
+ * shuffle), the epoch budget and the evaluation; each lane has its own
+ * init, learning rates, momentum and criteria.
+ *
+ * Full batch: lanes need not be in step.  A lane whose run ends is refilled
+ * with the pack's next run at once, so lanes are busy while runs remain.
+ * Mini-batch: every lane must see its run's own batch order, which starts
+ * at the seed's first shuffle, so the runs of a pack start together (a
+ * round of up to K); lanes that end leave (the last lane moves into the
+ * hole) and the next round starts when all have ended. */
+
+int isw_train_pack_compatible(const isw_spec_t *a, const isw_spec_t *b)
+{
+    const isw_model_spec_t *ma = &a->model, *mb = &b->model;
+    if (ma->nhidden != mb->nhidden || ma->activation != mb->activation ||
+        ma->output != mb->output || ma->loss != mb->loss || ma->bias != mb->bias ||
+        ma->parameterization != mb->parameterization || ma->leaky_slope != mb->leaky_slope)
+        return 0;
+    for (int l = 0; l < ma->nhidden; l++)
+        if (ma->hidden[l] != mb->hidden[l])
+            return 0;
+    const isw_train_spec_t *ta = &a->train, *tb = &b->train;
+    return ta->precision == tb->precision && ta->epochs == tb->epochs &&
+           ta->batch == tb->batch && ta->shuffle == tb->shuffle &&
+           ta->sharpness == tb->sharpness && ta->sharpness_iters == tb->sharpness_iters &&
+           ta->eval_samples == tb->eval_samples && ta->eval_gradient == tb->eval_gradient &&
+           ta->pack == tb->pack && a->seed == b->seed && a->base_seed == b->base_seed &&
+           a->criteria.saturation_derivative == b->criteria.saturation_derivative;
+}
+
+typedef struct {
+    size_t run;            /* index into the pack's specs and records */
+    int epoch;             /* evaluations so far - 1 */
+    isw_trajectory_t t;
+    double *loss, *acc;    /* (E + 1) each: the trajectory's history */
+    double seconds;        /* its share of the pack's wall time so far */
+} lane_t;
+
+typedef struct {
+    const isw_spec_t *specs;
+    isw_record_t *recs;
+    size_t n, next;        /* runs, and the next one to start */
+    const isw_data_t *data;
+    int full, E;
+    size_t B;              /* rows per mini-batch (full batch: n) */
+    run_ws_t ws;
+    lane_t lane[ISW_MAX_LANES];
+    isw_epoch_t ep[ISW_MAX_LANES];
+    double *bl;            /* (K) batch loss sums */
+    double *hist;          /* (K * 2 * (E + 1)) the lanes' loss and acc */
+    size_t *perm;          /* (n samples) the shared batch order */
+    gsl_rng *rshuf;        /* the shared shuffle stream (the seed's) */
+    isw_epoch_fn fn;
+    void *fn_user;
+    isw_record_fn done;
+    void *done_user;
+    double clock;          /* isw_now() at the last share-out of wall time */
+} pack_t;
+
+/* Lane k takes run p->next: record, init draws, fresh momentum. */
+static void start_lane(pack_t *p, int k)
+{
+    size_t i = p->next++;
+    const isw_spec_t *s = &p->specs[i];
+    lane_t *ln = &p->lane[k];
+    isw_record_init(&p->recs[i], p->recs[i].task);
+    ln->run = i;
+    ln->epoch = 0;
+    ln->seconds = 0;
+    ln->loss = p->hist + (size_t)k * 2 * ((size_t)p->E + 1);
+    ln->acc = ln->loss + p->E + 1;
+    memset(&ln->t, 0, sizeof ln->t);
+    ln->t.loss = ln->loss;
+    ln->t.acc = p->data->classes > 0 ? ln->acc : NULL;
+    ln->t.uses_relu = isw_act_can_die(s->model.activation) && s->model.nhidden > 0;
+    ln->t.uses_saturating = isw_act_saturates(s->model.activation) && s->model.nhidden > 0;
+    ln->t.output_saturates = isw_out_probabilities(s->model.output);
+    gsl_rng *r = isw_init_rng(s->base_seed, s->seed, ISW_STREAM_INIT);
+    isw_init_params(&p->ws.net, k, &s->init, r, p->ws.scratch);
+    gsl_rng_free(r);
+    isw_mlp_lane_reset(&p->ws.net, k);
+}
+
+/* Shares the wall time since the last call among the lanes in use. */
+static void share_time(pack_t *p)
+{
+    double now = isw_now();
+    int K = p->ws.net.lanes;
+    for (int k = 0; k < K; k++)
+        p->lane[k].seconds += (now - p->clock) / K;
+    p->clock = now;
+}
+
+/* The run in lane k has ended: its record, and the caller hears of it. */
+static void finish_lane(pack_t *p, int k)
+{
+    lane_t *ln = &p->lane[k];
+    isw_record_t *rec = &p->recs[ln->run];
+    fill_record(rec, &p->specs[ln->run].criteria, &ln->t, ln->acc);
+    rec->seconds = ln->seconds;
+    if (p->done)
+        p->done(rec, p->done_user);
+}
+
+/* Removes lane k from use: the last lane moves into it (its state,
+ * history, parameters and momentum), so the lanes in use stay
+ * 0..lanes-1.  Lane k's history lives in slot k of p->hist. */
+static void drop_lane(pack_t *p, int k)
+{
+    isw_mlp_t *net = &p->ws.net;
+    int last = net->lanes - 1;
+    if (k != last) {
+        isw_mlp_lane_copy(net, k, last);
+        lane_t *dst = &p->lane[k];
+        const lane_t *src = &p->lane[last];
+        double *loss = dst->loss, *acc = dst->acc;
+        size_t hn = ((size_t)p->E + 1) * sizeof(double);
+        memcpy(loss, src->loss, hn);
+        memcpy(acc, src->acc, hn);
+        *dst = *src;
+        dst->loss = loss;
+        dst->t.loss = loss;
+        dst->acc = acc;
+        dst->t.acc = src->t.acc ? acc : NULL;
+    }
+    isw_mlp_set_lanes(net, last > 0 ? last : 1);
+}
+
+/* What the first evaluation of a run adds to its record. */
+static void lane_initial(pack_t *p, int k)
+{
+    lane_t *ln = &p->lane[k];
+    const isw_spec_t *s = &p->specs[ln->run];
+    isw_record_t *rec = &p->recs[ln->run];
+    rec->loss_initial = p->ep[k].loss;
+    rec->grad_norm_initial = grad_total(&p->ep[k]);
+    if (s->train.sharpness)          /* one lane (isw_train_pack_lanes) */
+        rec->sharpness_initial = sharpness(&p->ws, p->data, s->train.sharpness_iters,
+                                           isw_seed_derive(s->base_seed, s->seed, 0));
+}
+
+/* The evaluation of every lane at its current epoch; then each lane's
+ * bookkeeping: 1 for lanes whose run ended (ended[k]).  A lane whose last
+ * epoch was cut short by a batch (mini-batch: t.capped or t.nonfinite
+ * already set) counts that epoch with what it reached: a capped run is
+ * evaluated where it stopped, a non-finite one has nothing to evaluate.
+ * Returns the caller's stop request. */
+static int pack_evaluate(pack_t *p, int *ended)
+{
+    isw_mlp_t *net = &p->ws.net;
+    int K = net->lanes, any_initial = 0;
+    for (int k = 0; k < K; k++)
+        any_initial |= p->lane[k].epoch == 0;
+    int with_grad = p->full || any_initial || p->ws.grad_every;
+    evaluate(&p->ws, p->data, p->specs[p->lane[0].run].criteria.saturation_derivative,
+             with_grad, p->ep);
+    int stop = 0, reported = 0;
+    for (int k = 0; k < K; k++) {
+        lane_t *ln = &p->lane[k];
+        isw_epoch_t *ep = &p->ep[k];
+        ep->epoch = ln->epoch;
+        ended[k] = 0;
+        if (ln->t.nonfinite || ln->t.capped) {
+            ln->loss[ln->epoch] = INFINITY;
+            ln->acc[ln->epoch] = NAN;
+            ln->t.n = ln->epoch + 1;
+            if (ln->t.capped) {
+                ln->loss[ln->epoch] = isfinite(ep->loss) ? ep->loss : INFINITY;
+                ln->acc[ln->epoch] = ep->accuracy;
+                if (p->fn && !reported++)
+                    stop = p->fn(ep, p->fn_user);
+            }
+            ended[k] = 1;
+            continue;
+        }
+        observe(&ln->t, ep, ln->loss, ln->acc, ln->epoch);
+        if (ln->epoch == 0)
+            lane_initial(p, k);
+        if (p->fn && !reported++)
+            stop = p->fn(ep, p->fn_user);
+    }
+    for (int k = 0; k < K; k++) {
+        lane_t *ln = &p->lane[k];
+        if (!ended[k])
+            ended[k] = run_ends(&p->specs[ln->run].criteria, &ln->t, &p->ep[k], net, k,
+                                ln->epoch, p->E, stop);
+    }
+    return stop;
+}
+
+/* One epoch of mini-batches of B rows in the shared order, every lane in
+ * use stepping with its own learning rates.  A lane's batch loss past its
+ * cap or non-finite stops that lane's steps at once (another few hundred
+ * would only overflow): its t.capped or t.nonfinite says so. */
+static void minibatch_epoch(pack_t *p)
+{
+    isw_mlp_t *net = &p->ws.net;
+    size_t n = p->data->n, B = p->B, nbatches = (n + B - 1) / B;
+    int K = net->lanes, live = K;
+    double cap[ISW_MAX_LANES];
+    for (int k = 0; k < K; k++) {
+        const lane_t *ln = &p->lane[k];
+        cap[k] = p->specs[ln->run].criteria.diverge_ratio * ln->loss[0];
+    }
+    for (size_t b = 0; b < nbatches && live > 0; b++) {
+        size_t rows = b + 1 < nbatches ? B : n - b * B;
+        isw_mlp_load_batch(net, p->data, p->perm + b * B, 0, rows);
+        isw_mlp_forward(net, rows);
+        isw_mlp_loss_lanes(net, rows, p->bl);
+        int stepping = 0;
+        for (int k = 0; k < K; k++) {
+            lane_t *ln = &p->lane[k];
+            if (ln->t.nonfinite || ln->t.capped)
+                continue;
+            double bl = p->bl[k] / (double)rows;
+            if (!isfinite(bl)) {
+                ln->t.nonfinite = 1;
+                live--;
+            } else if (bl > cap[k]) {
+                ln->t.capped = 1;
+                live--;
+            } else
+                stepping = 1;
+        }
+        if (!stepping)
+            break;
+        isw_mlp_backward(net, rows, 1.0 / (double)rows, 0);
+        for (int k = 0; k < K; k++) {
+            const lane_t *ln = &p->lane[k];
+            const isw_train_spec_t *tr = &p->specs[ln->run].train;
+            if (!ln->t.nonfinite && !ln->t.capped)
+                isw_mlp_sgd_step_lane(net, k, tr->lr, tr->lr_layer, tr->momentum);
+        }
+    }
+}
+
+/* Fills the lanes with the next runs (up to K of them) from a fresh start
+ * of the shared batch order: identity, then the seed's shuffles. */
+static int start_round(pack_t *p, int K)
+{
+    size_t left = p->n - p->next;
+    int m = left < (size_t)K ? (int)left : K;
+    if (m == 0)
+        return 0;
+    if (!p->full) {
+        const isw_spec_t *s = &p->specs[p->next];
+        gsl_rng_free(p->rshuf);
+        p->rshuf = isw_init_rng(s->base_seed, s->seed, ISW_STREAM_SHUFFLE);
+        if (!p->rshuf)
+            return -1;
+        for (size_t i = 0; i < p->data->n; i++)
+            p->perm[i] = i;
+    }
+    isw_mlp_set_lanes(&p->ws.net, m);
+    for (int k = 0; k < m; k++)
+        start_lane(p, k);
+    return m;
+}
+
+/* The pack's rounds until every run has ended (or the caller stopped). */
+static int pack_train(pack_t *p, int K, isw_error_t *err)
+{
+    isw_mlp_t *net = &p->ws.net;
+    int ended[ISW_MAX_LANES];
+    p->clock = isw_now();
+    int active = start_round(p, K);
+    while (active > 0) {
+        int stop = pack_evaluate(p, ended);
+        share_time(p);
+        /* Ended lanes: record them; full batch refills them with the next
+         * runs, which are evaluated at init in the next round. */
+        for (int k = net->lanes - 1; k >= 0; k--) {
+            if (!ended[k])
+                continue;
+            finish_lane(p, k);
+            if (p->full && !stop && p->next < p->n) {
+                start_lane(p, k);
+                ended[k] = 0;
+                p->lane[k].epoch = -1;   /* not stepped: evaluated at init next */
+            } else {
+                ended[k] = ended[net->lanes - 1];
+                drop_lane(p, k);
+                active--;
+            }
+        }
+        if (stop)
+            return ISW_OK;
+        if (active == 0) {
+            active = start_round(p, K);
+            if (active < 0)
+                return isw_error_set(err, ISW_ENOMEM, "", 0, "out of memory for a run");
+            continue;
+        }
+        /* One epoch for every lane not just (re)started. */
+        if (p->full) {
+            for (int k = 0; k < net->lanes; k++) {
+                lane_t *ln = &p->lane[k];
+                const isw_train_spec_t *tr = &p->specs[ln->run].train;
+                if (ln->epoch >= 0)
+                    isw_mlp_sgd_step_lane(net, k, tr->lr, tr->lr_layer, tr->momentum);
+                ln->epoch++;
+            }
+        } else {
+            if (p->specs[p->lane[0].run].train.shuffle)
+                isw_train_shuffle(p->perm, p->data->n, p->rshuf);
+            minibatch_epoch(p);
+            for (int k = 0; k < net->lanes; k++)
+                p->lane[k].epoch++;
+        }
+    }
+    return ISW_OK;
+}
+
+int isw_train_pack(isw_record_t *recs, const isw_spec_t *specs, size_t n,
+                   const isw_data_t *data, isw_epoch_fn fn, void *fn_user, isw_record_fn done,
+                   void *done_user, isw_error_t *err)
+{
+    for (size_t i = 0; i < n; i++)
+        isw_record_init(&recs[i], recs[i].task);
+    if (n == 0)
+        return ISW_OK;
+    const isw_spec_t *spec = &specs[0];
+    for (size_t i = 1; i < n; i++)
+        if (!isw_train_pack_compatible(spec, &specs[i]))
+            return isw_error_set(err, ISW_EINVAL, "", 0,
+                                 "run %zu of a pack differs from the first in a setting "
+                                 "that lanes share (model, precision, epochs, batch, "
+                                 "evaluation or seed)", i);
+    int st = check_shapes(spec, data, err);
+    if (st == ISW_OK)
+        st = check_memory(spec, data, 1, err);
+    if (st != ISW_OK)
+        return st;
+    /* A pack that would not fit in memory trains as smaller packs (the
+     * same runs, in the same order). */
+    int K = isw_train_pack_lanes(spec, data, n);
+    while (K > 1 && check_memory(spec, data, K, NULL) != ISW_OK)
+        K /= 2;
+
+    pack_t p;
+    memset(&p, 0, sizeof p);
+    p.specs = specs;
+    p.recs = recs;
+    p.n = n;
+    p.data = data;
+    p.full = is_full_batch(spec, data);
+    p.B = p.full ? data->n : (size_t)spec->train.batch;
+    p.E = spec->train.epochs;
+    p.fn = fn;
+    p.fn_user = fn_user;
+    p.done = done;
+    p.done_user = done_user;
+    st = ws_alloc(&p.ws, spec, data, K, spec->train.sharpness, err);
+    if (st != ISW_OK)
+        return st;
+    p.bl = malloc((size_t)K * sizeof *p.bl);
+    p.hist = malloc((size_t)K * 2 * ((size_t)p.E + 1) * sizeof *p.hist);
+    p.perm = malloc(data->n * sizeof *p.perm);
+    if (!p.bl || !p.hist || !p.perm)
+        st = isw_error_set(err, ISW_ENOMEM, "", 0, "out of memory for a %d-epoch run", p.E);
+    else
+        st = pack_train(&p, K, err);
+    gsl_rng_free(p.rshuf);
+    free(p.bl);
+    free(p.hist);
+    free(p.perm);
+    ws_free(&p.ws);
+    return st;
+}
+
 int isw_train_run(isw_record_t *rec, const isw_spec_t *spec, const isw_data_t *data,
                   isw_epoch_fn fn, void *user, isw_error_t *err)
 {
-    double t0 = isw_now();
-    uint64_t task = rec->task;
-    isw_record_init(rec, task);
-    int st = check_shapes(spec, data, err);
-    if (st == ISW_OK)
-        st = isw_train_check_memory(spec, data, err);
-    if (st != ISW_OK)
-        return st;
-
-    const isw_train_spec_t *tr = &spec->train;
-    const isw_criteria_spec_t *cr = &spec->criteria;
-    size_t n = data->n;
-    int full = tr->batch <= 0 || (size_t)tr->batch >= n;
-    size_t B = full ? n : (size_t)tr->batch;
-    int E = tr->epochs;
-
-    run_ws_t ws;
-    st = ws_alloc(&ws, spec, data, full, B, tr->sharpness, err);
-    if (st != ISW_OK)
-        return st;
-    isw_mlp_t *net = &ws.net;
-    size_t *perm = malloc(n * sizeof *perm);
-    double *loss = malloc(((size_t)E + 1) * sizeof *loss);
-    double *acc = malloc(((size_t)E + 1) * sizeof *acc);
-    gsl_rng *rinit = isw_init_rng(spec->base_seed, spec->seed, ISW_STREAM_INIT);
-    gsl_rng *rshuf = isw_init_rng(spec->base_seed, spec->seed, ISW_STREAM_SHUFFLE);
-    if (!perm || !loss || !acc || !rinit || !rshuf) {
-        st = isw_error_set(err, ISW_ENOMEM, "", 0, "out of memory for a %d-epoch run", E);
-        goto done;
-    }
-    for (size_t i = 0; i < n; i++)
-        perm[i] = i;
-    isw_init_params(net, &spec->init, rinit, ws.scratch);
-
-    isw_trajectory_t t = {.loss = loss, .acc = data->classes > 0 ? acc : NULL};
-    t.uses_relu = isw_act_can_die(spec->model.activation) && spec->model.nhidden > 0;
-    t.uses_saturating = isw_act_saturates(spec->model.activation) && spec->model.nhidden > 0;
-    t.output_saturates = isw_out_probabilities(spec->model.output);
-
-    isw_epoch_t ep = {0};
-    for (int epoch = 0;; epoch++) {
-        /* Evaluate at the parameters after `epoch` epochs. */
-        ep.epoch = epoch;
-        evaluate(&ws, data, cr->saturation_derivative, full || epoch == 0 || ws.grad_every,
-                 &ep);
-        observe(&t, &ep, loss, acc, epoch);
-        if (epoch == 0) {
-            rec->loss_initial = ep.loss;
-            rec->grad_norm_initial = grad_total(&ep);
-            if (tr->sharpness)
-                rec->sharpness_initial =
-                    sharpness(&ws, data, tr->sharpness_iters,
-                              isw_seed_derive(spec->base_seed, spec->seed, 0));
-        }
-        int stop = fn && fn(&ep, user);
-        if (run_ends(cr, &t, &ep, net, epoch, E, stop))
-            break;
-
-        /* One epoch.  Full batch: the evaluation just computed the gradient
-         * over all n rows at these parameters. */
-        if (full) {
-            isw_mlp_sgd_step(net, tr->lr, tr->lr_layer, tr->momentum);
-            continue;
-        }
-        if (tr->shuffle)
-            isw_train_shuffle(perm, n, rshuf);
-        minibatch_epoch(net, data, tr, perm, B, cr->diverge_ratio * loss[0], &t);
-        if (t.nonfinite || t.capped) {
-            cut_short(&ws, data, cr, &ep, &t, loss, acc, epoch, fn, user);
-            break;
-        }
-    }
-    fill_record(rec, cr, &t, acc);
-    st = ISW_OK;
-done:
-    gsl_rng_free(rinit);
-    gsl_rng_free(rshuf);
-    free(perm);
-    free(loss);
-    free(acc);
-    ws_free(&ws);
-    rec->seconds = isw_now() - t0;
-    return st;
+    return isw_train_pack(rec, spec, 1, data, fn, user, NULL, NULL, err);
 }

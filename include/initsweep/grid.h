@@ -24,10 +24,33 @@ typedef struct {
     int data_axes[ISW_MAX_AXES];         /* indices of the data.* axes */
     uint64_t ngroups;                    /* product of their dims */
     uint64_t group_size;                 /* ntasks / ngroups */
+    /* Pack units (DESIGN.md).  Lane axes (isw_grid_lane_key) vary within a
+     * pack family: the tasks equal on every other axis.  A family's tasks,
+     * in mixed radix over its lane axes (first slowest), are cut into
+     * units of at most unit_size consecutive members; a unit is trained
+     * as one call of isw_train_pack.  Unit u of group g has id
+     * g * group_units + f * family_units + c (family f of the group, in
+     * mixed radix over the other non-data axes, chunk c). */
+    int lane_axis[ISW_MAX_AXES];         /* 1 for a lane axis */
+    uint64_t family_size;                /* product of the lane axes' dims */
+    uint64_t unit_size;                  /* ISW_MAX_LANES */
+    uint64_t family_units;               /* ceil(family_size / unit_size) */
+    uint64_t group_units;                /* families per group * family_units */
+    uint64_t nunits;                     /* ngroups * group_units */
 } isw_grid_t;
 
 /* Fails (ISW_EINVAL) when the product overflows 2^63. */
 int isw_grid_init(isw_grid_t *grid, const isw_sweep_t *sweep, isw_error_t *err);
+
+/* 1 when an axis of this key may vary between the lanes of a pack: train.lr
+ * always; unless the sweep refines (whose slices must stay whole units),
+ * also init.*, train.lr_layer*, train.momentum and criteria.* but
+ * criteria.saturation_derivative (isw_train_pack_compatible). */
+int isw_grid_lane_key(const char *key, int refining);
+/* The tasks of unit u into tasks[unit_size], in member order; returns how
+ * many.  isw_grid_unit_of gives the unit of a task. */
+size_t isw_grid_unit_tasks(const isw_grid_t *grid, uint64_t unit, uint64_t *tasks);
+uint64_t isw_grid_unit_of(const isw_grid_t *grid, uint64_t task);
 
 /* Axis value indices of a task: idx[naxes]. */
 void isw_grid_task_index(const isw_grid_t *grid, uint64_t task, size_t *idx);

@@ -55,8 +55,9 @@ double isw_init_value(const isw_init_spec_t *init, double u, size_t fan_in, size
 /* Standard deviation of the family (before the mean offset), for tests. */
 double isw_init_stddev(const isw_init_spec_t *init, size_t fan_in, size_t fan_out);
 
-/* Initialises all parameters of net from r.  scratch holds nparams doubles. */
-void isw_init_params(isw_mlp_t *net, const isw_init_spec_t *init, gsl_rng *r,
+/* Initialises all parameters of one lane of net from r (lane 0 of a net
+ * with one).  scratch holds nparams doubles. */
+void isw_init_params(isw_mlp_t *net, int lane, const isw_init_spec_t *init, gsl_rng *r,
                      double *scratch);
 
 /* The run's RNG for a stream (ISW_STREAM_*) seeded from (base, seed) only. */

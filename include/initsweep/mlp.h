@@ -10,6 +10,19 @@
  * with alpha = 1 (standard) or, for mean_field, 1/sqrt(fan_in) on hidden
  * layers and 1/fan_in on the output layer.
  *
+ * Lanes.  A net can hold K independent networks of the same shape (a pack,
+ * DESIGN.md): every lane has its own parameters, all lanes share the batch
+ * X, Y.  Storage is layer-major so that the input layer of all lanes is one
+ * matrix: W_l of lane k at params + sw[l] + k*out*in, b_l of lane k at
+ * params + sb[l] + k*out (out, in = width[l+1], width[l]).  Activations
+ * are (B, lanes*width) with lane k's units at columns k*width..: the input
+ * layer's forward is one GEMM  X (B, nin) [W_0 of lanes 0..K-1]^T, and its
+ * weight gradient one GEMM  dZ_0^T X.  With K = 1 the layout is the single
+ * net's: sw = woff, sb = boff.  woff, boff, lsize, nparams describe one
+ * lane's parameters as one vector (init draws and the double copies use
+ * that order: W_0, b_0, W_1, b_1, ...).  Lanes 0..lanes-1 are in use
+ * (isw_mlp_set_lanes); every kernel runs on those only.
+ *
  * Every buffer is typed by `prec`: float* or double* behind the void*.  All
  * memory is allocated in isw_mlp_alloc (one block per kind: params, grads,
  * velocity, activations, stats counters; named tensors point into them, all
@@ -68,6 +81,8 @@ int isw_mlp_loss_fits(isw_loss_t l, isw_out_t o);
 /* Bound that keeps every size computation far from overflow; memory is
  * checked against the machine separately (isw_train_check_memory). */
 #define ISW_MAX_WIDTH (1 << 20)
+/* Most lanes one net holds (a pack's K). */
+#define ISW_MAX_LANES 64
 
 /* The model part of a spec (the spec's `model` section). */
 typedef struct {
@@ -99,27 +114,35 @@ typedef struct {
     double leaky_slope;
     double alpha[ISW_MAX_LAYERS];        /* pre-activation multipliers */
     size_t woff[ISW_MAX_LAYERS], boff[ISW_MAX_LAYERS];
-    size_t lsize[ISW_MAX_LAYERS];        /* parameters of layer l (W and b) */
-    size_t nparams;
+    size_t lsize[ISW_MAX_LAYERS];        /* parameters of layer l (W and b) of one lane */
+    size_t nparams;                      /* parameters of one lane */
+    int nlanes;                          /* lanes allocated (K) */
+    int lanes;                           /* lanes in use, 1..nlanes */
+    size_t sw[ISW_MAX_LAYERS], sb[ISW_MAX_LAYERS]; /* storage offsets of lane 0's W_l, b_l */
     size_t nhidden_units;                /* sum of hidden widths */
     size_t max_batch;
     size_t max_width;                    /* max of width[1..L]: rows of dA, dB */
 
-    void *params;                        /* (nparams) */
-    void *grads;                         /* (nparams), same layout */
-    void *velocity;                      /* (nparams), momentum buffer */
+    void *params;                        /* (nlanes * nparams), layer-major */
+    void *grads;                         /* (nlanes * nparams), same layout */
+    void *velocity;                      /* (nlanes * nparams), momentum buffer */
     void *X;                             /* (max_batch, nin): batch inputs */
     void *Y;                             /* (max_batch, nout): batch targets */
-    void *Z[ISW_MAX_LAYERS];             /* (max_batch, width[l+1]) pre-activations */
-    void *H[ISW_MAX_LAYERS];             /* (max_batch, width[l+1]) activations; H[L-1] = output */
-    void *dA, *dB;                       /* (max_batch, max_width) backward scratch */
+    void *Z[ISW_MAX_LAYERS];             /* (max_batch, lanes*width[l+1]) pre-activations */
+    void *H[ISW_MAX_LAYERS];             /* (max_batch, lanes*width[l+1]) activations;
+                                          * H[L-1] = output */
+    void *dA, *dB;                       /* (max_batch, lanes*max_width) backward scratch */
     void *acts;                          /* the one block X, Y, Z, H, dA, dB point into */
 
-    /* Evaluation accumulators, reset by isw_mlp_stats_reset. */
-    double st_loss;                      /* sum of per-sample losses */
-    size_t st_correct, st_n, st_out_saturated;
-    uint32_t *st_active;                 /* (nhidden_units) samples with z > 0 */
-    uint32_t *st_saturated;              /* (nhidden_units) samples with tiny derivative */
+    /* Evaluation accumulators per lane, reset by isw_mlp_stats_reset. */
+    double *st_loss;                     /* (nlanes) sum of per-sample losses */
+    size_t *st_correct, *st_out_saturated; /* (nlanes) each */
+    size_t st_n;                         /* samples seen (all lanes see the same) */
+    uint32_t *st_active;                 /* (nlanes * nhidden_units) samples with z > 0:
+                                          * layer l's block at nlanes*(units before l),
+                                          * lane k's units at k*width[l+1] in it */
+    uint32_t *st_saturated;              /* same shape: samples with tiny derivative */
+    double *lane_tmp;                    /* (nlanes) per-batch sums */
 } isw_mlp_t;
 
 /* Summary of an evaluation pass. */
@@ -137,16 +160,29 @@ typedef struct {
 
 /* Number of parameters of a model spec for given input/output widths. */
 size_t isw_mlp_nparams(const isw_model_spec_t *m, size_t nin, size_t nout);
-/* Bytes isw_mlp_alloc will allocate. */
+/* Bytes isw_mlp_alloc_lanes will allocate for `lanes` lanes. */
 size_t isw_mlp_nbytes(const isw_model_spec_t *m, size_t nin, size_t nout,
-                      isw_prec_t prec, size_t max_batch);
+                      isw_prec_t prec, size_t max_batch, int lanes);
 /* FLOPs of one forward+backward on a batch of B samples (2 per multiply-add):
  * forward 2*B*in*out per layer, backward twice that (dW and dH), so
  * 6*B*sum(in*out).  Bias adds, activations and the loss are not counted. */
 double isw_mlp_flops(const isw_model_spec_t *m, size_t nin, size_t nout, size_t B);
 
+/* One lane (isw_mlp_alloc_lanes with lanes = 1). */
 int isw_mlp_alloc(isw_mlp_t *net, const isw_model_spec_t *m, size_t nin, size_t nout,
                   isw_prec_t prec, size_t max_batch);
+/* K = lanes networks of one shape, all in use. */
+int isw_mlp_alloc_lanes(isw_mlp_t *net, const isw_model_spec_t *m, size_t nin, size_t nout,
+                        isw_prec_t prec, size_t max_batch, int lanes);
+/* Lanes in use from now on: 1 <= n <= nlanes.  Activations and statistics
+ * are recomputed by the next forward and stats pass. */
+void isw_mlp_set_lanes(isw_mlp_t *net, int n);
+/* Lane dst takes lane src's parameters, momentum and gradient (compacting a
+ * pack between an evaluation and the step that uses its gradient). */
+void isw_mlp_lane_copy(isw_mlp_t *net, int dst, int src);
+/* Lane `lane` starts afresh: its momentum buffer is zeroed (its parameters
+ * come from isw_init_params; gradients are overwritten by every backward). */
+void isw_mlp_lane_reset(isw_mlp_t *net, int lane);
 /* Frees the buffers and zeroes the struct; accepts NULL and a zeroed struct. */
 void isw_mlp_free(isw_mlp_t *net);
 
@@ -163,12 +199,17 @@ void isw_mlp_load_batch(isw_mlp_t *net, const isw_data_t *data, const size_t *id
 
 /* Fills Z and H for the first B rows of X. */
 void isw_mlp_forward(isw_mlp_t *net, size_t B);
-/* Sum over the B rows of the per-sample loss against Y (forward first). */
+/* Sum over the B rows of the per-sample loss against Y (forward first):
+ * sums[lanes] for every lane in use, or lane 0's. */
+void isw_mlp_loss_lanes(const isw_mlp_t *net, size_t B, double *sums);
 double isw_mlp_loss(const isw_mlp_t *net, size_t B);
 /* grads (+)= scale * sum_i d loss_i / d params.  scale = 1/B gives the
  * mean-loss gradient; accumulate = 1 adds to grads (chunked full batch). */
 void isw_mlp_backward(isw_mlp_t *net, size_t B, double scale, int accumulate);
-/* params -= lr * lr_mult[l] * (momentum buffer or grads), layer by layer. */
+/* params -= lr * lr_mult[l] * (momentum buffer or grads), layer by layer,
+ * of one lane; isw_mlp_sgd_step is lane 0's. */
+void isw_mlp_sgd_step_lane(isw_mlp_t *net, int lane, double lr, const double *lr_mult,
+                           double momentum);
 void isw_mlp_sgd_step(isw_mlp_t *net, double lr, const double *lr_mult, double momentum);
 
 /* Evaluation: reset, then after each forward accumulate, then summarize.
@@ -182,17 +223,27 @@ void isw_mlp_sgd_step(isw_mlp_t *net, double lr, const double *lr_mult, double m
 void isw_mlp_stats_reset(isw_mlp_t *net);
 void isw_mlp_stats_accumulate(isw_mlp_t *net, size_t B, double sat_derivative);
 void isw_mlp_stats_get(const isw_mlp_t *net, isw_mlp_stats_t *out);
+void isw_mlp_stats_get_lane(const isw_mlp_t *net, int lane, isw_mlp_stats_t *out);
 
+/* Per lane from here on; the functions without _lane are lane 0's (the only
+ * lane of a net from isw_mlp_alloc). */
 /* Euclidean norm of the gradient of each weight layer (W and b): norms[L]. */
+void isw_mlp_grad_norms_lane(const isw_mlp_t *net, int lane, double *norms);
 void isw_mlp_grad_norms(const isw_mlp_t *net, double *norms);
 /* 1 when every parameter is finite. */
+int isw_mlp_params_finite_lane(const isw_mlp_t *net, int lane);
 int isw_mlp_params_finite(const isw_mlp_t *net);
 
-/* Parameters and gradients as double, for init, tests and Hessian probes. */
-void isw_mlp_params_get(const isw_mlp_t *net, double *dst);   /* dst (nparams) */
-void isw_mlp_params_set(isw_mlp_t *net, const double *src);   /* src (nparams) */
-void isw_mlp_grads_get(const isw_mlp_t *net, double *dst);    /* dst (nparams) */
-/* Output of row i, unit j after forward. */
+/* Parameters and gradients as double (one lane's vector, woff/boff order),
+ * for init, tests and Hessian probes.  dst, src (nparams). */
+void isw_mlp_params_get_lane(const isw_mlp_t *net, int lane, double *dst);
+void isw_mlp_params_set_lane(isw_mlp_t *net, int lane, const double *src);
+void isw_mlp_grads_get_lane(const isw_mlp_t *net, int lane, double *dst);
+void isw_mlp_params_get(const isw_mlp_t *net, double *dst);
+void isw_mlp_params_set(isw_mlp_t *net, const double *src);
+void isw_mlp_grads_get(const isw_mlp_t *net, double *dst);
+/* Output of row i, unit j of a lane after forward. */
+double isw_mlp_output_lane(const isw_mlp_t *net, int lane, size_t i, size_t j);
 double isw_mlp_output(const isw_mlp_t *net, size_t i, size_t j);
 /* Input row i, feature j of the current batch (tests write inputs directly). */
 void isw_mlp_set_input(isw_mlp_t *net, size_t i, size_t j, double v);

@@ -35,8 +35,11 @@ typedef struct {
     int layer_dead;                      /* a relu hidden layer entirely dead */
 } isw_epoch_t;
 
-/* Called after every evaluation; return nonzero to stop the run. */
+/* Called after every evaluation (of a pack: once per round, with one
+ * lane's metrics); return nonzero to stop the run (the pack). */
 typedef int (*isw_epoch_fn)(const isw_epoch_t *ep, void *user);
+/* Called with each run's finished record. */
+typedef void (*isw_record_fn)(const isw_record_t *rec, void *user);
 
 /* Trains one run of spec on data and fills rec (rec->task is kept).  A
  * diverging run is a result, not an error: ISW_OK with outcome diverged. */
@@ -48,6 +51,29 @@ int isw_train_check_memory(const isw_spec_t *spec, const isw_data_t *data, isw_e
 
 int isw_train_run(isw_record_t *rec, const isw_spec_t *spec, const isw_data_t *data,
                   isw_epoch_fn fn, void *user, isw_error_t *err);
+
+/* Packs (DESIGN.md).  Trains the n runs specs[0..n) on data as the lanes of
+ * packs of isw_train_pack_lanes(specs, data, n) networks and fills recs
+ * (each rec->task kept); done, when not NULL, hears of each record as its
+ * run ends, in an order fixed by the specs.  The runs must be
+ * isw_train_pack_compatible with the first (else ISW_EINVAL).  Every run's
+ * record depends only on the specs in the order given: the same list gives
+ * the same records bit for bit.  When fn stops the pack, the runs in its
+ * lanes end there (as a stopped run does) and runs not yet started keep
+ * their initial records (done is not called for them). */
+int isw_train_pack(isw_record_t *recs, const isw_spec_t *specs, size_t n,
+                   const isw_data_t *data, isw_epoch_fn fn, void *fn_user, isw_record_fn done,
+                   void *done_user, isw_error_t *err);
+/* 1 when runs a and b can share a pack: everything the lanes share is
+ * equal (the model, precision, epochs, batch, shuffle, evaluation, sharpness,
+ * train.pack, the seeds and criteria.saturation_derivative); init, learning
+ * rates, momentum and the other criteria may differ. */
+int isw_train_pack_compatible(const isw_spec_t *a, const isw_spec_t *b);
+/* The lanes a pack of n such runs uses: 1 with train.sharpness (its probes
+ * work on one lane), train.pack when set, else as many as keep a step's
+ * activations within a cache-sized budget (at most ISW_MAX_LANES); never
+ * more than n. */
+int isw_train_pack_lanes(const isw_spec_t *spec, const isw_data_t *data, size_t n);
 
 /* The outcome rules, on an evaluated trajectory, exposed for tests.
  * loss[0..n) are the evaluated losses (loss[0] at init), acc likewise or

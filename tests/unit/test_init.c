@@ -39,7 +39,7 @@ static void draw(isw_mlp_t *net, const isw_init_spec_t *init, uint64_t base, uin
 {
     gsl_rng *r = isw_init_rng(base, seed, ISW_STREAM_INIT);
     CHECK(r != NULL);
-    isw_init_params(net, init, r, scratch);
+    isw_init_params(net, 0, init, r, scratch);
     gsl_rng_free(r);
     isw_mlp_params_get(net, theta);
 }

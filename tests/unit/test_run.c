@@ -106,6 +106,77 @@ static void test_outdir_and_shards(const char *spec, const char *refined)
     }
 }
 
+/* Pack units: 3 seeds x 2 momenta x 50 lr x 2 init scales with a data axis
+ * of 2: families are (samples, seed), 200 lane members each, in units of
+ * 64, 64, 64, 8.  Every task is in exactly one unit, unit_of agrees, a
+ * unit's tasks share every non-lane value, and shards own whole units with
+ * counts that add up. */
+static void test_units(void)
+{
+    char p[256];
+    snprintf(p, sizeof p, "%s/units.yaml", dir);
+    FILE *f = fopen(p, "w");
+    fprintf(f, "name: units\n"
+               "data: {kind: synthetic, generator: xor, samples: 40}\n"
+               "model: {hidden: [4], activation: tanh}\n"
+               "sweep:\n"
+               "  data.samples: [40, 48]\n"
+               "  seed: {range: [0, 3]}\n"
+               "  train.momentum: [0, 0.5]\n"
+               "  train.lr: {logspace: [0.01, 10, 50]}\n"
+               "  init.scale: [0.5, 1]\n");
+    fclose(f);
+    isw_run_job_t job;
+    isw_error_t err;
+    isw_run_opts_t o = opts_for(p, "out");
+    CHECK_INT(isw_run_setup(&job, &o, &err), ISW_OK);
+    const isw_grid_t *g = &job.grid;
+    CHECK_INT(g->ntasks, 1200);
+    CHECK_INT(g->family_size, 200);
+    CHECK_INT(g->family_units, 4);
+    CHECK_INT(g->nunits, 24);
+    int seen[1200] = {0};
+    uint64_t tasks[ISW_MAX_LANES];
+    for (uint64_t u = 0; u < g->nunits; u++) {
+        size_t n = isw_grid_unit_tasks(g, u, tasks);
+        CHECK_INT(n, u % 4 == 3 ? 8 : 64);
+        size_t i0[ISW_MAX_AXES], ij[ISW_MAX_AXES];
+        isw_grid_task_index(g, tasks[0], i0);
+        for (size_t j = 0; j < n; j++) {
+            CHECK(tasks[j] < 1200);
+            seen[tasks[j]]++;
+            CHECK_INT(isw_grid_unit_of(g, tasks[j]), u);
+            CHECK_INT(isw_grid_group_of(g, tasks[j]), u / 12);
+            isw_grid_task_index(g, tasks[j], ij);
+            CHECK(ij[0] == i0[0] && ij[1] == i0[1]);
+            if (j > 0)
+                CHECK(tasks[j] != tasks[j - 1]);
+        }
+    }
+    for (int t = 0; t < 1200; t++)
+        CHECK_INT(seen[t], 1);
+    isw_run_close(&job, ISW_EXIT_OK);
+    for (int n = 2; n <= 7; n++) {
+        uint64_t total = 0;
+        for (int k = 0; k < n; k++) {
+            char sh[16];
+            snprintf(sh, sizeof sh, "%d/%d", k, n);
+            o.shard = sh;
+            CHECK_INT(isw_run_setup(&job, &o, &err), ISW_OK);
+            uint64_t mine = 0;
+            for (uint64_t t = 0; t < job.grid.ntasks; t++)
+                if (isw_run_owns(&job, t)) {
+                    mine++;
+                    CHECK_INT(isw_grid_unit_of(&job.grid, t) % (uint64_t)n, k);
+                }
+            CHECK_INT(isw_run_owned_tasks(&job), mine);
+            total += mine;
+            isw_run_close(&job, ISW_EXIT_OK);
+        }
+        CHECK_INT(total, 1200);
+    }
+}
+
 /* A record for task t, converged. */
 static isw_record_t record(uint64_t t)
 {
@@ -241,6 +312,7 @@ int main(void)
     test_outdir_and_shards(spec, refined);
     test_open_resume_finish(spec);
     test_shard_rows(spec);
+    test_units();
 
     isw_run_job_t job;
     isw_error_t err;
