@@ -116,10 +116,12 @@ isw_outcome_t isw_train_classify(const isw_criteria_spec_t *c, const isw_traject
 
 /* ---- the workspace ------------------------------------------------------ */
 
-/* Bytes of activations (Z, H and the backward scratch, about 4 per unit per
- * row) one pack step may touch: the automatic K keeps a step's working set
- * within L2/L3 so the per-lane kernels stream from cache. */
-#define PACK_BYTES (2u << 20)
+/* Bytes one pack step may touch: the automatic K keeps a step's working set
+ * (activations, about 4 values per unit per row; parameters, gradients and
+ * momentum of every lane) within about the L2 of one core.  Measured on
+ * the K sweep (bench/bench_pack.sh): beyond it every elementwise pass
+ * streams from L3 and a pack is slower than its lanes alone. */
+#define PACK_BYTES (1u << 20)
 
 typedef struct {
     isw_mlp_t net;         /* K lanes (isw_train_pack_lanes) */
@@ -155,7 +157,9 @@ int isw_train_pack_lanes(const isw_spec_t *spec, const isw_data_t *data, size_t 
         for (int l = 0; l < spec->model.nhidden; l++)
             units += (size_t)spec->model.hidden[l];
         size_t el = spec->train.precision == ISW_PREC_DOUBLE ? sizeof(double) : sizeof(float);
-        double per_lane = 4.0 * (double)step_rows(spec, data) * (double)units * (double)el;
+        double params = (double)isw_mlp_nparams(&spec->model, data->nin, data->nout);
+        double per_lane =
+            (4.0 * (double)step_rows(spec, data) * (double)units + 3.0 * params) * (double)el;
         double k = floor((double)PACK_BYTES / per_lane);
         K = k < 1 ? 1 : k > ISW_MAX_LANES ? ISW_MAX_LANES : (size_t)k;
     }
