@@ -21,39 +21,19 @@ while [ $# -gt 0 ]; do
 done
 "$REPO_DIR/scripts/install-deps.sh" --bench
 bench_build initsweep
-ISW=$BUILD_DIR/initsweep
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 
-# runs/s of one initsweep run: runs / wall seconds (process start included)
-isw_rate() {
-    local spec=$1; shift
-    local t0 t1 n
-    t0=$(bench_now)
-    "$ISW" run "$spec" -o "$OUT/r" --fresh "$@" >/dev/null 2>&1
-    t1=$(bench_now)
-    n=$(($(wc -l <"$OUT/r/runs.csv") - 1))
-    bench_calc "$n / ($t1 - $t0)"
-}
-
-best_rate() {
-    local best=0 r
-    for _ in $(seq "$REPEATS"); do
-        r=$(isw_rate "$@")
-        best=$(awk -v a="$r" -v b="$best" 'BEGIN { print (a > b) ? a : b }')
-    done
-    echo "$best"
-}
 
 declare -A ISWR
 for prec in float double; do
-    ISWR[fractal_$prec]=$(best_rate "$REPO_DIR/sweeps/fractal_boundary.yaml" \
+    ISWR[fractal_$prec]=$(bench_isw_best "$REPEATS" "$OUT/r" "$REPO_DIR/sweeps/fractal_boundary.yaml" \
         --set train.precision=$prec --set criteria.stop_on_target=false \
         --set 'sweep.train.lr_layer.0={logspace: [100, 3000, 64]}' \
         --set 'sweep.train.lr_layer.1=[100]')
 done
 if [ -d /usr/share/datasets/fashion-mnist ]; then
-    ISWR[seed2_float]=$(best_rate "$REPO_DIR/sweeps/fmnist_sigmoid.yaml" \
+    ISWR[seed2_float]=$(bench_isw_best "$REPEATS" "$OUT/r" "$REPO_DIR/sweeps/fmnist_sigmoid.yaml" \
         --set train.epochs=1 --set criteria.stop_on_target=false \
         --set 'sweep.init.dist=[uniform]' --set 'sweep.init.scale=[0.5]' \
         --set 'sweep.train.lr={logspace: [0.01, 0.5, 32]}' --set 'sweep.seed=[0]')

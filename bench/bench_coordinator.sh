@@ -9,14 +9,19 @@
 #   us_per_run = (median wall of the RUNS-run sweep - median wall of a 1-run
 #                 sweep on the same ranks) / RUNS
 #
+# AXIS=seed (default) sweeps the seed: every run is its own pack unit;
+# AXIS=lr sweeps train.lr instead: the runs form pack units of 64 (one
+# work item, one pack, records sent in batches).
+#
 # usage: bench/bench_coordinator.sh          env RUNS (20000), REPEATS (5), RANKS ("0 1 4";
-#                                           0 = plain process without mpirun)
+#                                           0 = plain process without mpirun), AXIS (seed)
 set -u -o pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 RUNS=${RUNS:-20000}
 REPEATS=${REPEATS:-5}
 RANKS=${RANKS:-"0 1 4"}
+AXIS=${AXIS:-seed}
 
 bench_build initsweep || exit 1
 tmp=$(mktemp -d)
@@ -37,13 +42,17 @@ train:
   epochs: 0
   batch: 0
 sweep:
-  seed: {range: [0, $2]}
 YAML
+    if [ "$AXIS" = lr ]; then
+        echo "  train.lr: {logspace: [1.0e-6, 1, $2]}" >>"$1"
+    else
+        echo "  seed: {range: [0, $2]}" >>"$1"
+    fi
 }
 spec "$tmp/empty.yaml" 1
 spec "$tmp/full.yaml" "$RUNS"
 
-echo "bench_coordinator: $RUNS zero-epoch runs, $REPEATS repeats, $(bench_load)"
+echo "bench_coordinator: $RUNS zero-epoch runs over $AXIS, $REPEATS repeats, $(bench_load)"
 printf '%-16s %12s %12s %12s %12s %12s\n' ranks t_empty_s t_full_s t_full_min_s us_per_run runs_per_s
 for n in $RANKS; do
     te=() tf=()
@@ -64,7 +73,7 @@ for n in $RANKS; do
     label=$n
     [ "$n" -eq 0 ] && label="1 (no mpirun)"
     printf '%-16s %12.3f %12.3f %12.3f %12.2f %12.0f\n' "$label" "$me" "$mf" "$mn" "$us" "$rate"
-    echo "RESULT bench=coordinator ranks=$n runs=$RUNS repeats=$REPEATS t_empty_s=$me" \
+    echo "RESULT bench=coordinator axis=$AXIS ranks=$n runs=$RUNS repeats=$REPEATS t_empty_s=$me" \
         "t_full_s=$mf t_full_min_s=$mn us_per_run=$us runs_per_s=$rate" >>"$tmp/results"
 done
 echo "(ranks 0: plain process; medians over repeats; $(bench_load) at end)"

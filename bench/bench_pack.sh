@@ -23,7 +23,6 @@ while [ $# -gt 0 ]; do
     esac
 done
 bench_build initsweep bench_step
-ISW=$BUILD_DIR/initsweep
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 
@@ -34,24 +33,6 @@ PEAK_float=$(echo "$peaks" | sed -n 's/^RESULT case=peak_sgemm_1024 prec=float g
 PEAK_double=$(echo "$peaks" | sed -n 's/^RESULT case=peak_dgemm_1024 prec=double gflops=//p')
 echo "peak: sgemm $PEAK_float GFLOP/s, dgemm $PEAK_double GFLOP/s (1024^3, one thread)"
 
-# runs/s of one initsweep run: runs / wall seconds (process start included)
-isw_rate() {
-    local t0 t1 n
-    t0=$(bench_now)
-    "$ISW" run "$@" -o "$OUT/r" --fresh --quiet >/dev/null 2>&1
-    t1=$(bench_now)
-    n=$(($(wc -l <"$OUT/r/runs.csv") - 1))
-    bench_calc "$n / ($t1 - $t0)"
-}
-
-best_rate() {
-    local best=0 r
-    for _ in $(seq "$REPEATS"); do
-        r=$(isw_rate "$@")
-        best=$(awk -v a="$r" -v b="$best" 'BEGIN { print (a > b) ? a : b }')
-    done
-    echo "$best"
-}
 
 # A spec file for the synthetic cases.
 synthetic_spec() {    # NAME HIDDEN ACT INPUTS CLASSES SAMPLES BATCH EPOCHS
@@ -80,7 +61,7 @@ bench_case() {    # NAME PREC FLOPS_PER_RUN SPEC ARGS...
     local base="" k r
     printf '%-8s %-6s' "$name" "$prec"
     for k in $KS; do
-        r=$(best_rate "$@" --set train.precision="$prec" --set train.pack="$k")
+        r=$(bench_isw_best "$REPEATS" "$OUT/r" "$@" --set train.precision="$prec" --set train.pack="$k")
         [ "$k" = 1 ] && base=$r
         local gf frac speed
         gf=$(bench_calc "$r * $flops / 1e9")

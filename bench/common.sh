@@ -70,3 +70,26 @@ bench_run_sweep() {
     fi
     bench_calc "$t1 - $t0"
 }
+
+# runs/s of one `initsweep run SPEC ARGS... -o OUTDIR` on one rank: rows of
+# runs.csv / wall seconds, process start included.
+bench_isw_rate() {    # OUTDIR SPEC [ARGS...]
+    local out=$1 t0 t1 n
+    shift
+    t0=$(bench_now)
+    "$BUILD_DIR/initsweep" run "$@" -o "$out" --fresh --quiet >/dev/null 2>&1
+    t1=$(bench_now)
+    n=$(($(wc -l <"$out/runs.csv") - 1))
+    bench_calc "$n / ($t1 - $t0)"
+}
+
+# The best of REPEATS bench_isw_rate.
+bench_isw_best() {    # REPEATS OUTDIR SPEC [ARGS...]
+    local repeats=$1 best=0 r
+    shift
+    for _ in $(seq "$repeats"); do
+        r=$(bench_isw_rate "$@")
+        best=$(awk -v a="$r" -v b="$best" 'BEGIN { print (a > b) ? a : b }')
+    done
+    echo "$best"
+}

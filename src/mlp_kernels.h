@@ -103,6 +103,16 @@ static void KN(loss_sum)(double *sums, const real *Hout, const real *Zout, const
 {
     for (int k = 0; k < K; k++)
         sums[k] = 0;
+    if (K == 1 && loss == ISW_LOSS_MSE) {
+        /* one lane: one flat loop, the same order as the per-row one */
+        double sum = 0;
+        for (size_t k = 0; k < B * n; k++) {
+            double d = (double)Hout[k] - (double)Y[k];
+            sum += d * d;
+        }
+        sums[0] = 0.5 * sum;
+        return;
+    }
     for (size_t i = 0; i < B; i++) {
         const real *y = Y + i * n;
         for (int k = 0; k < K; k++) {
@@ -149,20 +159,30 @@ static void KN(output_delta)(real *dZ, const real *Hout, const real *Y, size_t B
                              size_t n, isw_out_t out, isw_loss_t loss)
 {
     size_t R = B * (size_t)K;
-    for (size_t r = 0; r < R; r++) {
-        const real *p = Hout + r * n, *y = Y + (r / (size_t)K) * n;
-        real *g = dZ + r * n;
-        if (loss == ISW_LOSS_CROSS_ENTROPY && out == ISW_OUT_SOFTMAX) {
+    if (loss == ISW_LOSS_CROSS_ENTROPY && out == ISW_OUT_SOFTMAX) {
+        for (size_t i = 0; i < B; i++) {
+            const real *y = Y + i * n;
             real sy = 0;
             for (size_t j = 0; j < n; j++)
                 sy += y[j];
-            for (size_t j = 0; j < n; j++)
-                g[j] = p[j] * sy - y[j];
-            continue;
+            for (int k = 0; k < K; k++) {
+                size_t r = (i * (size_t)K + (size_t)k) * n;
+                for (size_t j = 0; j < n; j++)
+                    dZ[r + j] = Hout[r + j] * sy - y[j];
+            }
         }
-        for (size_t j = 0; j < n; j++)
-            g[j] = p[j] - y[j];
+        return;
     }
+    if (K == 1)
+        for (size_t k = 0; k < B * n; k++)
+            dZ[k] = Hout[k] - Y[k];
+    else
+        for (size_t i = 0; i < B; i++)
+            for (int k = 0; k < K; k++) {
+                size_t r = (i * (size_t)K + (size_t)k) * n;
+                for (size_t j = 0; j < n; j++)
+                    dZ[r + j] = Hout[r + j] - Y[i * n + j];
+            }
     if (loss == ISW_LOSS_CROSS_ENTROPY || out == ISW_OUT_LINEAR)
         return;
     if (out == ISW_OUT_SIGMOID) {

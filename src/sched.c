@@ -105,6 +105,9 @@ typedef struct {
     int requested;                       /* a request is outstanding */
     int stop;                            /* STOP received */
     int abandon;
+    isw_record_t outbox[RESULTS_MAX];    /* records not yet sent */
+    int nout;
+    double t_flush;                      /* isw_now() of the last send */
 } worker_t;
 
 static void worker_post(worker_t *wk)
@@ -162,13 +165,28 @@ static int worker_epoch(const isw_epoch_t *ep, void *user)
     return 0;
 }
 
-/* Each record goes to rank 0 as its run ends, unless the pack is being
- * abandoned (rank 0 said stop, or a signal). */
+/* The records so far, in one message. */
+static void worker_flush(worker_t *wk)
+{
+    if (wk->nout > 0)
+        MPI_Send(wk->outbox, wk->nout * (int)sizeof *wk->outbox, MPI_BYTE, 0, TAG_RESULT,
+                 wk->c->comm);
+    wk->nout = 0;
+    wk->t_flush = isw_now();
+}
+
+/* Records go to rank 0 in batches: when the outbox is full, when the item
+ * ends, or FLUSH_SECONDS after the last send (progress stays live on long
+ * packs); none once the pack is being abandoned (rank 0 said stop, or a
+ * signal).  A record lost with a killed rank is retrained on resume. */
 static void worker_done(const isw_record_t *rec, void *user)
 {
     worker_t *wk = user;
-    if (!wk->abandon)
-        MPI_Send(rec, (int)sizeof *rec, MPI_BYTE, 0, TAG_RESULT, wk->c->comm);
+    if (wk->abandon)
+        return;
+    wk->outbox[wk->nout++] = *rec;
+    if (wk->nout == RESULTS_MAX || isw_now() - wk->t_flush > FLUSH_SECONDS)
+        worker_flush(wk);
 }
 
 static int work(ctx_t *c)
@@ -181,6 +199,7 @@ static int work(ctx_t *c)
         isw_sched_die(c, &err, "worker");
     }
     wk->c = c;
+    wk->t_flush = isw_now();
     worker_post(wk);
     while (!wk->stop && !isw_sched_interrupted(c)) {
         worker_poll(wk);
@@ -195,7 +214,12 @@ static int work(ctx_t *c)
         isw_sched_train_item(c, &w, worker_epoch, wk, worker_done, wk);
         if (wk->abandon)
             break;
+        /* the next item may be waiting already: batch across items */
+        if (wk->qlen == 0 || wk->nout == RESULTS_MAX || isw_now() - wk->t_flush > FLUSH_SECONDS)
+            worker_flush(wk);
     }
+    /* The outbox holds finished runs only (an abandoned pack adds none). */
+    worker_flush(wk);
     /* Leave: BYE once, then wait for rank 0's STOP (it may still be coming). */
     MPI_Send(NULL, 0, MPI_BYTE, 0, TAG_BYE, c->comm);
     while (!wk->stop) {

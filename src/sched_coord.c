@@ -320,13 +320,17 @@ static int serve(coord_t *co)
             if (!co->stopping)
                 send_work(co, s.MPI_SOURCE, want);
         } else if (s.MPI_TAG == TAG_RESULT) {
-            isw_record_t rec;
-            MPI_Recv(&rec, (int)sizeof rec, MPI_BYTE, s.MPI_SOURCE, TAG_RESULT, c->comm,
+            isw_record_t recs[RESULTS_MAX];
+            int bytes;
+            MPI_Get_count(&s, MPI_BYTE, &bytes);
+            MPI_Recv(recs, (int)sizeof recs, MPI_BYTE, s.MPI_SOURCE, TAG_RESULT, c->comm,
                      MPI_STATUS_IGNORE);
-            co->inflight--;
+            int n = bytes / (int)sizeof *recs;
+            co->inflight -= (uint64_t)n;
             /* a resumed unit retrains tasks the journal holds already */
-            if (!isw_journal_done(co->journal, rec.task))
-                journal_record(co, &rec);
+            for (int i = 0; i < n; i++)
+                if (!isw_journal_done(co->journal, recs[i].task))
+                    journal_record(co, &recs[i]);
         } else if (s.MPI_TAG == TAG_BYE) {
             MPI_Recv(NULL, 0, MPI_BYTE, s.MPI_SOURCE, TAG_BYE, c->comm, MPI_STATUS_IGNORE);
             co->left[s.MPI_SOURCE] = 1;

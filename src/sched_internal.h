@@ -5,7 +5,7 @@
  * Protocol (all on a duplicate of MPI_COMM_WORLD, tags are tag_t):
  *   worker -> 0   TAG_REQUEST  int: how many items it can take
  *   0 -> worker   TAG_WORK     work_item_t[1..CHUNK_MAX]
- *   worker -> 0   TAG_RESULT   isw_record_t (fixed size, MPI_BYTE), one per run
+ *   worker -> 0   TAG_RESULT   isw_record_t[1..RESULTS_MAX] (MPI_BYTE)
  *   0 -> worker   TAG_STOP     empty: finish (or abandon) and leave
  *   worker -> 0   TAG_BYE      empty: last message of this worker
  * A request that cannot be served yet (refinement probes wait on results)
@@ -37,6 +37,8 @@ typedef struct {
 } work_item_t;
 
 #define CHUNK_MAX 64
+#define RESULTS_MAX 64                   /* records per TAG_RESULT message */
+#define FLUSH_SECONDS 0.5                /* longest a finished record waits */
 #define POLL_NS 100000L                  /* 0.1 ms between polls when idle */
 #define CHUNK_SECONDS 0.5                /* aim: a chunk is this much work */
 

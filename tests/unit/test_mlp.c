@@ -681,6 +681,21 @@ static void test_sizes_norms_finite(void)
     isw_mlp_free(&net);
 }
 
+/* Every valid activation x output x loss x bias x parameterization on the
+ * 3-4-5-3 net, into ms[100]; returns how many. */
+static int model_cases(isw_model_spec_t *ms)
+{
+    int n = 0;
+    for (int act = ISW_ACT_SIGMOID; act <= ISW_ACT_LINEAR; act++)
+        for (int out = ISW_OUT_SIGMOID; out <= ISW_OUT_LINEAR; out++)
+            for (int loss = ISW_LOSS_MSE; loss <= ISW_LOSS_CROSS_ENTROPY; loss++)
+                for (int bias = 0; bias <= 1; bias++)
+                    for (int param = ISW_PARAM_STANDARD; param <= ISW_PARAM_MEAN_FIELD; param++)
+                        if (n < 100 && isw_mlp_loss_fits((isw_loss_t)loss, (isw_out_t)out))
+                            ms[n++] = model(act, out, loss, bias, param, 2, hidden45);
+    return n;
+}
+
 /* Lanes: every lane of a 3-lane net computes what a lone net with the same
  * parameters does on the same batch (loss, output, gradient, statistics,
  * SGD step), for every activation x output x loss x bias x
@@ -691,110 +706,106 @@ static void test_lanes_all_cases(isw_prec_t prec)
     const size_t B = 5;
     const int K = 3;
     double tol = prec == ISW_PREC_DOUBLE ? 1e-12 : 2e-5;
-    int cases = 0;
-    for (int act = ISW_ACT_SIGMOID; act <= ISW_ACT_LINEAR; act++)
-        for (int out = ISW_OUT_SIGMOID; out <= ISW_OUT_LINEAR; out++)
-            for (int loss = ISW_LOSS_MSE; loss <= ISW_LOSS_CROSS_ENTROPY; loss++)
-                for (int bias = 0; bias <= 1; bias++)
-                    for (int param = ISW_PARAM_STANDARD; param <= ISW_PARAM_MEAN_FIELD; param++) {
-                        if (loss == ISW_LOSS_CROSS_ENTROPY && out == ISW_OUT_LINEAR)
-                            continue;
-                        isw_model_spec_t m = model(act, out, loss, bias, param, 2, hidden45);
-                        isw_mlp_t pack, lone;
-                        CHECK_INT(isw_mlp_alloc_lanes(&pack, &m, 3, 3, prec, B, K), ISW_OK);
-                        CHECK_INT(isw_mlp_alloc(&lone, &m, 3, 3, prec, B), ISW_OK);
-                        unsigned long seed = 5000 + (unsigned long)cases;
-                        fill_random(&pack, B, seed);
-                        fill_random(&lone, B, seed);
-                        size_t n = pack.nparams;
-                        double *th = malloc((size_t)K * n * sizeof *th);
-                        double *g = malloc(2 * n * sizeof *g), *after = malloc(2 * n * sizeof *g);
-                        gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
-                        gsl_rng_set(r, seed);
-                        for (int k = 0; k < K; k++) {
-                            for (size_t i = 0; i < n; i++)
-                                th[(size_t)k * n + i] = fl(gsl_ran_gaussian(r, 0.7 + 0.2 * k));
-                            isw_mlp_params_set_lane(&pack, k, th + (size_t)k * n);
-                        }
-                        gsl_rng_free(r);
-                        double sums[3];
-                        isw_mlp_forward(&pack, B);
-                        isw_mlp_loss_lanes(&pack, B, sums);
-                        isw_mlp_stats_reset(&pack);
-                        isw_mlp_stats_accumulate(&pack, B, 0.05);
-                        isw_mlp_backward(&pack, B, 1.0 / (double)B, 0);
-                        for (int k = 0; k < K; k++) {
-                            isw_mlp_params_set(&lone, th + (size_t)k * n);
-                            isw_mlp_forward(&lone, B);
-                            double l1 = isw_mlp_loss(&lone, B);
-                            CHECK_NEAR(sums[k], l1, tol * fmax(1, fabs(l1)));
-                            for (size_t i = 0; i < B; i++)
-                                for (size_t j = 0; j < 3; j++)
-                                    CHECK_NEAR(isw_mlp_output_lane(&pack, k, i, j),
-                                               isw_mlp_output(&lone, i, j), tol);
-                            isw_mlp_stats_reset(&lone);
-                            isw_mlp_stats_accumulate(&lone, B, 0.05);
-                            isw_mlp_stats_t sp, sl;
-                            isw_mlp_stats_get_lane(&pack, k, &sp);
-                            isw_mlp_stats_get(&lone, &sl);
-                            CHECK_NEAR(sp.loss, sl.loss, tol * fmax(1, fabs(sl.loss)));
-                            CHECK(sp.dead_fraction == sl.dead_fraction);
-                            CHECK(sp.saturated_fraction == sl.saturated_fraction);
-                            CHECK(sp.output_saturated_fraction == sl.output_saturated_fraction);
-                            isw_mlp_backward(&lone, B, 1.0 / (double)B, 0);
-                            isw_mlp_grads_get_lane(&pack, k, g);
-                            isw_mlp_grads_get(&lone, g + n);
-                            double e = max_rel_diff(g, g + n, n, 1e-2);
-                            if (!(e <= tol))
-                                fprintf(stderr, "lane %d gradient differs: act %d out %d loss %d "
-                                        "bias %d param %d prec %d: %.3g\n", k, act, out, loss,
-                                        bias, param, (int)prec, e);
-                            CHECK(e <= tol);
-                            double ng[ISW_MAX_LAYERS], nl[ISW_MAX_LAYERS];
-                            isw_mlp_grad_norms_lane(&pack, k, ng);
-                            isw_mlp_grad_norms(&lone, nl);
-                            for (int l = 0; l < pack.L; l++)
-                                CHECK_NEAR(ng[l], nl[l], tol * fmax(1, nl[l]));
-                        }
-                        /* a step of lane 1 moves lane 1 only, as the lone net's step */
-                        isw_mlp_sgd_step_lane(&pack, 1, 0.3, NULL, 0.0);
-                        isw_mlp_params_set(&lone, th + n);
-                        isw_mlp_forward(&lone, B);
-                        isw_mlp_backward(&lone, B, 1.0 / (double)B, 0);
-                        isw_mlp_sgd_step(&lone, 0.3, NULL, 0.0);
-                        isw_mlp_params_get_lane(&pack, 1, after);
-                        isw_mlp_params_get(&lone, after + n);
-                        CHECK(max_rel_diff(after, after + n, n, 1e-2) <= tol);
-                        for (int k = 0; k < K; k += 2) {
-                            isw_mlp_params_get_lane(&pack, k, after);
-                            CHECK(memcmp(after, th + (size_t)k * n, n * sizeof *after) == 0);
-                        }
-                        /* a non-finite lane 0 leaves lanes 1 and 2 as they were */
-                        double l2 = sums[2];
-                        th[0] = NAN;
-                        isw_mlp_params_set_lane(&pack, 0, th);
-                        isw_mlp_forward(&pack, B);
-                        isw_mlp_loss_lanes(&pack, B, sums);
-                        CHECK(!isfinite(sums[0]) || !isw_mlp_params_finite_lane(&pack, 0));
-                        CHECK_INT(isw_mlp_params_finite_lane(&pack, 0), 0);
-                        CHECK_INT(isw_mlp_params_finite_lane(&pack, 2), 1);
-                        CHECK(sums[2] == l2);
-                        /* compact: lane 2 into lane 0, two lanes in use */
-                        isw_mlp_lane_copy(&pack, 0, 2);
-                        isw_mlp_set_lanes(&pack, 2);
-                        isw_mlp_params_get_lane(&pack, 0, after);
-                        CHECK(memcmp(after, th + 2 * n, n * sizeof *after) == 0);
-                        isw_mlp_forward(&pack, B);
-                        isw_mlp_loss_lanes(&pack, B, sums);
-                        CHECK_NEAR(sums[0], l2, tol * fmax(1, fabs(l2)));
-                        free(th);
-                        free(g);
-                        free(after);
-                        isw_mlp_free(&pack);
-                        isw_mlp_free(&lone);
-                        cases++;
-                    }
-    CHECK_INT(cases, 100);
+    isw_model_spec_t cases[100];
+    int ncases = model_cases(cases);
+    CHECK_INT(ncases, 100);
+    for (int c = 0; c < ncases; c++) {
+        const isw_model_spec_t m = cases[c];
+        int act = m.activation, out = m.output, loss = m.loss, bias = m.bias;
+        int param = m.parameterization;
+        isw_mlp_t pack, lone;
+        CHECK_INT(isw_mlp_alloc_lanes(&pack, &m, 3, 3, prec, B, K), ISW_OK);
+        CHECK_INT(isw_mlp_alloc(&lone, &m, 3, 3, prec, B), ISW_OK);
+        unsigned long seed = 5000 + (unsigned long)c;
+        fill_random(&pack, B, seed);
+        fill_random(&lone, B, seed);
+        size_t n = pack.nparams;
+        double *th = malloc((size_t)K * n * sizeof *th);
+        double *g = malloc(2 * n * sizeof *g), *after = malloc(2 * n * sizeof *g);
+        gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+        gsl_rng_set(r, seed);
+        for (int k = 0; k < K; k++) {
+            for (size_t i = 0; i < n; i++)
+                th[(size_t)k * n + i] = fl(gsl_ran_gaussian(r, 0.7 + 0.2 * k));
+            isw_mlp_params_set_lane(&pack, k, th + (size_t)k * n);
+        }
+        gsl_rng_free(r);
+        double sums[3];
+        isw_mlp_forward(&pack, B);
+        isw_mlp_loss_lanes(&pack, B, sums);
+        isw_mlp_stats_reset(&pack);
+        isw_mlp_stats_accumulate(&pack, B, 0.05);
+        isw_mlp_backward(&pack, B, 1.0 / (double)B, 0);
+        for (int k = 0; k < K; k++) {
+            isw_mlp_params_set(&lone, th + (size_t)k * n);
+            isw_mlp_forward(&lone, B);
+            double l1 = isw_mlp_loss(&lone, B);
+            CHECK_NEAR(sums[k], l1, tol * fmax(1, fabs(l1)));
+            for (size_t i = 0; i < B; i++)
+                for (size_t j = 0; j < 3; j++)
+                    CHECK_NEAR(isw_mlp_output_lane(&pack, k, i, j),
+                               isw_mlp_output(&lone, i, j), tol);
+            isw_mlp_stats_reset(&lone);
+            isw_mlp_stats_accumulate(&lone, B, 0.05);
+            isw_mlp_stats_t sp, sl;
+            isw_mlp_stats_get_lane(&pack, k, &sp);
+            isw_mlp_stats_get(&lone, &sl);
+            CHECK_NEAR(sp.loss, sl.loss, tol * fmax(1, fabs(sl.loss)));
+            CHECK(sp.dead_fraction == sl.dead_fraction);
+            CHECK(sp.saturated_fraction == sl.saturated_fraction);
+            CHECK(sp.output_saturated_fraction == sl.output_saturated_fraction);
+            isw_mlp_backward(&lone, B, 1.0 / (double)B, 0);
+            isw_mlp_grads_get_lane(&pack, k, g);
+            isw_mlp_grads_get(&lone, g + n);
+            double e = max_rel_diff(g, g + n, n, 1e-2);
+            if (!(e <= tol))
+                fprintf(stderr, "lane %d gradient differs: act %d out %d loss %d "
+                        "bias %d param %d prec %d: %.3g\n", k, act, out, loss,
+                        bias, param, (int)prec, e);
+            CHECK(e <= tol);
+            double ng[ISW_MAX_LAYERS], nl[ISW_MAX_LAYERS];
+            isw_mlp_grad_norms_lane(&pack, k, ng);
+            isw_mlp_grad_norms(&lone, nl);
+            for (int l = 0; l < pack.L; l++)
+                CHECK_NEAR(ng[l], nl[l], tol * fmax(1, nl[l]));
+        }
+        /* a step of lane 1 moves lane 1 only, as the lone net's step */
+        isw_mlp_sgd_step_lane(&pack, 1, 0.3, NULL, 0.0);
+        isw_mlp_params_set(&lone, th + n);
+        isw_mlp_forward(&lone, B);
+        isw_mlp_backward(&lone, B, 1.0 / (double)B, 0);
+        isw_mlp_sgd_step(&lone, 0.3, NULL, 0.0);
+        isw_mlp_params_get_lane(&pack, 1, after);
+        isw_mlp_params_get(&lone, after + n);
+        CHECK(max_rel_diff(after, after + n, n, 1e-2) <= tol);
+        for (int k = 0; k < K; k += 2) {
+            isw_mlp_params_get_lane(&pack, k, after);
+            CHECK(memcmp(after, th + (size_t)k * n, n * sizeof *after) == 0);
+        }
+        /* a non-finite lane 0 leaves lanes 1 and 2 as they were */
+        double l2 = sums[2];
+        th[0] = NAN;
+        isw_mlp_params_set_lane(&pack, 0, th);
+        isw_mlp_forward(&pack, B);
+        isw_mlp_loss_lanes(&pack, B, sums);
+        CHECK(!isfinite(sums[0]) || !isw_mlp_params_finite_lane(&pack, 0));
+        CHECK_INT(isw_mlp_params_finite_lane(&pack, 0), 0);
+        CHECK_INT(isw_mlp_params_finite_lane(&pack, 2), 1);
+        CHECK(sums[2] == l2);
+        /* compact: lane 2 into lane 0, two lanes in use */
+        isw_mlp_lane_copy(&pack, 0, 2);
+        isw_mlp_set_lanes(&pack, 2);
+        isw_mlp_params_get_lane(&pack, 0, after);
+        CHECK(memcmp(after, th + 2 * n, n * sizeof *after) == 0);
+        isw_mlp_forward(&pack, B);
+        isw_mlp_loss_lanes(&pack, B, sums);
+        CHECK_NEAR(sums[0], l2, tol * fmax(1, fabs(l2)));
+        free(th);
+        free(g);
+        free(after);
+        isw_mlp_free(&pack);
+        isw_mlp_free(&lone);
+    }
 }
 
 int main(void)
