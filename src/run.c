@@ -287,7 +287,7 @@ int isw_run_finish(isw_run_job_t *run, int status, int interrupted)
     }
     isw_error_t err;
     isw_error_clear(&err);
-    if (isw_stats_summarize(run->outdir, &err) != ISW_OK) {
+    if (isw_stats_summarize_runs(isw_journal_runs(run->journal), run->outdir, &err) != ISW_OK) {
         isw_error_print(stderr, &err);
         return ISW_EXIT_FAIL;
     }

@@ -166,13 +166,18 @@ int isw_stats_summarize(const char *outdir, isw_error_t *err)
     const char *files[1] = {path};
     isw_runs_t runs = {0};
     int st = isw_runs_read_files(&runs, files, 1, err);
-    if (st != ISW_OK)
-        return st;
+    if (st == ISW_OK)
+        st = isw_stats_summarize_runs(&runs, outdir, err);
+    isw_runs_free(&runs);
+    return st;
+}
+
+int isw_stats_summarize_runs(const isw_runs_t *runs, const char *outdir, isw_error_t *err)
+{
     isw_stats_t s;
-    st = isw_stats_compute(&s, &runs, err);
+    int st = isw_stats_compute(&s, runs, err);
     if (st == ISW_OK)
         st = isw_stats_write(&s, outdir, err);
     isw_stats_free(&s);
-    isw_runs_free(&runs);
     return st;
 }

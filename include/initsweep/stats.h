@@ -177,5 +177,9 @@ int isw_stats_write(const isw_stats_t *stats, const char *outdir, isw_error_t *e
 /* `initsweep summarize`: reads OUTDIR/runs.csv, computes, writes the three
  * files.  Outputs depend only on the set of runs, not on line order. */
 int isw_stats_summarize(const char *outdir, isw_error_t *err);
+/* The same from a table already in memory (the end of `run`: the journal's
+ * own table, which holds exactly what runs.csv holds, so the file is not
+ * read again and there is one copy of the runs, not two). */
+int isw_stats_summarize_runs(const isw_runs_t *runs, const char *outdir, isw_error_t *err);
 
 #endif
