@@ -9,8 +9,13 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 SIDE=${1:-4096}
 bench_build initsweep
-OUT=${OUT:-$(mktemp -d)}
-trap 'rm -rf "$OUT"' EXIT
+if [ -n "${OUT:-}" ]; then
+    mkdir -p "$OUT"
+    trap 'rm -rf "$OUT/map"' EXIT
+else
+    OUT=$(mktemp -d)
+    trap 'rm -rf "$OUT"' EXIT
+fi
 cat >"$OUT/bigmap.yaml" <<EOF
 name: bigmap
 seed: 1

@@ -202,6 +202,64 @@ int isw_runs_set_axes(isw_runs_t *runs, char *const *axes, int naxes)
 }
 
 /* Adds a run without the duplicate check; source/line say where it came from. */
+/* Runs per block of value pointer arrays. */
+#define ISW_RUNS_VBLOCK 4096
+
+/* The table's copy of string s, stored once however many runs hold it;
+ * NULL when out of memory. */
+static char *intern(isw_runs_t *runs, const char *s)
+{
+    if (2 * (runs->nstrings + 1) > runs->nstring_slots) {
+        size_t n = runs->nstring_slots ? 2 * runs->nstring_slots : 256;
+        char **t = calloc(n, sizeof *t);
+        if (!t)
+            return NULL;
+        for (size_t i = 0; i < runs->nstring_slots; i++) {
+            char *v = runs->strings[i];
+            if (!v)
+                continue;
+            size_t h = (size_t)isw_hash_bytes(0, v, strlen(v)) & (n - 1);
+            while (t[h])
+                h = (h + 1) & (n - 1);
+            t[h] = v;
+        }
+        free(runs->strings);
+        runs->strings = t;
+        runs->nstring_slots = n;
+    }
+    size_t len = strlen(s), mask = runs->nstring_slots - 1;
+    size_t h = (size_t)isw_hash_bytes(0, s, len) & mask;
+    for (; runs->strings[h]; h = (h + 1) & mask)
+        if (strcmp(runs->strings[h], s) == 0)
+            return runs->strings[h];
+    char *v = malloc(len + 1);
+    if (!v)
+        return NULL;
+    memcpy(v, s, len + 1);
+    runs->strings[h] = v;
+    runs->nstrings++;
+    return v;
+}
+
+/* The value pointer array of run i (naxes + 1 pointers); NULL when out of
+ * memory. */
+static char **run_values(isw_runs_t *runs, size_t i)
+{
+    size_t b = i / ISW_RUNS_VBLOCK, per = (size_t)runs->naxes + 1;
+    if (b >= runs->nvblocks) {
+        char ***t = realloc(runs->vblocks, (b + 1) * sizeof *t);
+        if (!t)
+            return NULL;
+        runs->vblocks = t;
+        for (size_t k = runs->nvblocks; k <= b; k++)
+            t[k] = NULL;
+        runs->nvblocks = b + 1;
+    }
+    if (!runs->vblocks[b] && !(runs->vblocks[b] = malloc(ISW_RUNS_VBLOCK * per * sizeof(char *))))
+        return NULL;
+    return runs->vblocks[b] + (i % ISW_RUNS_VBLOCK) * per;
+}
+
 int isw_runs_push(isw_runs_t *runs, const char *const *values, const isw_record_t *rec,
                      int source, int line)
 {
@@ -214,20 +272,12 @@ int isw_runs_push(isw_runs_t *runs, const char *const *values, const isw_record_
         if (st != ISW_OK)
             return st;
     }
-    /* values: naxes pointers followed by the strings, one allocation */
-    size_t bytes = ((size_t)runs->naxes + 1) * sizeof(char *);
-    for (int i = 0; i < runs->naxes; i++)
-        bytes += strlen(values[i]) + 1;
-    char **v = malloc(bytes);
+    char **v = run_values(runs, runs->nruns);
     if (!v)
         return ISW_ENOMEM;
-    char *p = (char *)(v + runs->naxes + 1);
-    for (int i = 0; i < runs->naxes; i++) {
-        size_t len = strlen(values[i]) + 1;
-        memcpy(p, values[i], len);
-        v[i] = p;
-        p += len;
-    }
+    for (int i = 0; i < runs->naxes; i++)
+        if (!(v[i] = intern(runs, values[i])))
+            return ISW_ENOMEM;
     v[runs->naxes] = NULL;
     isw_run_t *r = &runs->runs[runs->nruns];
     r->rec = *rec;
@@ -241,13 +291,13 @@ int isw_runs_push(isw_runs_t *runs, const char *const *values, const isw_record_
     return ISW_OK;
 }
 
-/* Removes the run added last (an append whose write failed). */
+/* Removes the run added last (an append whose write failed).  Its value
+ * strings stay interned (other runs may hold them). */
 void isw_runs_pop(isw_runs_t *runs)
 {
     if (runs->nruns == 0)
         return;
     runs->nruns--;
-    free(runs->runs[runs->nruns].values);
     /* open addressing cannot drop one entry: refill the same table */
     memset(runs->slots, 0, runs->nslots * sizeof *runs->slots);
     slots_fill(runs->slots, runs->nslots, runs);
@@ -257,8 +307,12 @@ void isw_runs_free(isw_runs_t *runs)
 {
     if (!runs)
         return;
-    for (size_t i = 0; i < runs->nruns; i++)
-        free(runs->runs[i].values);
+    for (size_t i = 0; i < runs->nstring_slots; i++)
+        free(runs->strings[i]);
+    free(runs->strings);
+    for (size_t b = 0; b < runs->nvblocks; b++)
+        free(runs->vblocks[b]);
+    free(runs->vblocks);
     free(runs->runs);
     if (runs->axes)
         for (int i = 0; i < runs->naxes; i++)

@@ -17,7 +17,9 @@
 /* One run of a runs table. */
 typedef struct {
     isw_record_t rec;
-    char **values;       /* naxes axis values as text; one allocation with the strings */
+    char **values;       /* naxes axis values as text (then NULL); the pointers and the
+                          * strings belong to the table (strings interned: a value
+                          * repeated over many runs is stored once) */
     int source;          /* index into isw_runs_t.sources, -1 = appended in memory */
     int line;            /* 1-based line in that file, 0 = appended in memory */
 } isw_run_t;
@@ -35,6 +37,13 @@ typedef struct {
     /* private: open-addressing task -> run index set (slot = index + 1, 0 empty) */
     size_t nslots;
     size_t *slots;
+    /* private: the interned value strings (open addressing, NULL empty) */
+    size_t nstrings, nstring_slots;
+    char **strings;
+    /* private: the runs' value pointer arrays, (naxes + 1) per run, in
+     * blocks of ISW_RUNS_VBLOCK runs that never move */
+    size_t nvblocks;
+    char ***vblocks;
 } isw_runs_t;
 
 /* Reads one runs.csv into an empty table.  A torn last line (no trailing
