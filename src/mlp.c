@@ -77,6 +77,7 @@ int isw_mlp_loss_fits(isw_loss_t l, isw_out_t o)
 
 #define real float
 #define GEMM cblas_sgemm
+#define GEMV cblas_sgemv
 #define V_EXP isw_vexp_f
 #define V_TANH isw_vtanh_f
 #define V_SIGMOID isw_vsigmoid_f
@@ -84,6 +85,7 @@ int isw_mlp_loss_fits(isw_loss_t l, isw_out_t o)
 #include "mlp_kernels.h"
 #undef real
 #undef GEMM
+#undef GEMV
 #undef V_EXP
 #undef V_TANH
 #undef V_SIGMOID
@@ -91,6 +93,7 @@ int isw_mlp_loss_fits(isw_loss_t l, isw_out_t o)
 
 #define real double
 #define GEMM cblas_dgemm
+#define GEMV cblas_dgemv
 #define V_EXP isw_vexp_d
 #define V_TANH isw_vtanh_d
 #define V_SIGMOID isw_vsigmoid_d
@@ -98,6 +101,7 @@ int isw_mlp_loss_fits(isw_loss_t l, isw_out_t o)
 #include "mlp_kernels.h"
 #undef real
 #undef GEMM
+#undef GEMV
 #undef V_EXP
 #undef V_TANH
 #undef V_SIGMOID

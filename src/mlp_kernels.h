@@ -28,6 +28,14 @@ static void KN(matmul_forward)(real *Z, const real *Hin, const real *W, const re
              Hin, (int)in, W, (int)in, b ? 1 : 0, Z, (int)ko);
         return;
     }
+    /* One output unit per lane: a matrix-vector product per lane (a GEMM
+     * with one column is mostly call and edge-case overhead). */
+    if (out == 1) {
+        for (int k = 0; k < K; k++)
+            GEMV(CblasRowMajor, CblasNoTrans, (int)B, (int)in, alpha, Hin + (size_t)k * in,
+                 (int)(K * in), W + (size_t)k * in, 1, b ? 1 : 0, Z + k, K);
+        return;
+    }
     for (int k = 0; k < K; k++)
         GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)B, (int)out, (int)in, alpha,
              Hin + (size_t)k * in, (int)(K * in), W + (size_t)k * out * in, (int)in,
@@ -215,6 +223,12 @@ static void KN(matmul_backward)(real *dW, real *db, real *dHin, const real *dZ,
     if (shared_in || K == 1)
         GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)ko, (int)in, (int)B, scale * alpha,
              dZ, (int)ko, Hin, (int)in, accumulate ? 1 : 0, dW, (int)in);
+    else if (out == 1)
+        /* dW_k (1, in) = dZ_k^T Hin_k: Hin_k^T times the lane's delta column */
+        for (int k = 0; k < K; k++)
+            GEMV(CblasRowMajor, CblasTrans, (int)B, (int)in, scale * alpha,
+                 Hin + (size_t)k * in, (int)ki, dZ + k, K, accumulate ? 1 : 0,
+                 dW + (size_t)k * in, 1);
     else
         for (int k = 0; k < K; k++)
             GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)out, (int)in, (int)B,
@@ -227,7 +241,17 @@ static void KN(matmul_backward)(real *dW, real *db, real *dHin, const real *dZ,
             for (size_t j = 0; j < ko; j++)
                 db[j] += scale * dZ[i * ko + j];
     }
-    if (dHin)
+    if (dHin && out == 1 && K > 1) {
+        /* dHin_k (B, in) = alpha dZ_k w_k: an outer product per lane */
+        for (size_t i = 0; i < B; i++)
+            for (int k = 0; k < K; k++) {
+                real d = alpha * dZ[i * ko + (size_t)k];
+                const real *w = W + (size_t)k * in;
+                real *h = dHin + i * ki + (size_t)k * in;
+                for (size_t j = 0; j < in; j++)
+                    h[j] = d * w[j];
+            }
+    } else if (dHin)
         for (int k = 0; k < K; k++)
             GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)B, (int)in, (int)out, alpha,
                  dZ + (size_t)k * out, (int)ko, W + (size_t)k * out * in, (int)in, 0,

@@ -714,8 +714,11 @@ static void test_lanes_all_cases(isw_prec_t prec)
         int act = m.activation, out = m.output, loss = m.loss, bias = m.bias;
         int param = m.parameterization;
         isw_mlp_t pack, lone;
-        CHECK_INT(isw_mlp_alloc_lanes(&pack, &m, 3, 3, prec, B, K), ISW_OK);
-        CHECK_INT(isw_mlp_alloc(&lone, &m, 3, 3, prec, B), ISW_OK);
+        /* one output unit on every other case (softmax needs two): lanes
+         * then take the matrix-vector path of the output layer */
+        size_t nout = m.output != ISW_OUT_SOFTMAX && c % 2 ? 1 : 3;
+        CHECK_INT(isw_mlp_alloc_lanes(&pack, &m, 3, nout, prec, B, K), ISW_OK);
+        CHECK_INT(isw_mlp_alloc(&lone, &m, 3, nout, prec, B), ISW_OK);
         unsigned long seed = 5000 + (unsigned long)c;
         fill_random(&pack, B, seed);
         fill_random(&lone, B, seed);
@@ -742,7 +745,7 @@ static void test_lanes_all_cases(isw_prec_t prec)
             double l1 = isw_mlp_loss(&lone, B);
             CHECK_NEAR(sums[k], l1, tol * fmax(1, fabs(l1)));
             for (size_t i = 0; i < B; i++)
-                for (size_t j = 0; j < 3; j++)
+                for (size_t j = 0; j < nout; j++)
                     CHECK_NEAR(isw_mlp_output_lane(&pack, k, i, j),
                                isw_mlp_output(&lone, i, j), tol);
             isw_mlp_stats_reset(&lone);
