@@ -509,10 +509,29 @@ static void plan_cost(const isw_grid_t *grid, const isw_spec_t *first, const isw
            data_bytes / 1048576.0);
 }
 
-/* Seconds of a full-length run, from one epoch of one pack at each of up
- * to three tasks spread over the grid (the pack of the task's unit: its
- * first runs, as many as the lanes); *ncal says how many packs trained
- * (0: no estimate). */
+/* Mean seconds per run of one pack of specs[0..n) trained for `epochs`
+ * epochs (no early stop, no sharpness); NaN when it fails. */
+static double plan_pack_seconds(isw_spec_t *specs, isw_record_t *recs, size_t n, int epochs,
+                                const isw_data_t *data)
+{
+    isw_error_t err;
+    for (size_t j = 0; j < n; j++)
+        specs[j].train.epochs = epochs;
+    if (isw_train_pack(recs, specs, n, data, NULL, NULL, NULL, NULL, &err) != ISW_OK)
+        return NAN;
+    double s = 0;
+    for (size_t j = 0; j < n; j++)
+        s += recs[j].seconds;
+    return s / (double)n;
+}
+
+/* Seconds of a full-length run, at each of up to three tasks spread over
+ * the grid, from the pack of the task's unit (its first runs, as many as
+ * the lanes) trained twice: for 1 epoch and for a few more.  The
+ * difference is the cost of an epoch, free of what a run pays once
+ * (allocation, the first touch of its memory, the first evaluation), which
+ * dwarfs one short epoch; full length = the 1-epoch time + (E - 1) epochs.
+ * *ncal says how many packs trained (0: no estimate). */
 static double plan_calibrate(const isw_run_job_t *job, const isw_data_t *data, int *ncal)
 {
     const isw_grid_t *grid = &job->grid;
@@ -535,7 +554,6 @@ static double plan_calibrate(const isw_run_job_t *job, const isw_data_t *data, i
             if (isw_grid_task_spec(&specs[ok], grid, &job->spec, tasks[j], &err) != ISW_OK)
                 break;
             full_epochs = specs[ok].train.epochs;
-            specs[ok].train.epochs = specs[ok].train.epochs > 0 ? 1 : 0;
             specs[ok].criteria.stop_on_target = specs[ok].criteria.stop_on_flat = 0;
             specs[ok].train.sharpness = 0;
             recs[ok].task = tasks[j];
@@ -544,16 +562,20 @@ static double plan_calibrate(const isw_run_job_t *job, const isw_data_t *data, i
         if (ok < n)
             continue;
         n = (size_t)isw_train_pack_lanes(&specs[0], data, n);
-        if (isw_train_pack(recs, specs, n, data, NULL, NULL, NULL, NULL, &err) != ISW_OK)
+        double t1 = plan_pack_seconds(specs, recs, n, full_epochs > 0 ? 1 : 0, data);
+        if (!isfinite(t1))
             continue;
-        double run_s = 0;
-        for (size_t j = 0; j < n; j++)
-            run_s += recs[j].seconds;
-        run_s /= (double)n;
-        /* one epoch plus two evaluation passes: count it as 1.5 epochs of a
-         * full-length run (one pass per epoch) */
-        int one = full_epochs > 0;
-        secs += run_s / (one ? 1.5 : 1.0) * (one ? full_epochs : 1);
+        double run_s = t1;
+        if (full_epochs > 1) {
+            /* a few more epochs: up to 9 when one is cheap, 2 when not */
+            int more = full_epochs < 9 ? full_epochs : 9;
+            if (t1 > 0.01)
+                more = 2;
+            double tm = plan_pack_seconds(specs, recs, n, more, data);
+            double per_epoch = isfinite(tm) && tm > t1 ? (tm - t1) / (more - 1) : t1;
+            run_s = t1 + per_epoch * (full_epochs - 1);
+        }
+        secs += run_s;
         (*ncal)++;
     }
     free(specs);
