@@ -364,6 +364,17 @@ void isw_mlp_backward(isw_mlp_t *net, size_t B, double scale, int accumulate)
         backward_d(net, B, scale, accumulate);
 }
 
+void isw_mlp_backward_sgd(isw_mlp_t *net, size_t B, double scale, const double *lr,
+                          const double *const *lr_mult, const unsigned char *step)
+{
+    if (B == 0)
+        return;
+    if (net->prec == ISW_PREC_FLOAT)
+        backward_sgd_f(net, B, scale, lr, lr_mult, step);
+    else
+        backward_sgd_d(net, B, scale, lr, lr_mult, step);
+}
+
 void isw_mlp_sgd_step_lane(isw_mlp_t *net, int lane, double lr, const double *lr_mult,
                            double momentum)
 {

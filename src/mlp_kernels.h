@@ -209,6 +209,22 @@ static void KN(output_delta)(real *dZ, const real *Hout, const real *Y, size_t B
     }
 }
 
+/* dH (B, K*in) = alpha dZ_k w_k per lane for a layer of one output unit:
+ * dZ (B, K), lane k's w at W + k*in. */
+static void KN(outer_dh)(real *dH, const real *dZ, const real *W, size_t B, size_t in, int K,
+                         real alpha)
+{
+    size_t ki = (size_t)K * in;
+    for (size_t i = 0; i < B; i++)
+        for (int k = 0; k < K; k++) {
+            real d = alpha * dZ[i * (size_t)K + (size_t)k];
+            const real *w = W + (size_t)k * in;
+            real *h = dH + i * ki + (size_t)k * in;
+            for (size_t j = 0; j < in; j++)
+                h[j] = d * w[j];
+        }
+}
+
 /* For K lanes: dW (K*out, in) (+)= scale * alpha * dZ^T Hin;  db (K*out)
  * (+)= scale * column sums of dZ (skipped when NULL);  dHin (B, K*in) =
  * alpha * dZ W (skipped when NULL, i.e. for the input layer).  dZ (B,
@@ -241,17 +257,9 @@ static void KN(matmul_backward)(real *dW, real *db, real *dHin, const real *dZ,
             for (size_t j = 0; j < ko; j++)
                 db[j] += scale * dZ[i * ko + j];
     }
-    if (dHin && out == 1 && K > 1) {
-        /* dHin_k (B, in) = alpha dZ_k w_k: an outer product per lane */
-        for (size_t i = 0; i < B; i++)
-            for (int k = 0; k < K; k++) {
-                real d = alpha * dZ[i * ko + (size_t)k];
-                const real *w = W + (size_t)k * in;
-                real *h = dHin + i * ki + (size_t)k * in;
-                for (size_t j = 0; j < in; j++)
-                    h[j] = d * w[j];
-            }
-    } else if (dHin)
+    if (dHin && out == 1 && K > 1)
+        KN(outer_dh)(dHin, dZ, W, B, in, K, alpha);
+    else if (dHin)
         for (int k = 0; k < K; k++)
             GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)B, (int)in, (int)out, alpha,
                  dZ + (size_t)k * out, (int)ko, W + (size_t)k * out * in, (int)in, 0,
@@ -449,6 +457,73 @@ static void KN(backward)(isw_mlp_t *net, size_t B, double scale, int accumulate)
                             (real)net->alpha[l], (real)scale, accumulate);
         if (l > 0) {
             KN(act_backward)(dH, net->H[l - 1], net->Z[l - 1], B * (size_t)K * in, net->act,
+                             (real)net->leaky_slope);
+            real *t = dZ;
+            dZ = dH;
+            dH = t;
+        }
+    }
+}
+
+/* Backward and plain SGD step in one, for K > 1 lanes without momentum:
+ * each weight layer's update goes into the parameters directly (GEMM with
+ * beta = 1) instead of through net->grads (left as it was).  Lane k steps
+ * by lr[k] * (mult[k] ? mult[k][l] : 1) when step[k], else not at all
+ * (its delta columns are set to 0 exactly).  Layer by layer from the
+ * output: dH below from the delta and the old W, then the delta scaled by
+ * -lr * scale per lane, then W (+)= alpha * delta^T Hin and b += the
+ * delta's column sums. */
+static void KN(backward_sgd)(isw_mlp_t *net, size_t B, double scale, const double *lr,
+                             const double *const *mult, const unsigned char *step)
+{
+    real *P = net->params;
+    real *dZ = net->dA, *dH = net->dB;
+    int last = net->L - 1, K = net->lanes;
+    KN(output_delta)(dZ, net->H[last], net->Y, B, K, (size_t)net->width[net->L], net->out,
+                     net->loss);
+    for (int l = last; l >= 0; l--) {
+        size_t in = (size_t)net->width[l], out = (size_t)net->width[l + 1];
+        size_t ko = (size_t)K * out, ki = (size_t)K * in;
+        const real *Hin = l > 0 ? net->H[l - 1] : net->X;
+        real *W = P + net->sw[l], alpha = (real)net->alpha[l];
+        if (l > 0) {
+            if (out == 1)
+                KN(outer_dh)(dH, dZ, W, B, in, K, alpha);
+            else
+                for (int k = 0; k < K; k++)
+                    GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)B, (int)in, (int)out,
+                         alpha, dZ + (size_t)k * out, (int)ko, W + (size_t)k * out * in,
+                         (int)in, 0, dH + (size_t)k * in, (int)ki);
+        }
+        real c[ISW_MAX_LANES];
+        for (int k = 0; k < K; k++)
+            c[k] = (real)(-lr[k] * (mult[k] ? mult[k][l] : 1.0) * scale);
+        for (size_t i = 0; i < B; i++)
+            for (int k = 0; k < K; k++) {
+                real *d = dZ + i * ko + (size_t)k * out;
+                for (size_t o = 0; o < out; o++)
+                    d[o] = step[k] ? c[k] * d[o] : 0;
+            }
+        if (l == 0)
+            GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)ko, (int)in, (int)B, alpha, dZ,
+                 (int)ko, Hin, (int)in, 1, W, (int)in);
+        else if (out == 1)
+            for (int k = 0; k < K; k++)
+                GEMV(CblasRowMajor, CblasTrans, (int)B, (int)in, alpha, Hin + (size_t)k * in,
+                     (int)ki, dZ + k, K, 1, W + (size_t)k * in, 1);
+        else
+            for (int k = 0; k < K; k++)
+                GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)out, (int)in, (int)B, alpha,
+                     dZ + (size_t)k * out, (int)ko, Hin + (size_t)k * in, (int)ki, 1,
+                     W + (size_t)k * out * in, (int)in);
+        if (net->bias) {
+            real *b = P + net->sb[l];
+            for (size_t i = 0; i < B; i++)
+                for (size_t j = 0; j < ko; j++)
+                    b[j] += dZ[i * ko + j];
+        }
+        if (l > 0) {
+            KN(act_backward)(dH, net->H[l - 1], net->Z[l - 1], B * ki, net->act,
                              (real)net->leaky_slope);
             real *t = dZ;
             dZ = dH;

@@ -700,10 +700,19 @@ static void minibatch_epoch(pack_t *p)
     isw_mlp_t *net = &p->ws.net;
     size_t n = p->data->n, B = p->B, nbatches = (n + B - 1) / B;
     int K = net->lanes, live = K;
-    double cap[ISW_MAX_LANES];
+    double cap[ISW_MAX_LANES], lr[ISW_MAX_LANES];
+    const double *mult[ISW_MAX_LANES];
+    unsigned char go[ISW_MAX_LANES];
+    /* Several lanes without momentum: the step goes straight into the
+     * parameters (isw_mlp_backward_sgd); one lane keeps its own arithmetic. */
+    int fused = K > 1;
     for (int k = 0; k < K; k++) {
         const lane_t *ln = &p->lane[k];
+        const isw_train_spec_t *tr = &p->specs[ln->run].train;
         cap[k] = p->specs[ln->run].criteria.diverge_ratio * ln->loss[0];
+        lr[k] = tr->lr;
+        mult[k] = tr->lr_layer;
+        fused &= tr->momentum == 0;
     }
     for (size_t b = 0; b < nbatches && live > 0; b++) {
         size_t rows = b + 1 < nbatches ? B : n - b * B;
@@ -727,6 +736,12 @@ static void minibatch_epoch(pack_t *p)
         }
         if (!stepping)
             break;
+        if (fused) {
+            for (int k = 0; k < K; k++)
+                go[k] = !p->lane[k].t.nonfinite && !p->lane[k].t.capped;
+            isw_mlp_backward_sgd(net, rows, 1.0 / (double)rows, lr, mult, go);
+            continue;
+        }
         isw_mlp_backward(net, rows, 1.0 / (double)rows, 0);
         for (int k = 0; k < K; k++) {
             const lane_t *ln = &p->lane[k];

@@ -206,6 +206,14 @@ double isw_mlp_loss(const isw_mlp_t *net, size_t B);
 /* grads (+)= scale * sum_i d loss_i / d params.  scale = 1/B gives the
  * mean-loss gradient; accumulate = 1 adds to grads (chunked full batch). */
 void isw_mlp_backward(isw_mlp_t *net, size_t B, double scale, int accumulate);
+/* Backward and a plain SGD step (no momentum) of every lane in use in one
+ * pass: lane k's parameters -= lr[k] * lr_mult[k][l] (lr_mult[k] NULL: 1)
+ * * scale * d loss / d params when step[k], else unchanged (but the sign of
+ * a zero); the gradient goes into the parameters, not into net->grads.
+ * What a pack's mini-batch step does; the same update as backward then
+ * isw_mlp_sgd_step_lane, to rounding. */
+void isw_mlp_backward_sgd(isw_mlp_t *net, size_t B, double scale, const double *lr,
+                          const double *const *lr_mult, const unsigned char *step);
 /* params -= lr * lr_mult[l] * (momentum buffer or grads), layer by layer,
  * of one lane; isw_mlp_sgd_step is lane 0's. */
 void isw_mlp_sgd_step_lane(isw_mlp_t *net, int lane, double lr, const double *lr_mult,

@@ -4,7 +4,9 @@ data, and resume trusts only rows of this sweep.
 - A sweep over data.noise x data.samples (synthetic) and one over
   data.path (two CSV files, in directories with names over 511 characters)
   give records that differ across data values and equal, run by run, what
-  `initsweep train --set data.X=...` gives.
+  `initsweep train --set data.X=...` gives (train trains one net alone:
+  the synthetic sweep, whose lr axis would pack two runs, sets
+  train.pack: 1; a pack's float arithmetic differs from one net's).
 - Replacing one CSV file between an interruption and the resume is refused
   (exit 2, naming the file) and OUTDIR is left as it was.
 - A journaled row whose task is outside the grid, or whose axis value
@@ -26,7 +28,7 @@ SYNTH = """name: noise
 seed: 3
 data: {kind: synthetic, generator: blobs, classes: 3, inputs: 4, samples: 120, noise: 0.3}
 model: {hidden: [8], activation: tanh}
-train: {lr: 0.3, epochs: 12, batch: 16}
+train: {lr: 0.3, epochs: 12, batch: 16, pack: 1}
 criteria: {target_accuracy: 0.95}
 sweep:
   data.noise: [0.2, 1.5]
