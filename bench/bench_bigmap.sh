@@ -8,6 +8,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 SIDE=${1:-4096}
+"$REPO_DIR/scripts/install-deps.sh" --bench
 bench_build initsweep
 if [ -n "${OUT:-}" ]; then
     mkdir -p "$OUT"

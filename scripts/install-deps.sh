@@ -2,14 +2,15 @@
 # Installs what initsweep needs from Debian's archive (skips what is there).
 # Usage: scripts/install-deps.sh [--slurm] [--bench]
 #   --slurm  Slurm and munge (tests/cli's Slurm test)
-#   --bench  PyTorch, the batched peer of bench/bench_batched.sh
+#   --bench  PyTorch, the batched peer of bench/bench_batched.sh; GNU time
+#            (/usr/bin/time -v: bench/bench_bigmap.sh's peak memory)
 set -eu
 # clang and libclang-rt-14-dev (libFuzzer): the fuzz harnesses, tests/fuzz/run.sh
 core="build-essential cmake pkg-config libopenmpi-dev openmpi-bin libopenblas-dev
 libgsl-dev libyaml-dev zlib1g-dev python3-matplotlib python3-numpy dataset-fashion-mnist
 clang libclang-rt-14-dev"
 slurm="slurm-wlm munge"
-bench="python3-torch"
+bench="python3-torch time"
 
 missing() {
     out=""

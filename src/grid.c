@@ -151,21 +151,6 @@ void isw_grid_group_index(const isw_grid_t *grid, uint64_t group, size_t *idx)
     }
 }
 
-uint64_t isw_grid_group_task(const isw_grid_t *grid, uint64_t group, uint64_t j)
-{
-    if (grid->ngroups == 1)
-        return j;
-    size_t idx[ISW_MAX_AXES];
-    isw_grid_group_index(grid, group, idx);
-    for (int a = grid->naxes - 1; a >= 0; a--) {
-        if (is_data_axis(grid, a))
-            continue;
-        idx[a] = (size_t)(j % grid->dims[a]);
-        j /= grid->dims[a];
-    }
-    return isw_grid_task_of(grid, idx);
-}
-
 void isw_grid_task_index(const isw_grid_t *grid, uint64_t task, size_t *idx)
 {
     for (int a = grid->naxes - 1; a >= 0; a--) {

@@ -629,7 +629,7 @@ static void KN(lane_copy)(isw_mlp_t *net, int dst, int src)
         for (int l = 0; l < net->L; l++) {
             size_t out = (size_t)net->width[l + 1], nw = out * (size_t)net->width[l];
             memcpy(LANE_W(net, bufs[i], l, dst), LANE_W(net, bufs[i], l, src), nw * sizeof(real));
-            if (net->bias)
+            if (net->bias)     /* LANE_B's NULL arm would trip -Wnonnull here */
                 memcpy(bufs[i] + net->sb[l] + (size_t)dst * out,
                        bufs[i] + net->sb[l] + (size_t)src * out, out * sizeof(real));
         }

@@ -175,6 +175,12 @@ static void worker_flush(worker_t *wk)
     wk->t_flush = isw_now();
 }
 
+/* The outbox is full, or has waited long enough. */
+static int flush_due(const worker_t *wk)
+{
+    return wk->nout == RESULTS_MAX || isw_now() - wk->t_flush > FLUSH_SECONDS;
+}
+
 /* Records go to rank 0 in batches: when the outbox is full, when the item
  * ends, or FLUSH_SECONDS after the last send (progress stays live on long
  * packs); none once the pack is being abandoned (rank 0 said stop, or a
@@ -185,7 +191,7 @@ static void worker_done(const isw_record_t *rec, void *user)
     if (wk->abandon)
         return;
     wk->outbox[wk->nout++] = *rec;
-    if (wk->nout == RESULTS_MAX || isw_now() - wk->t_flush > FLUSH_SECONDS)
+    if (flush_due(wk))
         worker_flush(wk);
 }
 
@@ -215,7 +221,7 @@ static int work(ctx_t *c)
         if (wk->abandon)
             break;
         /* the next item may be waiting already: batch across items */
-        if (wk->qlen == 0 || wk->nout == RESULTS_MAX || isw_now() - wk->t_flush > FLUSH_SECONDS)
+        if (wk->qlen == 0 || flush_due(wk))
             worker_flush(wk);
     }
     /* The outbox holds finished runs only (an abandoned pack adds none). */

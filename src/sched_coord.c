@@ -18,7 +18,8 @@ struct coord {
     int quiet;
     uint64_t group;                      /* the data group being trained */
     uint64_t cursor;                     /* next unit of the group to consider */
-    uint64_t unit_tasks[ISW_MAX_LANES];  /* the tasks of the unit at cursor */
+    uint64_t unit_tasks[ISW_MAX_LANES];  /* the tasks of the unit at cursor (skip_units) */
+    size_t unit_n;                       /* how many */
     work_item_t *deferred;               /* probes not yet handed out, any group */
     size_t ndeferred, deferred_cap;
     uint64_t inflight;                   /* runs handed out, no record yet */
@@ -61,6 +62,7 @@ static void skip_units(coord_t *co)
     for (unsigned spins = 0; co->cursor < g->group_units; co->cursor++) {
         size_t n = isw_grid_unit_tasks(g, co->group * g->group_units + co->cursor,
                                        co->unit_tasks);
+        co->unit_n = n;
         if (isw_run_owns(co->c->job, co->unit_tasks[0]))
             for (size_t i = 0; i < n; i++)
                 if (!isw_journal_done(co->journal, co->unit_tasks[i]))
@@ -155,7 +157,7 @@ static int next_item(coord_t *co, work_item_t *w)
     const isw_grid_t *g = &co->c->job->grid;
     if (co->cursor < g->group_units) {
         uint64_t u = co->group * g->group_units + co->cursor++;
-        *w = (work_item_t){.id = u, .lr = NAN, .runs = (uint32_t)isw_grid_unit_tasks(g, u, co->unit_tasks)};
+        *w = (work_item_t){.id = u, .lr = NAN, .runs = (uint32_t)co->unit_n};
         return 1;
     }
     return 0;

@@ -58,11 +58,9 @@ void isw_grid_task_index(const isw_grid_t *grid, uint64_t task, size_t *idx);
 /* Task id of value indices idx[naxes]. */
 uint64_t isw_grid_task_of(const isw_grid_t *grid, const size_t *idx);
 
-/* The data group of a task, and the j-th task (0 <= j < group_size) of
- * group g in id order: iterating j visits the group's tasks ascending. */
+/* The data group of a task, or of value indices idx[naxes]. */
 uint64_t isw_grid_group_of(const isw_grid_t *grid, uint64_t task);
 uint64_t isw_grid_index_group(const isw_grid_t *grid, const size_t *idx);
-uint64_t isw_grid_group_task(const isw_grid_t *grid, uint64_t group, uint64_t j);
 /* Value indices of group g's first task (the data digits set, others 0):
  * with isw_grid_point_spec, the spec whose data the group trains on. */
 void isw_grid_group_index(const isw_grid_t *grid, uint64_t group, size_t *idx);
