@@ -13,6 +13,7 @@
 
 #include "initsweep/data.h"
 #include "initsweep/grid.h"
+#include "initsweep/hessian.h"
 #include "initsweep/mlp.h"
 #include "initsweep/run.h"
 #include "initsweep/sched.h"
@@ -418,18 +419,32 @@ int isw_cli_train(const isw_cli_args_t *args)
            spec.name, data.n, data.nin, data.nout, data.classes ? " (classes)" : "",
            isw_mlp_nparams(&spec.model, data.nin, data.nout), spec.train.lr,
            isw_dist_name(spec.init.dist), spec.train.precision == ISW_PREC_FLOAT ? "float" : "double");
-    if (spec.train.sharpness)
+    int sharp = spec.train.sharpness || spec.train.lr_unit == ISW_LR_SHARPNESS;
+    if (sharp)
         printf("# sharpness_initial is computed before epoch 0's line\n");
     isw_record_t rec;
     isw_record_init(&rec, 0);
     spec.train.eval_gradient = 1;         /* every epoch's line shows |grad| */
     st = isw_train_run(&rec, &spec, &data, print_epoch, stdout, &err);
-    isw_data_free(&data);
-    if (st != ISW_OK)
+    if (st != ISW_OK) {
+        isw_data_free(&data);
         return fail(st, &err);
+    }
     print_record(stdout, &rec);
-    if (spec.train.sharpness && rec.sharpness_initial > 0)
-        printf("  %-26s %.9g\n", "lr_times_sharpness_over_2", spec.train.lr * rec.sharpness_initial / 2);
+    if (sharp && rec.sharpness_initial > 0)
+        printf("  %-26s %.9g\n", "lr_times_sharpness_over_2",
+               rec.lr_used * rec.sharpness_initial / 2);
+    if (sharp && spec.train.sharpness_method == ISW_SHARP_LANCZOS) {
+        /* the next few eigenvalues, from a Lanczos run of the same length */
+        double top[5];
+        if (isw_train_sharpness(top, 5, &spec, &data, &err) == ISW_OK) {
+            printf("  %-26s", "hessian_top");
+            for (int i = 0; i < 5 && isfinite(top[i]); i++)
+                printf(" %.9g", top[i]);
+            printf("\n");
+        }
+    }
+    isw_data_free(&data);
     return ISW_EXIT_OK;
 }
 
@@ -510,7 +525,8 @@ static void plan_cost(const isw_grid_t *grid, const isw_spec_t *first, const isw
 }
 
 /* Mean seconds per run of one pack of specs[0..n) trained for `epochs`
- * epochs (no early stop, no sharpness); NaN when it fails. */
+ * epochs (no early stop; a sharpness probe at init counts in it); NaN when
+ * it fails. */
 static double plan_pack_seconds(isw_spec_t *specs, isw_record_t *recs, size_t n, int epochs,
                                 const isw_data_t *data)
 {
@@ -555,7 +571,6 @@ static double plan_calibrate(const isw_run_job_t *job, const isw_data_t *data, i
                 break;
             full_epochs = specs[ok].train.epochs;
             specs[ok].criteria.stop_on_target = specs[ok].criteria.stop_on_flat = 0;
-            specs[ok].train.sharpness = 0;
             recs[ok].task = tasks[j];
             ok++;
         }

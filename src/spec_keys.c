@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "initsweep/hessian.h"
+#include "initsweep/train.h"
+
 /* Enum fields are written through int pointers by the table-driven setter. */
 _Static_assert(sizeof(isw_act_t) == sizeof(int), "enum size");
 _Static_assert(sizeof(isw_dist_t) == sizeof(int), "enum size");
@@ -26,6 +29,9 @@ static const char *param_name(int v) { return isw_param_name((isw_param_t)v); }
 static const char *dist_name(int v) { return isw_dist_name((isw_dist_t)v); }
 static const char *prec_name(int v) { return isw_prec_name((isw_prec_t)v); }
 /* init.bias spells the boolean init.bias_zero: same (0) | zero (1). */
+static const char *sharp_name(int v) { return isw_sharp_method_name((isw_sharp_method_t)v); }
+static const char *lr_unit_name(int v) { return isw_lr_unit_name((isw_lr_unit_t)v); }
+static const char *rule_name(int v) { return isw_rule_name((isw_rule_t)v); }
 static const char *ibias_name(int v) { return v == 0 ? "same" : v == 1 ? "zero" : "?"; }
 
 #define KINDS {ISW_NDATA_KINDS, kind_name}
@@ -37,6 +43,9 @@ static const char *ibias_name(int v) { return v == 0 ? "same" : v == 1 ? "zero" 
 #define DISTS {ISW_NDISTS, dist_name}
 #define PRECS {ISW_NPRECS, prec_name}
 #define IBIAS {2, ibias_name}
+#define SHARPS {ISW_NSHARP_METHODS, sharp_name}
+#define LRUNITS {ISW_NLR_UNITS, lr_unit_name}
+#define RULES {ISW_NRULES, rule_name}
 #define NONE {0, NULL}
 
 #define FLD(m) offsetof(isw_spec_t, m), sizeof(((isw_spec_t *)0)->m)
@@ -113,8 +122,12 @@ const keydef_t isw_spec_keys[] = {
      "shuffle every epoch"},
     {"train.sharpness", K_BOOL, FLD(train.sharpness), R_ANY, 0, NONE, 0, "false",
      "compute sharpness_initial"},
-    {"train.sharpness_iters", K_INT, FLD(train.sharpness_iters), R_GE1, 0, NONE, 0, "20",
-     "power iterations of sharpness"},
+    {"train.sharpness_iters", K_INT, FLD(train.sharpness_iters), R_GE1, 1000, NONE, 0, "20",
+     "power iterations or Lanczos steps of sharpness"},
+    {"train.sharpness_method", K_ENUM, FLD(train.sharpness_method), R_ANY, 0, SHARPS, 0,
+     "power", "top Hessian eigenvalue by power iteration or Lanczos"},
+    {"train.lr_unit", K_ENUM, FLD(train.lr_unit), R_ANY, 0, LRUNITS, 0, "absolute",
+     "train.lr as given, or in units of 1/sharpness_initial (c = lr * lambda_0)"},
     {"train.eval_samples", K_LONG, FLD(train.eval_samples), R_NONNEG, 0, NONE, 0, "0",
      "evaluation samples, 0 = all"},
     {"train.eval_gradient", K_BOOL, FLD(train.eval_gradient), R_ANY, 0, NONE, 0, "false",
@@ -145,6 +158,10 @@ const keydef_t isw_spec_keys[] = {
      0, "0.5", "saturated units that label a run saturated"},
     {"criteria.saturation_derivative", K_DBL, FLD(criteria.saturation_derivative), R_POS, 0,
      NONE, 0, "1e-3", "derivative below which a unit is saturated"},
+    {"criteria.rule", K_ENUM, FLD(criteria.rule), R_ANY, 0, RULES, 0, "target",
+     "converged: at the target at the end, or bounded (mean loss/loss_0 of the last window < 1)"},
+    {"criteria.bounded_window", K_INT, FLD(criteria.bounded_window), R_GE1, 0, NONE, 0, "20",
+     "evaluations the bounded rule averages"},
 };
 const size_t isw_spec_nkeys = sizeof isw_spec_keys / sizeof isw_spec_keys[0];
 _Static_assert(sizeof isw_spec_keys / sizeof isw_spec_keys[0] <= ISW_SPEC_MAX_KEYS,

@@ -18,12 +18,16 @@
 
 #include <gsl/gsl_rng.h>
 
+#include "initsweep/hessian.h"
 #include "initsweep/init.h"
 #include "initsweep/mlp.h"
 
 /* Rows per evaluation chunk: large enough for efficient gemm, small enough
  * that the activations of a wide net stay within a few tens of MB. */
 #define EVAL_CHUNK 2048
+/* Rows per chunk of a Hessian-vector product: it keeps Z, H, R{Z}, R{H}
+ * of every layer in double, so fewer rows than an evaluation. */
+#define HESS_CHUNK 512
 
 static const char *const outcome_names[ISW_NOUTCOMES] = {
     "converged", "diverged", "dead", "saturated", "stalled", "slow"};
@@ -33,6 +37,16 @@ const char *isw_outcome_name(int outcome)
     if (outcome < 0 || outcome >= ISW_NOUTCOMES)
         return "unknown";
     return outcome_names[outcome];
+}
+
+const char *isw_lr_unit_name(isw_lr_unit_t u)
+{
+    return u == ISW_LR_ABSOLUTE ? "absolute" : u == ISW_LR_SHARPNESS ? "sharpness" : "?";
+}
+
+const char *isw_rule_name(isw_rule_t r)
+{
+    return r == ISW_RULE_TARGET ? "target" : r == ISW_RULE_BOUNDED ? "bounded" : "?";
 }
 
 int isw_outcome_parse(const char *name)
@@ -48,7 +62,7 @@ int isw_outcome_parse(const char *name)
 static int target_met(const isw_criteria_spec_t *c, const isw_trajectory_t *t, int i)
 {
     double loss = t->loss[i];
-    if (!isfinite(loss))
+    if (!isfinite(loss) || c->rule == ISW_RULE_BOUNDED)
         return 0;
     if (!isnan(c->target_accuracy))
         return t->acc && t->acc[i] >= c->target_accuracy;
@@ -79,11 +93,51 @@ int isw_train_is_flat(const isw_criteria_spec_t *c, const double *loss, int n)
     return (before - recent) / fabs(before) < c->min_improvement;
 }
 
+/* loss_i / loss_0 as the bounded rule counts it: non-finite (or a loss
+ * from a zero start) as BOUNDED_NONFINITE. */
+#define BOUNDED_NONFINITE 1e6
+static double bounded_ratio(const double *loss, int i)
+{
+    if (!isfinite(loss[i]))
+        return BOUNDED_NONFINITE;
+    if (loss[0] > 0)
+        return loss[i] / loss[0];
+    return loss[i] > 0 ? BOUNDED_NONFINITE : 0.0;
+}
+
+/* criteria.rule: bounded.  Converged iff the mean of loss_i / loss_0 over
+ * the last bounded_window evaluations (those after init, all of them when
+ * fewer) is below 1; epoch_converged is where the run's tail of
+ * evaluations below loss_0 starts (the window's first when the last is
+ * not below it: bounded on average only).  Everything else diverged. */
+static isw_outcome_t classify_bounded(const isw_criteria_spec_t *c, const isw_trajectory_t *t,
+                                      int *epoch_converged)
+{
+    int last = t->n - 1;
+    if (t->nonfinite || t->capped || last < 1)
+        return ISW_OUTCOME_DIVERGED;
+    int first = last - c->bounded_window + 1;
+    if (first < 1)
+        first = 1;
+    double sum = 0;
+    for (int i = first; i <= last; i++)
+        sum += bounded_ratio(t->loss, i);
+    if (!(sum / (last - first + 1) < 1.0))
+        return ISW_OUTCOME_DIVERGED;
+    int e = last + 1;
+    while (e > 1 && bounded_ratio(t->loss, e - 1) < 1.0)
+        e--;
+    *epoch_converged = e <= last ? e : first;
+    return ISW_OUTCOME_CONVERGED;
+}
+
 isw_outcome_t isw_train_classify(const isw_criteria_spec_t *c, const isw_trajectory_t *t,
                                  int *epoch_converged)
 {
     *epoch_converged = -1;
     int last = t->n - 1;
+    if (c->rule == ISW_RULE_BOUNDED)
+        return classify_bounded(c, t, epoch_converged);
     if (t->nonfinite || t->capped)
         return ISW_OUTCOME_DIVERGED;
     /* Ran away and did not come back within the budget.  A catapult spike
@@ -128,9 +182,15 @@ typedef struct {
     size_t neval;          /* evaluation rows: the first neval samples */
     size_t chunk;          /* rows per evaluation chunk */
     int grad_every;        /* train.eval_gradient: every evaluation runs backward */
-    double *scratch;       /* (nparams) doubles: init draws, Hessian probes */
-    double *probe;         /* (4 * nparams) doubles: theta, v, Hv, a second gradient */
+    double *scratch;       /* (nparams) doubles: init draws, a lane's parameters */
+    isw_hess_t hess;       /* curvature probes (wants_sharpness), else zeroed */
 } run_ws_t;
+
+/* The run needs its initial sharpness: asked for, or its lr is in units of it. */
+static int wants_sharpness(const isw_spec_t *spec)
+{
+    return spec->train.sharpness || spec->train.lr_unit == ISW_LR_SHARPNESS;
+}
 
 static int is_full_batch(const isw_spec_t *spec, const isw_data_t *data)
 {
@@ -148,8 +208,7 @@ static size_t step_rows(const isw_spec_t *spec, const isw_data_t *data)
 
 int isw_train_pack_lanes(const isw_spec_t *spec, const isw_data_t *data, size_t n)
 {
-    /* The Hessian probes work on one lane's parameter vector. */
-    if (spec->train.sharpness || n <= 1 || spec->train.pack == 1)
+    if (n <= 1 || spec->train.pack == 1)
         return 1;
     size_t K = (size_t)spec->train.pack;
     if (K == 0) {
@@ -170,7 +229,7 @@ static void ws_free(run_ws_t *ws)
 {
     isw_mlp_free(&ws->net);
     free(ws->scratch);
-    free(ws->probe);
+    isw_hess_free(&ws->hess);
     memset(ws, 0, sizeof *ws);
 }
 
@@ -179,7 +238,7 @@ static void ws_free(run_ws_t *ws)
  * (up to EVAL_CHUNK), whose activations are there anyway; one lane keeps
  * EVAL_CHUNK. */
 static int ws_alloc(run_ws_t *ws, const isw_spec_t *spec, const isw_data_t *data, int lanes,
-                    int want_probe, isw_error_t *err)
+                    int want_hess, isw_error_t *err)
 {
     memset(ws, 0, sizeof *ws);
     size_t n = data->n, rows = step_rows(spec, data);
@@ -200,9 +259,12 @@ static int ws_alloc(run_ws_t *ws, const isw_spec_t *spec, const isw_data_t *data
                              data->nin, isw_strerror(st));
     ws->net.classification = data->classes > 0;
     ws->scratch = malloc(ws->net.nparams * sizeof(double));
-    if (want_probe)
-        ws->probe = malloc(4 * ws->net.nparams * sizeof(double));
-    if (!ws->scratch || (want_probe && !ws->probe)) {
+    int hess_st = ISW_OK;
+    if (want_hess)
+        hess_st = isw_hess_alloc(&ws->hess, &ws->net, ws->neval < HESS_CHUNK ? ws->neval : HESS_CHUNK,
+                                 spec->train.sharpness_method == ISW_SHARP_LANCZOS
+                                     ? spec->train.sharpness_iters : 0);
+    if (!ws->scratch || hess_st != ISW_OK) {
         ws_free(ws);
         return isw_error_set(err, ISW_ENOMEM, "", 0, "out of memory for run workspace");
     }
@@ -247,97 +309,18 @@ static void evaluate(run_ws_t *ws, const isw_data_t *data, double sat_derivative
     }
 }
 
-static double vec_norm(const double *v, size_t n)
+/* The top Hessian eigenvalue of lane k's run at its current parameters, on
+ * the evaluation rows (hessian.h; in double whatever the precision), from
+ * the run's probe stream.  top[0..ntop) as isw_hess_top gives them. */
+static double lane_sharpness(run_ws_t *ws, const isw_data_t *data, int k, const isw_spec_t *s,
+                             double *top, int ntop)
 {
-    double s = 0;
-    for (size_t i = 0; i < n; i++)
-        s += v[i] * v[i];
-    return sqrt(s);
-}
-
-static double vec_dot(const double *a, const double *b, size_t n)
-{
-    double s = 0;
-    for (size_t i = 0; i < n; i++)
-        s += a[i] * b[i];
-    return s;
-}
-
-/* Mean-loss gradient over the evaluation rows at parameters theta, into g. */
-static void grad_at(run_ws_t *ws, const isw_data_t *data, const double *theta, double *g)
-{
-    isw_mlp_t *net = &ws->net;
-    double scale = 1.0 / (double)ws->neval;
-    isw_mlp_params_set(net, theta);
-    for (size_t first = 0; first < ws->neval; first += ws->chunk) {
-        size_t B = ws->neval - first < ws->chunk ? ws->neval - first : ws->chunk;
-        isw_mlp_load_batch(net, data, NULL, first, B);
-        isw_mlp_forward(net, B);
-        isw_mlp_backward(net, B, scale, first > 0);
-    }
-    isw_mlp_grads_get(net, g);
-}
-
-/* H v by central differences of the gradient: (g(t + e v) - g(t - e v)) / 2e
- * with |v| = 1.  e balances truncation (O(e^2)) against rounding
- * (O(macheps / e)): about macheps^(1/3) relative to |theta|. */
-static void hvp(run_ws_t *ws, const isw_data_t *data, const double *theta, const double *v,
-                double *hv, double *tmp_theta, double *tmp_g)
-{
-    size_t n = ws->net.nparams;
-    double macheps = ws->net.prec == ISW_PREC_FLOAT ? 1.2e-7 : 2.2e-16;
-    double tn = vec_norm(theta, n);
-    double e = cbrt(macheps) * (tn > 1.0 ? tn : 1.0);
-    for (size_t i = 0; i < n; i++)
-        tmp_theta[i] = theta[i] + e * v[i];
-    grad_at(ws, data, tmp_theta, hv);
-    for (size_t i = 0; i < n; i++)
-        tmp_theta[i] = theta[i] - e * v[i];
-    grad_at(ws, data, tmp_theta, tmp_g);
-    for (size_t i = 0; i < n; i++)
-        hv[i] = (hv[i] - tmp_g[i]) / (2.0 * e);
-}
-
-/* Largest eigenvalue of H at the current parameters.  Power iteration finds
- * the eigenvalue largest in magnitude; if that is negative, a second run on
- * H - mu I (mu that negative value) finds the top of the spectrum.  The
- * parameters and the gradient at them are restored afterwards.  One lane. */
-static double sharpness(run_ws_t *ws, const isw_data_t *data, int iters, uint64_t seed)
-{
-    size_t n = ws->net.nparams;
-    double *theta = ws->probe, *v = ws->probe + n, *hv = ws->probe + 2 * n;
-    double *tmp_g = ws->probe + 3 * n, *tmp_theta = ws->scratch;
-    isw_mlp_params_get(&ws->net, theta);
-    gsl_rng *r = isw_init_rng(seed, 0, ISW_STREAM_PROBE);
-    double lambda = NAN, shift = 0.0;
-    for (int pass = 0; pass < 2; pass++) {
-        for (size_t i = 0; i < n; i++)
-            v[i] = gsl_rng_uniform_pos(r) - 0.5;
-        double vn = vec_norm(v, n);
-        for (size_t i = 0; i < n; i++)
-            v[i] /= vn;
-        double rq = 0.0;
-        for (int it = 0; it < iters; it++) {
-            hvp(ws, data, theta, v, hv, tmp_theta, tmp_g);
-            for (size_t i = 0; i < n; i++)
-                hv[i] -= shift * v[i];
-            rq = vec_dot(v, hv, n);
-            double hn = vec_norm(hv, n);
-            if (!(hn > 0.0) || !isfinite(hn))
-                break;
-            for (size_t i = 0; i < n; i++)
-                v[i] = hv[i] / hn;
-        }
-        lambda = rq + shift;
-        if (lambda >= 0.0 || pass == 1)
-            break;
-        shift = lambda;
-    }
+    isw_mlp_params_get_lane(&ws->net, k, ws->scratch);
+    gsl_rng *r = isw_init_rng(isw_seed_derive(s->base_seed, s->seed, 0), 0, ISW_STREAM_PROBE);
+    double lambda = isw_hess_top(&ws->hess, data, ws->neval, ws->scratch,
+                                 (isw_sharp_method_t)s->train.sharpness_method,
+                                 s->train.sharpness_iters, r, 0, top, ntop);
     gsl_rng_free(r);
-    /* Back to theta, with the gradient at theta in net->grads again (the
-     * probes overwrote it; a full-batch step is about to use it): the same
-     * passes as the evaluation's, so the same bits. */
-    grad_at(ws, data, theta, tmp_g);
     return lambda;
 }
 
@@ -379,8 +362,8 @@ static int check_shapes(const isw_spec_t *spec, const isw_data_t *data, isw_erro
     return ISW_OK;
 }
 
-int isw_train_sharpness(double *lambda, const isw_spec_t *spec, const isw_data_t *data,
-                        int iters, isw_error_t *err)
+int isw_train_sharpness(double *top, int ntop, const isw_spec_t *spec, const isw_data_t *data,
+                        isw_error_t *err)
 {
     int st = check_shapes(spec, data, err);
     if (st != ISW_OK)
@@ -392,7 +375,7 @@ int isw_train_sharpness(double *lambda, const isw_spec_t *spec, const isw_data_t
     gsl_rng *r = isw_init_rng(spec->base_seed, spec->seed, ISW_STREAM_INIT);
     isw_init_params(&ws.net, 0, &spec->init, r, ws.scratch);
     gsl_rng_free(r);
-    *lambda = sharpness(&ws, data, iters, isw_seed_derive(spec->base_seed, spec->seed, 0));
+    lane_sharpness(&ws, data, 0, spec, top, ntop);
     ws_free(&ws);
     return ISW_OK;
 }
@@ -493,6 +476,8 @@ static void fill_record(isw_record_t *rec, const isw_criteria_spec_t *cr,
         if (t->loss[i] > rec->loss_max)
             rec->loss_max = t->loss[i];
     }
+    /* converged although the loss rose above where it started on the way */
+    rec->catapult = rec->outcome == ISW_OUTCOME_CONVERGED && rec->loss_max > t->loss[0];
     rec->dead_fraction = t->dead_fraction;
     rec->saturated_fraction = t->saturated_fraction;
     rec->output_saturated_fraction = t->output_saturated_fraction;
@@ -526,6 +511,7 @@ int isw_train_pack_compatible(const isw_spec_t *a, const isw_spec_t *b)
     return ta->precision == tb->precision && ta->epochs == tb->epochs &&
            ta->batch == tb->batch && ta->shuffle == tb->shuffle &&
            ta->sharpness == tb->sharpness && ta->sharpness_iters == tb->sharpness_iters &&
+           ta->sharpness_method == tb->sharpness_method && ta->lr_unit == tb->lr_unit &&
            ta->eval_samples == tb->eval_samples && ta->eval_gradient == tb->eval_gradient &&
            ta->pack == tb->pack && a->seed == b->seed && a->base_seed == b->base_seed &&
            a->criteria.saturation_derivative == b->criteria.saturation_derivative;
@@ -534,6 +520,7 @@ int isw_train_pack_compatible(const isw_spec_t *a, const isw_spec_t *b)
 typedef struct {
     size_t run;            /* index into the pack's specs and records */
     int epoch;             /* evaluations so far - 1 */
+    double lr;             /* the run's learning rate (train.lr_unit applied) */
     isw_trajectory_t t;
     double *loss, *acc;    /* (E + 1) each: the trajectory's history */
     double seconds;        /* its share of the pack's wall time so far */
@@ -569,6 +556,7 @@ static void start_lane(pack_t *p, int k)
     isw_record_init(&p->recs[i], p->recs[i].task);
     ln->run = i;
     ln->epoch = 0;
+    ln->lr = s->train.lr;
     ln->seconds = 0;
     ln->loss = p->hist + (size_t)k * 2 * ((size_t)p->E + 1);
     ln->acc = ln->loss + p->E + 1;
@@ -637,9 +625,16 @@ static void lane_initial(pack_t *p, int k)
     isw_record_t *rec = &p->recs[ln->run];
     rec->loss_initial = p->ep[k].loss;
     rec->grad_norm_initial = grad_total(&p->ep[k]);
-    if (s->train.sharpness)          /* one lane (isw_train_pack_lanes) */
-        rec->sharpness_initial = sharpness(&p->ws, p->data, s->train.sharpness_iters,
-                                           isw_seed_derive(s->base_seed, s->seed, 0));
+    if (wants_sharpness(s))
+        rec->sharpness_initial = lane_sharpness(&p->ws, p->data, k, s, NULL, 0);
+    /* lr in units of the curvature: c = train.lr, lr = c / lambda_0.  Without
+     * a positive lambda_0 there is no such scale: the run does not move
+     * (lr 0; it ends flat, `stalled`, with lr_used 0 in its record). */
+    if (s->train.lr_unit == ISW_LR_SHARPNESS) {
+        double l0 = rec->sharpness_initial;
+        ln->lr = l0 > 0 && isfinite(l0) ? s->train.lr / l0 : 0.0;
+    }
+    rec->lr_used = ln->lr;
 }
 
 /* The evaluation of every lane at its current epoch; then each lane's
@@ -710,7 +705,7 @@ static void minibatch_epoch(pack_t *p)
         const lane_t *ln = &p->lane[k];
         const isw_train_spec_t *tr = &p->specs[ln->run].train;
         cap[k] = p->specs[ln->run].criteria.diverge_ratio * ln->loss[0];
-        lr[k] = tr->lr;
+        lr[k] = ln->lr;
         mult[k] = tr->lr_layer;
         fused &= tr->momentum == 0;
     }
@@ -747,7 +742,7 @@ static void minibatch_epoch(pack_t *p)
             const lane_t *ln = &p->lane[k];
             const isw_train_spec_t *tr = &p->specs[ln->run].train;
             if (!ln->t.nonfinite && !ln->t.capped)
-                isw_mlp_sgd_step_lane(net, k, tr->lr, tr->lr_layer, tr->momentum);
+                isw_mlp_sgd_step_lane(net, k, ln->lr, tr->lr_layer, tr->momentum);
         }
     }
 }
@@ -815,7 +810,7 @@ static int pack_train(pack_t *p, int K, isw_error_t *err)
                 lane_t *ln = &p->lane[k];
                 const isw_train_spec_t *tr = &p->specs[ln->run].train;
                 if (ln->epoch >= 0)
-                    isw_mlp_sgd_step_lane(net, k, tr->lr, tr->lr_layer, tr->momentum);
+                    isw_mlp_sgd_step_lane(net, k, ln->lr, tr->lr_layer, tr->momentum);
                 ln->epoch++;
             }
         } else {
@@ -868,7 +863,7 @@ int isw_train_pack(isw_record_t *recs, const isw_spec_t *specs, size_t n,
     p.fn_user = fn_user;
     p.done = done;
     p.done_user = done_user;
-    st = ws_alloc(&p.ws, spec, data, K, spec->train.sharpness, err);
+    st = ws_alloc(&p.ws, spec, data, K, wants_sharpness(spec), err);
     if (st != ISW_OK)
         return st;
     p.bl = malloc((size_t)K * sizeof *p.bl);

@@ -36,6 +36,8 @@ typedef enum { ISW_COL_OUTCOME, ISW_COL_INT, ISW_COL_EPOCH, ISW_COL_REAL } isw_c
     X(loss_final, REAL, NAN, "loss on the evaluation set at the last evaluation")              \
     X(loss_best, REAL, NAN, "lowest evaluated loss")                                            \
     X(loss_max, REAL, NAN, "largest evaluated loss (a catapult's peak, or where it diverged)") \
+    X(catapult, INT, 0,                                                                         \
+      "1 when the run converged although its loss rose above loss_initial on the way")          \
     X(accuracy_final, REAL, NAN, "accuracy at the last evaluation; empty for regression")      \
     X(grad_norm_initial, REAL, NAN, "norm of the whole full-data gradient at initialisation")  \
     X(dead_fraction, REAL, NAN, "share of ReLU hidden units dead on every sample, at the end") \
@@ -44,8 +46,12 @@ typedef enum { ISW_COL_OUTCOME, ISW_COL_INT, ISW_COL_EPOCH, ISW_COL_REAL } isw_c
     X(output_saturated_fraction, REAL, NAN,                                                     \
       "share of samples whose softmax/sigmoid output is saturated, at the end")                 \
     X(layer_dead, INT, 0, "1 when a hidden layer is entirely dead at the end")                  \
+    X(lr_used, REAL, NAN,                                                                       \
+      "learning rate the run trained with: train.lr, or train.lr / sharpness_initial with "    \
+      "train.lr_unit: sharpness (0 when that is not positive)")                                 \
     X(sharpness_initial, REAL, NAN,                                                             \
-      "top Hessian eigenvalue at initialisation; empty unless train.sharpness")                 \
+      "top Hessian eigenvalue at initialisation (exact Hessian-vector products in double); "   \
+      "empty unless train.sharpness or train.lr_unit: sharpness")                               \
     X(seconds, REAL, 0, "wall time of the run in seconds (differs run to run)")
 
 /* One run's record: the task, then one field per column.  Fixed size, so it

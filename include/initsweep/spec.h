@@ -32,7 +32,9 @@ typedef struct {
     long batch;                          /* 0 = full batch, default 32 */
     int shuffle;                         /* default 1 */
     int sharpness;                       /* compute sharpness_initial, default 0 */
-    int sharpness_iters;                 /* power iterations, default 20 */
+    int sharpness_iters;                 /* power iterations or Lanczos steps, default 20 */
+    int sharpness_method;                /* isw_sharp_method_t (hessian.h), default power */
+    int lr_unit;                         /* isw_lr_unit_t (train.h), default absolute */
     long eval_samples;                   /* 0 = evaluate on all samples */
     int eval_gradient;                   /* gradient norms at every evaluation, default 0:
                                           * mini-batch evaluations after the first are
@@ -58,6 +60,8 @@ typedef struct {
     double dead_fraction;                /* dead label threshold, default 0.5 */
     double saturated_fraction;           /* saturated label threshold, default 0.5 */
     double saturation_derivative;        /* sigma' or tanh' below this, default 1e-3 */
+    int rule;                            /* isw_rule_t (train.h), default target */
+    int bounded_window;                  /* evaluations the bounded rule averages, default 20 */
     int target_default;                  /* the target above came from the default */
 } isw_criteria_spec_t;
 

@@ -22,6 +22,19 @@ typedef enum {
 } isw_outcome_t;
 
 const char *isw_outcome_name(int outcome);
+
+/* What train.lr means (train.lr_unit): an absolute learning rate, or c =
+ * lr * lambda_0 in units of the run's own initial sharpness (each run's
+ * lr is c / lambda_0; gradient descent on a quadratic is stable for c < 2). */
+typedef enum { ISW_LR_ABSOLUTE, ISW_LR_SHARPNESS, ISW_NLR_UNITS } isw_lr_unit_t;
+const char *isw_lr_unit_name(isw_lr_unit_t u);
+
+/* How a run is judged converged (criteria.rule): at the target at the end,
+ * with the failure labels otherwise; or bounded, as published trainability
+ * maps do: the mean of the last criteria.bounded_window losses over loss_0
+ * below 1 (non-finite counted as 1e6), diverged otherwise. */
+typedef enum { ISW_RULE_TARGET, ISW_RULE_BOUNDED, ISW_NRULES } isw_rule_t;
+const char *isw_rule_name(isw_rule_t r);
 /* -1 when the name is not an outcome. */
 int isw_outcome_parse(const char *name);
 
@@ -69,8 +82,8 @@ int isw_train_pack(isw_record_t *recs, const isw_spec_t *specs, size_t n,
  * train.pack, the seeds and criteria.saturation_derivative); init, learning
  * rates, momentum and the other criteria may differ. */
 int isw_train_pack_compatible(const isw_spec_t *a, const isw_spec_t *b);
-/* The lanes a pack of n such runs uses: 1 with train.sharpness (its probes
- * work on one lane), train.pack when set, else as many as keep a step's
+/* The lanes a pack of n such runs uses: train.pack when set, else as many
+ * as keep a step's
  * activations within a cache-sized budget (at most ISW_MAX_LANES); never
  * more than n. */
 int isw_train_pack_lanes(const isw_spec_t *spec, const isw_data_t *data, size_t n);
@@ -103,10 +116,12 @@ int isw_train_is_flat(const isw_criteria_spec_t *c, const double *loss, int n);
  * per-epoch sample order of mini-batch training. */
 void isw_train_shuffle(size_t *perm, size_t n, gsl_rng *r);
 
-/* Sharpness: top eigenvalue of the Hessian of the mean loss on the
- * evaluation set at the current parameters, by power iteration on central
- * finite-difference Hessian-vector products (exposed for tests). */
-int isw_train_sharpness(double *lambda, const isw_spec_t *spec, const isw_data_t *data,
-                        int iters, isw_error_t *err);
+/* Sharpness at the spec's init: top eigenvalue of the Hessian of the mean
+ * loss on the evaluation set, by the spec's train.sharpness_method and
+ * sharpness_iters on exact Hessian-vector products in double (hessian.h);
+ * top[0..ntop) the largest eigenvalues found, descending (power iteration
+ * finds one).  For tests and `initsweep train`. */
+int isw_train_sharpness(double *top, int ntop, const isw_spec_t *spec, const isw_data_t *data,
+                        isw_error_t *err);
 
 #endif

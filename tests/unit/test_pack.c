@@ -169,7 +169,7 @@ static int stop_after_two(const isw_epoch_t *ep, void *user)
     return ++*calls >= 2;
 }
 
-/* What lanes do not share is refused; sharpness trains one lane at a time;
+/* What lanes do not share is refused; sharpness packs like the rest;
  * a stop ends the lanes in use and leaves the rest untrained. */
 static void test_pack_rules(void)
 {
@@ -204,9 +204,12 @@ static void test_pack_rules(void)
     CHECK_INT(isw_train_pack_lanes(&specs[0], &d, 1000), 1);
     specs[0].train.pack = 7;
     CHECK_INT(isw_train_pack_lanes(&specs[0], &d, 1000), 7);
-    specs[0].train.sharpness = 1;
-    CHECK_INT(isw_train_pack_lanes(&specs[0], &d, 1000), 1);
+    specs[0].train.sharpness = 1;      /* each lane probes its own curvature */
+    CHECK_INT(isw_train_pack_lanes(&specs[0], &d, 1000), 7);
     specs[0].train.sharpness = 0;
+    specs[1] = specs[0];
+    specs[1].train.lr_unit = ISW_LR_SHARPNESS;
+    CHECK_INT(isw_train_pack_compatible(&specs[0], &specs[1]), 0);
 
     /* stop at the second round's report: the two lanes in use end at
      * epoch 1, the third run never starts */
@@ -246,6 +249,37 @@ static void test_sharpness_keeps_step(void)
     CHECK(isfinite(b.sharpness_initial) && b.sharpness_initial > 0);
     CHECK(a.loss_final == b.loss_final);
     CHECK(a.loss_best == b.loss_best);
+
+    /* In a pack (K = 4 over 10 runs, refills included) every lane's
+     * sharpness is its lone run's, bit for bit (the probes read the lane's
+     * parameters into double); with train.lr_unit: sharpness each lane
+     * trains at c / lambda_0 of its own init, as it would alone. */
+    for (int unit = ISW_LR_ABSOLUTE; unit <= ISW_LR_SHARPNESS; unit++) {
+        isw_spec_t specs[NRUNS];
+        isw_record_t packed[NRUNS], lone[NRUNS];
+        for (int i = 0; i < NRUNS; i++) {
+            specs[i] = s;
+            vary(&specs[i], i, 1);
+            specs[i].train.lr_unit = unit;
+            if (unit == ISW_LR_SHARPNESS)
+                specs[i].train.lr = 0.25 * (i + 1);   /* c from 0.25 to 2.5 */
+            specs[i].train.pack = 4;
+            packed[i].task = lone[i].task = (uint64_t)i;
+            CHECK_INT(isw_train_run(&lone[i], &specs[i], &d, NULL, NULL, &err), ISW_OK);
+        }
+        CHECK_INT(isw_train_pack(packed, specs, NRUNS, &d, NULL, NULL, NULL, NULL, &err),
+                  ISW_OK);
+        for (int i = 0; i < NRUNS; i++) {
+            CHECK(packed[i].sharpness_initial == lone[i].sharpness_initial);
+            CHECK(packed[i].lr_used == lone[i].lr_used);
+            CHECK(same_record(&packed[i], &lone[i], 2e-3));
+            if (unit == ISW_LR_SHARPNESS)
+                CHECK_NEAR(packed[i].lr_used * packed[i].sharpness_initial, specs[i].train.lr,
+                           1e-12 * specs[i].train.lr);
+            else
+                CHECK(packed[i].lr_used == specs[i].train.lr);
+        }
+    }
     isw_data_free(&d);
 }
 

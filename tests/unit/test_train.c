@@ -11,6 +11,7 @@
 
 #include "check.h"
 #include "initsweep/data.h"
+#include "initsweep/hessian.h"
 #include "initsweep/spec.h"
 #include "initsweep/train.h"
 
@@ -121,6 +122,32 @@ static void test_rules(void)
     CHECK_INT(classify(&ca, l3, 3, ta, &ec), ISW_OUTCOME_CONVERGED);
     CHECK_INT(ec, 2);
 
+    /* the bounded rule: the mean of the last `window` loss ratios < 1.  The
+     * catapult is bounded at the end; steady growth and a late spike are
+     * not; a non-finite value counts 1e6; a dead-looking flat run below its
+     * start is converged (the rule knows no other label). */
+    isw_criteria_spec_t cb = c;
+    cb.rule = ISW_RULE_BOUNDED;
+    cb.bounded_window = 4;
+    CHECK_INT(classify(&cb, catapult, 10, base, &ec), ISW_OUTCOME_CONVERGED);
+    CHECK_INT(ec, 6);
+    CHECK_INT(classify(&cb, grow, 12, base, &ec), ISW_OUTCOME_DIVERGED);
+    CHECK_INT(ec, -1);
+    double late[] = {1, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 3.1};   /* mean 1.15 */
+    CHECK_INT(classify(&cb, late, 8, base, &ec), ISW_OUTCOME_DIVERGED);
+    double near[] = {1, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 2.4};   /* mean 0.975 */
+    CHECK_INT(classify(&cb, near, 8, base, &ec), ISW_OUTCOME_CONVERGED);
+    CHECK_INT(ec, 4);   /* bounded on average only: the window's first */
+    double inf_tail[] = {1, 0.1, 0.1, 0.1, INFINITY};
+    CHECK_INT(classify(&cb, inf_tail, 5, base, &ec), ISW_OUTCOME_DIVERGED);
+    CHECK_INT(classify(&cb, deadflat, 8, d, &ec), ISW_OUTCOME_CONVERGED);
+    CHECK_INT(classify(&cb, shortrun, 2, capped, &ec), ISW_OUTCOME_DIVERGED);
+    CHECK_INT(classify(&cb, shortrun, 1, base, &ec), ISW_OUTCOME_DIVERGED); /* never trained */
+    cb.bounded_window = 20;   /* longer than the run: every evaluation after init */
+    CHECK_INT(classify(&cb, near, 8, base, &ec), ISW_OUTCOME_CONVERGED);
+    CHECK_STR(isw_rule_name(ISW_RULE_BOUNDED), "bounded");
+    CHECK_STR(isw_lr_unit_name(ISW_LR_SHARPNESS), "sharpness");
+
     CHECK_STR(isw_outcome_name(ISW_OUTCOME_SATURATED), "saturated");
     CHECK_INT(isw_outcome_parse("slow"), ISW_OUTCOME_SLOW);
     CHECK_INT(isw_outcome_parse("bogus"), -1);
@@ -207,12 +234,39 @@ static void test_least_squares_threshold(void)
     /* sharpness at init: for a linear model with mse the Hessian is
      * X^T X / N exactly, whatever the parameters */
     s.train.precision = ISW_PREC_DOUBLE;
+    s.train.sharpness_iters = 100;
     double lambda;
-    CHECK_INT(isw_train_sharpness(&lambda, &s, &d, 100, &err), ISW_OK);
+    CHECK_INT(isw_train_sharpness(&lambda, 1, &s, &d, &err), ISW_OK);
     CHECK_NEAR(lambda / lmax, 1.0, 1e-4);
+    /* float training, double curvature: the same number */
     s.train.precision = ISW_PREC_FLOAT;
-    CHECK_INT(isw_train_sharpness(&lambda, &s, &d, 100, &err), ISW_OK);
-    CHECK_NEAR(lambda / lmax, 1.0, 2e-2);
+    CHECK_INT(isw_train_sharpness(&lambda, 1, &s, &d, &err), ISW_OK);
+    CHECK_NEAR(lambda / lmax, 1.0, 1e-4);
+
+    /* The same threshold in units of the curvature: c = lr lambda_0 = 2,
+     * whatever the data's scale, as a pack of two lanes (c either side of
+     * 2) in both precisions.  Lanczos over the 6 parameters is exact. */
+    for (int prec = 0; prec < 2; prec++) {
+        isw_spec_t two[2] = {s, s};
+        isw_record_t rec[2] = {{.task = 0}, {.task = 1}};
+        for (int k = 0; k < 2; k++) {
+            two[k].train.precision = prec ? ISW_PREC_DOUBLE : ISW_PREC_FLOAT;
+            two[k].train.lr_unit = ISW_LR_SHARPNESS;
+            two[k].train.sharpness_method = ISW_SHARP_LANCZOS;
+            two[k].train.sharpness_iters = 6;
+            two[k].train.pack = 2;
+            two[k].train.lr = k == 0 ? 1.96 : 2.04;
+        }
+        CHECK_INT(isw_train_pack(rec, two, 2, &d, NULL, NULL, NULL, NULL, &err), ISW_OK);
+        for (int k = 0; k < 2; k++) {
+            CHECK_NEAR(rec[k].sharpness_initial / lmax, 1.0, 1e-9);
+            CHECK_NEAR(rec[k].lr_used * lmax, two[k].train.lr, 1e-8);
+        }
+        CHECK(rec[0].outcome != ISW_OUTCOME_DIVERGED);
+        CHECK(rec[0].loss_max <= rec[0].loss_initial);
+        CHECK_INT(rec[1].outcome, ISW_OUTCOME_DIVERGED);
+        CHECK_INT(rec[0].catapult, 0);
+    }
     isw_data_free(&d);
 }
 
