@@ -83,6 +83,7 @@ BAND_COLOUR = "#9a9a9a"    # the boundary's bracket, grey: readable on any map c
 DIVERGE_COLOUR = OKABE_ITO["vermillion"]
 UNDEFINED_COLOUR = "#d9d9d9"  # cells with no runs / p not defined
 
+LR_IN_C = "c = lr · λ₀ (learning rate × initial sharpness)"
 AXIS_LABELS = {
     LR: "learning rate",
     SCALE: "init scale (gain)",
@@ -256,6 +257,9 @@ def load_results(outdir, plots=PLOTS):
     if not os.path.isdir(outdir):
         raise PlotError(outdir, "no such results directory")
     spec = read_spec(os.path.join(outdir, "spec.yaml"))
+    if spec.get("train.lr_unit") == "sharpness":
+        # train.lr is c = lr * lambda_0 (each run's lr is c / lambda_0)
+        AXIS_LABELS[LR] = LR_IN_C
     maps = "stability" in plots or "outcome" in plots
     cells = read_table(os.path.join(outdir, "cells.csv"), CELL_STATS) if maps else None
     # without a train.lr axis boundary.csv is header-only by design: the maps
@@ -800,7 +804,8 @@ def build_law(res, layout):
             ax.set_xticks([], minor=True)
             ax.set_xticklabels([tick_text(v) for v in scales])
     ax.set_xlabel(axis_label(SCALE))
-    ax.set_ylabel("learning rate at the edge")
+    ax.set_ylabel("c = lr · λ₀ at the edge" if AXIS_LABELS[LR] == LR_IN_C
+                  else "learning rate at the edge")
     ax.grid(True, which="major", color="#dddddd", linewidth=0.6)
     ax.set_axisbelow(True)
     title = "%s: learning-rate edges against init scale" % res.name

@@ -452,7 +452,9 @@ static int run_ends(const isw_criteria_spec_t *cr, isw_trajectory_t *t, const is
         return 1;
     if (cr->stop_on_target && target_met(cr, t, epoch))
         return 1;
-    return cr->stop_on_flat && isw_train_is_flat(cr, t->loss, t->n);
+    /* The bounded rule judges the last losses of the whole budget: a
+     * catapult's rising loss looks flat, and must not stop there. */
+    return cr->stop_on_flat && cr->rule != ISW_RULE_BOUNDED && isw_train_is_flat(cr, t->loss, t->n);
 }
 
 /* The record of a finished trajectory: its outcome and loss summary.

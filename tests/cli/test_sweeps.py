@@ -151,6 +151,19 @@ def check_least_squares():
     check(len(rows) == 1, "least_squares: one boundary row, got %d" % len(rows))
     # 2 / lambda_max(X^T X / N) for data/least_squares.csv
     check_near(num(rows[0]["lr_diverge"]), 0.53486, 0.01 * 0.53486, "least_squares: lr_diverge")
+    # the same edge in units of the curvature: c = lr * lambda_0 = 2 exactly
+    # (a hair above, as the absolute edge: growth by 10x takes time)
+    out = sweep("least_squares.yaml", "train.lr_unit=sharpness", "train.sharpness_method=lanczos",
+                "train.sharpness_iters=6", "sweep.train.lr={logspace: [0.25, 8, 11]}")
+    rows = read_csv(os.path.join(out, "boundary.csv"))
+    check(len(rows) == 1 and 2.0 <= num(rows[0]["lr_diverge"]) <= 2.02,
+          "least_squares in c: lr_diverge %s, expected 2.00-2.02" % [r["lr_diverge"] for r in rows])
+    runs = read_csv(os.path.join(out, "runs.csv"))
+    for r in runs:
+        check_near(num(r["lr_used"]) * num(r["sharpness_initial"]), num(r["train.lr"]),
+                   1e-9 * num(r["train.lr"]), "least_squares in c: lr_used = c / lambda_0")
+        check_near(num(r["sharpness_initial"]), 2 / 0.53486, 0.001 * 2 / 0.53486,
+                   "least_squares in c: lambda_0 = lambda_max(X^T X / N)")
 
 
 def check_scale_law():
@@ -244,7 +257,33 @@ def check_fractal_boundary():
           "fractal_boundary: corners %s / %s" % (grid[(lr0[0], lr1[0])], grid[(lr0[-1], lr1[-1])]))
 
 
+def check_catapult_uv():
+    # two widths of the three, one seed of three
+    out = sweep("catapult_uv.yaml", "sweep.model.hidden=[[64], [512]]",
+                "sweep.seed={range: [0, 1]}")
+    rows = read_csv(os.path.join(out, "boundary.csv"))
+    check(len(rows) == 2, "catapult_uv: 2 boundary rows, got %d" % len(rows))
+    for r in rows:
+        check_near(num(r["lr_diverge"]), 4.0, 0.02,
+                   "catapult_uv %s: divergence at c = 4 (+-0.5 %%)" % r["model.hidden"])
+    runs = read_csv(os.path.join(out, "runs.csv"))
+    for w in ("[64]", "[512]"):
+        mine = [r for r in runs if r["model.hidden"] == w]
+        lazy = [num(r["train.lr"]) for r in mine if r["catapult"] == "0" and
+                r["outcome"] == "converged"]
+        cat = [num(r["train.lr"]) for r in mine if r["catapult"] == "1"]
+        check(lazy and cat and max(lazy) <= 2.0 + 1e-9 and 2.0 < min(cat) <= 2.1 + 1e-9,
+              "catapult_uv %s: lazy up to c = 2, catapult from the next grid step (lazy to %s, "
+              "catapult from %s)" % (w, max(lazy or [0]), min(cat or [0])))
+        below4 = [r for r in mine if num(r["train.lr"]) < 3.99]
+        check(all(r["outcome"] == "converged" for r in below4),
+              "catapult_uv %s: every c < 4 converges" % w)
+        peak = max(num(r["loss_max"]) / num(r["loss_initial"]) for r in below4)
+        check(peak > 100, "catapult_uv %s: the catapult's loss peak is %.3g x its start" % (w, peak))
+
+
 CHECKS = {
+    "catapult_uv.yaml": check_catapult_uv,
     "quickstart.yaml": check_quickstart,
     "fmnist_sigmoid.yaml": check_fmnist_sigmoid,
     "fmnist_sigmoid_train.yaml": check_fmnist_sigmoid_train,
