@@ -376,6 +376,8 @@ static int print_epoch(const isw_epoch_t *ep, void *user)
     fputs("  |grad|", out);
     for (int l = 0; l < ep->nlayers; l++)
         fprintf(out, " %.3g", ep->grad_norm[l]);
+    if (!isnan(ep->sharpness))
+        fprintf(out, "  sharp %.6g", ep->sharpness);
     fprintf(out, "  dead %.3f  sat %.3f  outsat %.3f%s\n", ep->dead_fraction,
             ep->saturated_fraction, ep->output_saturated_fraction,
             ep->layer_dead ? "  (a layer is dead)" : "");
@@ -419,7 +421,8 @@ int isw_cli_train(const isw_cli_args_t *args)
            spec.name, data.n, data.nin, data.nout, data.classes ? " (classes)" : "",
            isw_mlp_nparams(&spec.model, data.nin, data.nout), spec.train.lr,
            isw_dist_name(spec.init.dist), spec.train.precision == ISW_PREC_FLOAT ? "float" : "double");
-    int sharp = spec.train.sharpness || spec.train.lr_unit == ISW_LR_SHARPNESS;
+    int sharp = spec.train.sharpness || spec.train.lr_unit == ISW_LR_SHARPNESS ||
+                spec.train.sharpness_every > 0;
     if (sharp)
         printf("# sharpness_initial is computed before epoch 0's line\n");
     isw_record_t rec;

@@ -189,7 +189,8 @@ typedef struct {
 /* The run needs its initial sharpness: asked for, or its lr is in units of it. */
 static int wants_sharpness(const isw_spec_t *spec)
 {
-    return spec->train.sharpness || spec->train.lr_unit == ISW_LR_SHARPNESS;
+    return spec->train.sharpness || spec->train.lr_unit == ISW_LR_SHARPNESS ||
+           spec->train.sharpness_every > 0;
 }
 
 static int is_full_batch(const isw_spec_t *spec, const isw_data_t *data)
@@ -301,6 +302,7 @@ static void evaluate(run_ws_t *ws, const isw_data_t *data, double sat_derivative
         e->output_saturated_fraction = st.output_saturated_fraction;
         e->nlayers = net->L;
         e->layer_dead = st.layer_dead;
+        e->sharpness = NAN;
         if (with_grad)
             isw_mlp_grad_norms_lane(net, k, e->grad_norm);
         else
@@ -310,16 +312,27 @@ static void evaluate(run_ws_t *ws, const isw_data_t *data, double sat_derivative
 }
 
 /* The top Hessian eigenvalue of lane k's run at its current parameters, on
- * the evaluation rows (hessian.h; in double whatever the precision), from
- * the run's probe stream.  top[0..ntop) as isw_hess_top gives them. */
+ * the evaluation rows (hessian.h; in double whatever the precision), after
+ * `epoch` evaluations.  The start vector is the run's probe stream at
+ * epoch 0 and, when tracked (warm, nparams: the run's last eigenvector
+ * estimate, updated here), that estimate later on: the top eigenvector
+ * moves little between probes, so few iterations suffice.  top[0..ntop)
+ * as isw_hess_top gives them. */
 static double lane_sharpness(run_ws_t *ws, const isw_data_t *data, int k, const isw_spec_t *s,
-                             double *top, int ntop)
+                             int epoch, double *warm, double *top, int ntop)
 {
+    size_t n = ws->net.nparams;
     isw_mlp_params_get_lane(&ws->net, k, ws->scratch);
-    gsl_rng *r = isw_init_rng(isw_seed_derive(s->base_seed, s->seed, 0), 0, ISW_STREAM_PROBE);
+    gsl_rng *r = isw_init_rng(isw_seed_derive(s->base_seed, s->seed, 0), (uint64_t)epoch,
+                              ISW_STREAM_PROBE);
+    int use_warm = warm && epoch > 0;
+    if (use_warm)
+        memcpy(ws->hess.vec, warm, n * sizeof(double));
     double lambda = isw_hess_top(&ws->hess, data, ws->neval, ws->scratch,
                                  (isw_sharp_method_t)s->train.sharpness_method,
-                                 s->train.sharpness_iters, r, 0, top, ntop);
+                                 s->train.sharpness_iters, r, use_warm, top, ntop);
+    if (warm)
+        memcpy(warm, ws->hess.vec, n * sizeof(double));
     gsl_rng_free(r);
     return lambda;
 }
@@ -375,7 +388,7 @@ int isw_train_sharpness(double *top, int ntop, const isw_spec_t *spec, const isw
     gsl_rng *r = isw_init_rng(spec->base_seed, spec->seed, ISW_STREAM_INIT);
     isw_init_params(&ws.net, 0, &spec->init, r, ws.scratch);
     gsl_rng_free(r);
-    lane_sharpness(&ws, data, 0, spec, top, ntop);
+    lane_sharpness(&ws, data, 0, spec, 0, NULL, top, ntop);
     ws_free(&ws);
     return ISW_OK;
 }
@@ -485,6 +498,51 @@ static void fill_record(isw_record_t *rec, const isw_criteria_spec_t *cr,
     rec->output_saturated_fraction = t->output_saturated_fraction;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The record's early-training and sharpness-dynamics fields from the
+ * trajectory and the probed lambda_t (sharp[0..t->n), NaN where not
+ * probed); lr is the run's. */
+static void fill_dynamics(isw_record_t *rec, const isw_train_spec_t *tr,
+                          const isw_trajectory_t *t, double *sharp, double lr)
+{
+    int early = tr->early_steps < t->n - 1 ? tr->early_steps : t->n - 1;
+    if (early >= 1) {
+        rec->loss_early_ratio = -INFINITY;
+        for (int i = 1; i <= early; i++)
+            rec->loss_early_ratio = fmax(rec->loss_early_ratio, t->loss[i] / t->loss[0]);
+    }
+    if (tr->sharpness_every <= 0 || !isfinite(sharp[0]))
+        return;
+    double l0 = sharp[0], edge = 2.0 / lr;
+    int m = 0;
+    rec->sharpness_max = l0;
+    for (int i = 0; i < t->n; i++) {
+        if (isnan(sharp[i]))
+            continue;
+        rec->sharpness_max = fmax(rec->sharpness_max, sharp[i]);
+        rec->sharpness_final = sharp[i];
+        if (i >= 1 && i <= early)
+            rec->sharpness_early_ratio = isnan(rec->sharpness_early_ratio)
+                                             ? sharp[i] / l0
+                                             : fmax(rec->sharpness_early_ratio, sharp[i] / l0);
+        if (rec->eos_epoch < 0 && lr > 0 && sharp[i] >= edge)
+            rec->eos_epoch = i;
+        /* from the crossing on, lambda_t lr / 2 gathered at the front of
+         * sharp (already read: i >= m) for the median */
+        if (rec->eos_epoch >= 0)
+            sharp[m++] = sharp[i] * lr / 2;
+    }
+    if (m > 0) {
+        qsort(sharp, (size_t)m, sizeof *sharp, cmp_double);
+        rec->eos_ratio = m % 2 ? sharp[m / 2] : 0.5 * (sharp[m / 2 - 1] + sharp[m / 2]);
+    }
+}
+
 /* ---- packs -----------------------------------------------------------------
  * A pack trains K runs as the K lanes of one net (mlp.h): one evaluation
  * pass and one step per round serve every lane.  The runs share what the
@@ -525,6 +583,8 @@ typedef struct {
     double lr;             /* the run's learning rate (train.lr_unit applied) */
     isw_trajectory_t t;
     double *loss, *acc;    /* (E + 1) each: the trajectory's history */
+    double *sharp;         /* (E + 1) lambda_t where probed, else NaN */
+    double *warm;          /* (nparams) the last eigenvector estimate, or NULL */
     double seconds;        /* its share of the pack's wall time so far */
 } lane_t;
 
@@ -539,7 +599,8 @@ typedef struct {
     lane_t lane[ISW_MAX_LANES];
     isw_epoch_t ep[ISW_MAX_LANES];
     double *bl;            /* (K) batch loss sums */
-    double *hist;          /* (K * 2 * (E + 1)) the lanes' loss and acc */
+    double *hist;          /* (K * 3 * (E + 1)) the lanes' loss, acc and sharpness */
+    double *warm;          /* (K * nparams) the lanes' eigenvectors (sharpness_every), or NULL */
     size_t *perm;          /* (n samples) the shared batch order */
     gsl_rng *rshuf;        /* the shared shuffle stream (the seed's) */
     isw_epoch_fn fn;
@@ -560,8 +621,12 @@ static void start_lane(pack_t *p, int k)
     ln->epoch = 0;
     ln->lr = s->train.lr;
     ln->seconds = 0;
-    ln->loss = p->hist + (size_t)k * 2 * ((size_t)p->E + 1);
+    ln->loss = p->hist + (size_t)k * 3 * ((size_t)p->E + 1);
     ln->acc = ln->loss + p->E + 1;
+    ln->sharp = ln->acc + p->E + 1;
+    for (int e = 0; e <= p->E; e++)
+        ln->sharp[e] = NAN;
+    ln->warm = p->warm ? p->warm + (size_t)k * p->ws.net.nparams : NULL;
     memset(&ln->t, 0, sizeof ln->t);
     ln->t.loss = ln->loss;
     ln->t.acc = p->data->classes > 0 ? ln->acc : NULL;
@@ -590,6 +655,7 @@ static void finish_lane(pack_t *p, int k)
     lane_t *ln = &p->lane[k];
     isw_record_t *rec = &p->recs[ln->run];
     fill_record(rec, &p->specs[ln->run].criteria, &ln->t, ln->acc);
+    fill_dynamics(rec, &p->specs[ln->run].train, &ln->t, ln->sharp, ln->lr);
     rec->seconds = ln->seconds;
     if (p->done)
         p->done(rec, p->done_user);
@@ -606,14 +672,19 @@ static void drop_lane(pack_t *p, int k)
         isw_mlp_lane_copy(net, k, last);
         lane_t *dst = &p->lane[k];
         const lane_t *src = &p->lane[last];
-        double *loss = dst->loss, *acc = dst->acc;
+        double *loss = dst->loss, *acc = dst->acc, *sharp = dst->sharp, *warm = dst->warm;
         size_t hn = ((size_t)p->E + 1) * sizeof(double);
         memcpy(loss, src->loss, hn);
         memcpy(acc, src->acc, hn);
+        memcpy(sharp, src->sharp, hn);
+        if (warm)
+            memcpy(warm, src->warm, net->nparams * sizeof(double));
         *dst = *src;
         dst->loss = loss;
         dst->t.loss = loss;
         dst->acc = acc;
+        dst->sharp = sharp;
+        dst->warm = warm;
         dst->t.acc = src->t.acc ? acc : NULL;
     }
     isw_mlp_set_lanes(net, last > 0 ? last : 1);
@@ -628,7 +699,8 @@ static void lane_initial(pack_t *p, int k)
     rec->loss_initial = p->ep[k].loss;
     rec->grad_norm_initial = grad_total(&p->ep[k]);
     if (wants_sharpness(s))
-        rec->sharpness_initial = lane_sharpness(&p->ws, p->data, k, s, NULL, 0);
+        rec->sharpness_initial = ln->sharp[0] =
+            lane_sharpness(&p->ws, p->data, k, s, 0, ln->warm, NULL, 0);
     /* lr in units of the curvature: c = train.lr, lr = c / lambda_0.  Without
      * a positive lambda_0 there is no such scale: the run does not move
      * (lr 0; it ends flat, `stalled`, with lr_used 0 in its record). */
@@ -674,8 +746,13 @@ static int pack_evaluate(pack_t *p, int *ended)
             continue;
         }
         observe(&ln->t, ep, ln->loss, ln->acc, ln->epoch);
+        const isw_spec_t *s = &p->specs[ln->run];
         if (ln->epoch == 0)
             lane_initial(p, k);
+        else if (s->train.sharpness_every > 0 && ln->epoch % s->train.sharpness_every == 0)
+            ln->sharp[ln->epoch] =
+                lane_sharpness(&p->ws, p->data, k, s, ln->epoch, ln->warm, NULL, 0);
+        ep->sharpness = ln->sharp[ln->epoch];
         if (p->fn && !reported++)
             stop = p->fn(ep, p->fn_user);
     }
@@ -869,15 +946,19 @@ int isw_train_pack(isw_record_t *recs, const isw_spec_t *specs, size_t n,
     if (st != ISW_OK)
         return st;
     p.bl = malloc((size_t)K * sizeof *p.bl);
-    p.hist = malloc((size_t)K * 2 * ((size_t)p.E + 1) * sizeof *p.hist);
+    p.hist = malloc((size_t)K * 3 * ((size_t)p.E + 1) * sizeof *p.hist);
+    if (spec->train.sharpness_every > 0 &&
+        !(p.warm = malloc((size_t)K * p.ws.net.nparams * sizeof *p.warm)))
+        st = ISW_ENOMEM;
     p.perm = malloc(data->n * sizeof *p.perm);
-    if (!p.bl || !p.hist || !p.perm)
+    if (st != ISW_OK || !p.bl || !p.hist || !p.perm)
         st = isw_error_set(err, ISW_ENOMEM, "", 0, "out of memory for a %d-epoch run", p.E);
     else
         st = pack_train(&p, K, err);
     gsl_rng_free(p.rshuf);
     free(p.bl);
     free(p.hist);
+    free(p.warm);
     free(p.perm);
     ws_free(&p.ws);
     return st;

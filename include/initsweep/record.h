@@ -52,6 +52,19 @@ typedef enum { ISW_COL_OUTCOME, ISW_COL_INT, ISW_COL_EPOCH, ISW_COL_REAL } isw_c
     X(sharpness_initial, REAL, NAN,                                                             \
       "top Hessian eigenvalue at initialisation (exact Hessian-vector products in double); "   \
       "empty unless train.sharpness or train.lr_unit: sharpness")                               \
+    X(sharpness_max, REAL, NAN,                                                                 \
+      "largest probed sharpness lambda_t (train.sharpness_every); empty without")               \
+    X(sharpness_final, REAL, NAN, "the last probed lambda_t; empty without sharpness_every")     \
+    X(eos_epoch, EPOCH, -1,                                                                     \
+      "first probed evaluation with lambda_t >= 2 / lr_used (the edge of stability); "         \
+      "empty: never, or not probed")                                                            \
+    X(eos_ratio, REAL, NAN,                                                                     \
+      "median of lambda_t lr_used / 2 over the probes from eos_epoch on (1: at the edge)")     \
+    X(loss_early_ratio, REAL, NAN,                                                              \
+      "largest loss_t / loss_initial over evaluations 1..train.early_steps (> 1: the loss "    \
+      "rose early, a catapult or a divergence)")                                                \
+    X(sharpness_early_ratio, REAL, NAN,                                                         \
+      "largest lambda_t / lambda_0 over the probes in evaluations 1..train.early_steps")       \
     X(seconds, REAL, 0, "wall time of the run in seconds (differs run to run)")
 
 /* One run's record: the task, then one field per column.  Fixed size, so it

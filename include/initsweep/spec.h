@@ -35,6 +35,9 @@ typedef struct {
     int sharpness_iters;                 /* power iterations or Lanczos steps, default 20 */
     int sharpness_method;                /* isw_sharp_method_t (hessian.h), default power */
     int lr_unit;                         /* isw_lr_unit_t (train.h), default absolute */
+    int sharpness_every;                 /* probe lambda_t every K evaluations, 0 never */
+    int early_steps;                     /* evaluations of the early-training maxima,
+                                          * default 10 */
     long eval_samples;                   /* 0 = evaluate on all samples */
     int eval_gradient;                   /* gradient norms at every evaluation, default 0:
                                           * mini-batch evaluations after the first are

@@ -46,6 +46,8 @@ typedef struct {
     double grad_norm[ISW_MAX_LAYERS];    /* per weight layer, full-data gradient */
     double dead_fraction, saturated_fraction, output_saturated_fraction;
     int layer_dead;                      /* a relu hidden layer entirely dead */
+    double sharpness;                    /* lambda_t where probed (train.sharpness_every,
+                                          * epoch 0 with any sharpness), else NaN */
 } isw_epoch_t;
 
 /* Called after every evaluation (of a pack: once per round, with one

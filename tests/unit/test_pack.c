@@ -264,6 +264,7 @@ static void test_sharpness_keeps_step(void)
             if (unit == ISW_LR_SHARPNESS)
                 specs[i].train.lr = 0.25 * (i + 1);   /* c from 0.25 to 2.5 */
             specs[i].train.pack = 4;
+            specs[i].train.sharpness_every = unit == ISW_LR_SHARPNESS ? 2 : 0;
             packed[i].task = lone[i].task = (uint64_t)i;
             CHECK_INT(isw_train_run(&lone[i], &specs[i], &d, NULL, NULL, &err), ISW_OK);
         }
@@ -278,6 +279,13 @@ static void test_sharpness_keeps_step(void)
                            1e-12 * specs[i].train.lr);
             else
                 CHECK(packed[i].lr_used == specs[i].train.lr);
+            /* tracked sharpness: each lane's own eigenvector estimate
+             * follows it through refills and compaction */
+            if (unit == ISW_LR_SHARPNESS && lone[i].outcome != ISW_OUTCOME_DIVERGED) {
+                CHECK(isfinite(lone[i].sharpness_max) && isfinite(lone[i].sharpness_final));
+                CHECK_NEAR(packed[i].sharpness_max / lone[i].sharpness_max, 1.0, 1e-2);
+                CHECK_NEAR(packed[i].sharpness_final / lone[i].sharpness_final, 1.0, 1e-2);
+            }
         }
     }
     isw_data_free(&d);

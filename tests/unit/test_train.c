@@ -256,6 +256,8 @@ static void test_least_squares_threshold(void)
             two[k].train.sharpness_iters = 6;
             two[k].train.pack = 2;
             two[k].train.lr = k == 0 ? 1.96 : 2.04;
+            two[k].train.sharpness_every = 7;
+            two[k].train.early_steps = 400;   /* the whole run */
         }
         CHECK_INT(isw_train_pack(rec, two, 2, &d, NULL, NULL, NULL, NULL, &err), ISW_OK);
         for (int k = 0; k < 2; k++) {
@@ -266,6 +268,20 @@ static void test_least_squares_threshold(void)
         CHECK(rec[0].loss_max <= rec[0].loss_initial);
         CHECK_INT(rec[1].outcome, ISW_OUTCOME_DIVERGED);
         CHECK_INT(rec[0].catapult, 0);
+        /* the Hessian of least squares is constant: every probe reads
+         * lambda_max; c = 1.96 never reaches 2 / lr, c = 2.04 is past it
+         * from the start, by exactly 2.04 / 2 */
+        for (int k = 0; k < 2; k++) {
+            CHECK_NEAR(rec[k].sharpness_max / lmax, 1.0, 1e-9);
+            CHECK_NEAR(rec[k].sharpness_final / lmax, 1.0, 1e-9);
+            CHECK_NEAR(rec[k].sharpness_early_ratio, 1.0, 1e-9);
+        }
+        CHECK_INT(rec[0].eos_epoch, -1);
+        CHECK(isnan(rec[0].eos_ratio));
+        CHECK(rec[0].loss_early_ratio < 1.0);
+        CHECK_INT(rec[1].eos_epoch, 0);
+        CHECK_NEAR(rec[1].eos_ratio, 1.02, 1e-9);
+        CHECK(rec[1].loss_early_ratio > 1.0);
     }
     isw_data_free(&d);
 }
