@@ -81,6 +81,7 @@ SERIES_COLOURS = [OKABE_ITO[k] for k in
 BOUNDARY_COLOUR = "white"   # on the viridis map: dark line edge + light stroke
 BAND_COLOUR = "#9a9a9a"    # the boundary's bracket, grey: readable on any map colour
 DIVERGE_COLOUR = OKABE_ITO["vermillion"]
+CATAPULT_COLOUR = OKABE_ITO["orange"]   # the catapult band's hatching
 UNDEFINED_COLOUR = "#d9d9d9"  # cells with no runs / p not defined
 
 LR_IN_C = "c = lr · λ₀ (learning rate × initial sharpness)"
@@ -564,12 +565,36 @@ def draw_edges(ax, res, layout, panel_value, cols, band):
             for xi, lo, hi in zip(x[ok], blo[ok], bhi[ok]):
                 ax.fill_between([xi - w, xi + w], [lo, lo], [hi, hi], facecolor=BAND_COLOUR,
                                 alpha=0.55, edgecolor="white", linewidth=0.6, zorder=3)
+    # the catapult band: the loss rises early (c_loss) but training still
+    # survives, up to the last non-diverging point (c_max)
+    if "c_loss" in pts[0][1]:
+        cl, cm = col("c_loss"), col("c_max")
+        cat = np.isfinite(cl) & np.isfinite(cm) & (cl < cm)
+        hatch = dict(facecolor="none", hatch="///", edgecolor=CATAPULT_COLOUR, linewidth=0.0,
+                     zorder=4)
+        if curve and cat.any():
+            ax.fill_between(x, np.where(cat, cl, np.nan), np.where(cat, cm, np.nan), **hatch)
+        elif cat.any():
+            for xi, lo, hi in zip(x[cat], cl[cat], cm[cat]):
+                ax.fill_between([xi - 0.3, xi + 0.3], [lo, lo], [hi, hi], **hatch)
     ax.plot(x, b, color=BOUNDARY_COLOUR, marker="o", markersize=4.5, linewidth=1.8,
             linestyle="-" if curve else "none", markeredgecolor="black",
             markeredgewidth=0.8, zorder=5, path_effects=stroke("black") if curve else None)
     ax.plot(x, d, color=DIVERGE_COLOUR, marker="v", markersize=5, linewidth=1.6,
             linestyle="--" if curve else "none", markeredgecolor="black",
             markeredgewidth=0.6, zorder=6, path_effects=stroke("white", 3.0) if curve else None)
+
+
+def has_catapult_band(res):
+    """Some slice has a catapult band (c_loss below c_max)."""
+    return any("c_loss" in r and math.isfinite(num(r["c_loss"])) and
+               math.isfinite(num(r["c_max"])) and num(r["c_loss"]) < num(r["c_max"])
+               for r in res.boundary.rows)
+
+
+def catapult_handle():
+    return Patch(facecolor="none", hatch="///", edgecolor=CATAPULT_COLOUR, linewidth=0.0,
+                 label="catapult band (c_loss .. c_max: the loss rises early, still trains)")
 
 
 def edge_legend_handles():
@@ -629,7 +654,8 @@ def build_stability(res, layout):
         cb = fig.colorbar(mesh, ax=axes, shrink=0.9, pad=0.02, aspect=30)
         cb.set_label("P(converged): fraction of seeds")
     if layout.y == LR:
-        fig.legend(handles=edge_legend_handles(), loc="lower center", ncols=3, frameon=False,
+        handles = edge_legend_handles() + ([catapult_handle()] if has_catapult_band(res) else [])
+        fig.legend(handles=handles, loc="lower center", ncols=len(handles), frameon=False,
                    bbox_to_anchor=(0.5, -0.01))
         fig.get_layout_engine().set(rect=(0, 0.06, 1, 0.94))
     return fig, axes
@@ -669,7 +695,9 @@ def build_outcomes(res, layout):
     axes[ncols - 1].legend(handles=handles, title="dominant outcome", loc="upper left",
                            bbox_to_anchor=(1.03, 1.0), borderaxespad=0.0, frameon=False)
     if layout.y == LR:
-        fig.legend(handles=edge_legend_handles()[::2], loc="lower center", ncols=2,
+        handles = edge_legend_handles()[::2] + ([catapult_handle()] if has_catapult_band(res)
+                                                else [])
+        fig.legend(handles=handles, loc="lower center", ncols=len(handles),
                    frameon=False, bbox_to_anchor=(0.5, -0.01))
         fig.get_layout_engine().set(rect=(0, 0.06, 1, 0.94))
     return fig, axes

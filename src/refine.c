@@ -273,7 +273,7 @@ static void step(isw_refine_t *r, uint64_t sid)
             continue;
         s->active[e] = 1;
         s->point[e] = s->npoints;
-        s->points[s->npoints++] = (isw_stats_point_t){lrs[e], 0, 0, 0};
+        s->points[s->npoints++] = (isw_stats_point_t){.lr = lrs[e]};
         for (size_t k = 0; k < r->nseeds; k++) {
             queue_push(r, encode(r, sid, round, e, k), lrs[e]);
             s->pending++;

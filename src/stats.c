@@ -94,16 +94,58 @@ static void edge_set(isw_stats_edge_t *e, const isw_stats_point_t *pts, size_t i
         e->value = lo;
 }
 
+/* The first rise of p = k[i]/m[i] through 0.5 over the points with m > 0
+ * (k, m: point fields at offsets ko, mo), bracketed by adjacent such
+ * points; crossings between them. */
+static long pfield(const isw_stats_point_t *p, size_t off)
+{
+    return *(const long *)((const char *)p + off);
+}
+
+static void rise_edge(isw_stats_edge_t *e, const isw_stats_point_t *pts, size_t n, size_t ko,
+                      size_t mo)
+{
+    edge_clear(e);
+    long prev = -1;
+    for (size_t i = 0; i < n; i++) {
+        long m = pfield(&pts[i], mo), k = pfield(&pts[i], ko);
+        if (m <= 0)
+            continue;
+        int up = at_least_half(k, m);
+        if (prev < 0) {
+            e->where = up ? ISW_EDGE_BELOW : ISW_EDGE_ABOVE;
+        } else {
+            const isw_stats_point_t *a = &pts[prev];
+            int was = at_least_half(pfield(a, ko), pfield(a, mo));
+            e->crossings += was != up;
+            if (e->where == ISW_EDGE_ABOVE && !was && up) {
+                /* bracket the two known points (they need not be adjacent) */
+                isw_stats_point_t br[2] = {*a, pts[i]};
+                edge_set(e, br, 0, (double)pfield(a, ko) / (double)pfield(a, mo),
+                         (double)k / (double)m);
+                e->ilo = prev;
+                e->ihi = (long)i;
+            }
+        }
+        prev = (long)i;
+    }
+}
+
 int isw_stats_slice_edges(isw_stats_edges_t *out, const isw_stats_point_t *pts, size_t n)
 {
     edge_clear(&out->boundary);
     edge_clear(&out->diverge);
+    edge_clear(&out->loss);
+    edge_clear(&out->sharp);
     out->stable_found = 0;
     out->stable_min = out->stable_max = NAN;
     out->istable_min = out->istable_max = -1;
     for (size_t i = 0; i < n; i++) {
         if (pts[i].n <= 0 || pts[i].n_converged < 0 || pts[i].n_diverged < 0 ||
-            pts[i].n_converged + pts[i].n_diverged > pts[i].n)
+            pts[i].n_converged + pts[i].n_diverged > pts[i].n || pts[i].n_loss_up < 0 ||
+            pts[i].n_loss_up > pts[i].n_loss_known || pts[i].n_loss_known > pts[i].n ||
+            pts[i].n_sharp_up < 0 || pts[i].n_sharp_up > pts[i].n_sharp_known ||
+            pts[i].n_sharp_known > pts[i].n)
             return ISW_EINVAL;
         if (i > 0 && !(pts[i].lr > pts[i - 1].lr))
             return ISW_EINVAL;
@@ -154,6 +196,10 @@ int isw_stats_slice_edges(isw_stats_edges_t *out, const isw_stats_point_t *pts, 
                 break;
             }
     }
+    rise_edge(&out->loss, pts, n, offsetof(isw_stats_point_t, n_loss_up),
+              offsetof(isw_stats_point_t, n_loss_known));
+    rise_edge(&out->sharp, pts, n, offsetof(isw_stats_point_t, n_sharp_up),
+              offsetof(isw_stats_point_t, n_sharp_known));
     return ISW_OK;
 }
 
@@ -368,6 +414,16 @@ static int cell_fill(isw_stats_cell_t *cell, const isw_runs_t *runs, const size_
     for (size_t i = 0; i < n; i++) {
         const isw_record_t *rec = &runs->runs[idx[i]].rec;
         cell->count[rec->outcome]++;
+        /* the phase edges' counts: a diverged run rose */
+        int div = rec->outcome == ISW_OUTCOME_DIVERGED;
+        if (div || !isnan(rec->loss_early_ratio)) {
+            cell->n_loss_known++;
+            cell->n_loss_up += div || rec->loss_early_ratio > 1;
+        }
+        if (div || !isnan(rec->sharpness_early_ratio)) {
+            cell->n_sharp_known++;
+            cell->n_sharp_up += div || rec->sharpness_early_ratio > 1;
+        }
         scratch[i] = isfinite(rec->loss_final) ? rec->loss_final : INFINITY;
     }
     if (isw_stats_clopper_pearson(&cell->converged, cell->count[ISW_OUTCOME_CONVERGED],
@@ -453,9 +509,13 @@ static int compute_slices(isw_stats_t *s, isw_error_t *err)
             }
             /* cells sorted by lr: equal lrs are adjacent and merge */
             if (sl->npoints == 0 || sl->points[sl->npoints - 1].lr != c->lr)
-                sl->points[sl->npoints++] = (isw_stats_point_t){c->lr, 0, 0, 0};
+                sl->points[sl->npoints++] = (isw_stats_point_t){.lr = c->lr};
             isw_stats_point_t *p = &sl->points[sl->npoints - 1];
             p->n += c->n;
+            p->n_loss_up += c->n_loss_up;
+            p->n_loss_known += c->n_loss_known;
+            p->n_sharp_up += c->n_sharp_up;
+            p->n_sharp_known += c->n_sharp_known;
             p->n_converged += c->count[ISW_OUTCOME_CONVERGED];
             p->n_diverged += c->count[ISW_OUTCOME_DIVERGED];
         }

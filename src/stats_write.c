@@ -17,7 +17,8 @@ static const char *const cells_rates[] = {
 static const char *const boundary_columns[] = {
     "lr_stable_min", "lr_stable_max", "lr_boundary", "lr_boundary_lo", "lr_boundary_hi",
     "lr_diverge", "lr_diverge_lo", "lr_diverge_hi", "crossings_boundary", "crossings_diverge",
-    "n_lr", NULL};
+    "n_lr", "c_loss", "c_loss_lo", "c_loss_hi", "c_sharp", "c_sharp_lo", "c_sharp_hi", "c_max",
+    NULL};
 static const char *const fit_columns[] = {"edge", "slope", "slope_se", "intercept", "r2", "n",
                                           NULL};
 
@@ -123,8 +124,11 @@ static int write_boundary(FILE *out, void *user, isw_error_t *err)
                             e->boundary.hi,   e->diverge.value,  e->diverge.lo,
                             e->diverge.hi};
         put_doubles(out, v, sizeof v / sizeof v[0]);
-        fprintf(out, ",%d,%d,%zu\n", e->boundary.crossings, e->diverge.crossings,
-                sl->npoints);
+        fprintf(out, ",%d,%d,%zu", e->boundary.crossings, e->diverge.crossings, sl->npoints);
+        const double ph[] = {e->loss.value,  e->loss.lo, e->loss.hi, e->sharp.value,
+                             e->sharp.lo,    e->sharp.hi, e->diverge.lo};
+        put_doubles(out, ph, sizeof ph / sizeof ph[0]);
+        fputc('\n', out);
     }
     return ISW_OK;
 }

@@ -22,6 +22,14 @@
  *   lr = exp(log lo + t (log hi - log lo)).  (Linear in lr when lo <= 0.)
  * - crossings: how many times p passes 0.5 between adjacent points, in both
  *   directions; more than one means a single edge hides structure.
+ * - phase edges (the early-training phases, in units of train.lr: c with
+ *   train.lr_unit: sharpness): c_loss, the first rise through 0.5 of the
+ *   fraction of runs whose loss rose above loss_0 in the first
+ *   train.early_steps evaluations (loss_early_ratio > 1, a loss catapult);
+ *   c_sharp, likewise for the sharpness (sharpness_early_ratio > 1); a
+ *   diverged run counts as rising for both.  Points where no run knows
+ *   (no probes) are left out of that edge.  c_max: the last point below the
+ *   divergence edge (its bracket's lo), the largest c that trains.
  *
  * Choices:
  * - 95 % intervals for proportions are Clopper-Pearson ("exact") intervals,
@@ -68,6 +76,8 @@ typedef struct {
     long n;              /* runs at this lr */
     long n_converged;
     long n_diverged;
+    long n_loss_up, n_loss_known;   /* loss rose early / runs that say (phase edges) */
+    long n_sharp_up, n_sharp_known; /* sharpness rose early / runs with probes */
 } isw_stats_point_t;
 
 /* Where an edge lies relative to the points of its slice. */
@@ -94,6 +104,8 @@ typedef struct {
 typedef struct {
     isw_stats_edge_t boundary;   /* p_converged falls through 0.5 */
     isw_stats_edge_t diverge;    /* p_diverged rises through 0.5 */
+    isw_stats_edge_t loss;       /* c_loss: p(loss rose early) rises through 0.5 */
+    isw_stats_edge_t sharp;      /* c_sharp: p(sharpness rose early) likewise */
     int stable_found;            /* some point has p_converged >= 0.5 */
     double stable_min, stable_max; /* lrs of the first converged range; NaN unless found */
     long istable_min, istable_max; /* their point indices, -1 unless found */
@@ -121,6 +133,7 @@ typedef struct {
     uint64_t first_task; /* lowest task id of its runs: the cells' order */
     long n;
     long count[ISW_NOUTCOMES];
+    long n_loss_up, n_loss_known, n_sharp_up, n_sharp_known; /* as the points' */
     isw_stats_prop_t converged, diverged;
     double loss_median, loss_q25, loss_q75; /* of loss_final, non-finite = +inf */
     double epochs_median;

@@ -266,6 +266,13 @@ def check_catapult_uv():
     for r in rows:
         check_near(num(r["lr_diverge"]), 4.0, 0.02,
                    "catapult_uv %s: divergence at c = 4 (+-0.5 %%)" % r["model.hidden"])
+        # the phase edges: the loss catapults from c = 2 on (bracketed by
+        # the grid's 2.0 and 2.1), and c_max is the last point that trains
+        check(num(r["c_loss_lo"]) == 2.0 and abs(num(r["c_loss_hi"]) - 2.1) < 1e-9,
+              "catapult_uv %s: c_loss bracket [%s, %s], expected [2, 2.1]"
+              % (r["model.hidden"], r["c_loss_lo"], r["c_loss_hi"]))
+        check(num(r["c_max"]) == num(r["lr_diverge_lo"]) and 3.98 <= num(r["c_max"]) <= 4.02,
+              "catapult_uv %s: c_max %s" % (r["model.hidden"], r["c_max"]))
     runs = read_csv(os.path.join(out, "runs.csv"))
     for w in ("[64]", "[512]"):
         mine = [r for r in runs if r["model.hidden"] == w]

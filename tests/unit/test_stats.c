@@ -124,7 +124,60 @@ static void set_points(isw_stats_point_t *p, size_t n, const double *lr, long ru
                        const long *conv, const long *div)
 {
     for (size_t i = 0; i < n; i++)
-        p[i] = (isw_stats_point_t){lr[i], runs, conv[i], div[i]};
+        p[i] = (isw_stats_point_t){.lr = lr[i], .n = runs, .n_converged = conv[i],
+                                   .n_diverged = div[i]};
+}
+
+/* The phase edges: first rises of p(loss rose) and p(sharpness rose) over
+ * the points where runs say, c_max the last point before divergence. */
+static void test_phase_edges(void)
+{
+    const double lr[6] = {1, 2, 3, 4, 5, 6};
+    const long conv[6] = {4, 4, 4, 4, 0, 0}, div[6] = {0, 0, 0, 0, 4, 4};
+    isw_stats_point_t p[6];
+    set_points(p, 6, lr, 4, conv, div);
+    /* loss: 0, 0, 1, 3, 4, 4 of 4 rose: p passes 1/2 between lr 3 (1/4)
+     * and lr 4 (3/4), half way in log lr */
+    const long lup[6] = {0, 0, 1, 3, 4, 4};
+    /* sharpness: probed at lr 1, 2 and 5, 6 only (none between), 0, 1, 4, 4
+     * of 4 rose: bracketed by the known points 2 and 5 */
+    const long sup[6] = {0, 1, 0, 0, 4, 4}, sknown[6] = {4, 4, 0, 0, 4, 4};
+    for (int i = 0; i < 6; i++) {
+        p[i].n_loss_up = lup[i];
+        p[i].n_loss_known = 4;
+        p[i].n_sharp_up = sup[i];
+        p[i].n_sharp_known = sknown[i];
+    }
+    isw_stats_edges_t e;
+    CHECK_INT(isw_stats_slice_edges(&e, p, 6), ISW_OK);
+    CHECK(e.loss.found);
+    CHECK_NEAR(e.loss.lo, 3, 0);
+    CHECK_NEAR(e.loss.hi, 4, 0);
+    CHECK_NEAR(e.loss.value, exp(0.5 * (log(3) + log(4))), 1e-12);
+    CHECK_INT(e.loss.crossings, 1);
+    CHECK(e.sharp.found);
+    CHECK_INT(e.sharp.ilo, 1);
+    CHECK_INT(e.sharp.ihi, 4);
+    CHECK_NEAR(e.sharp.lo, 2, 0);
+    CHECK_NEAR(e.sharp.hi, 5, 0);
+    /* p 1/4 -> 1: t = (0.25 - 0.5) / (0.25 - 1) = 1/3 of the way in log lr */
+    CHECK_NEAR(e.sharp.value, exp(log(2) + (log(5) - log(2)) / 3), 1e-12);
+    CHECK_NEAR(e.diverge.lo, 4, 0);   /* c_max */
+    /* nobody probed: no edge, not an edge below the range */
+    for (int i = 0; i < 6; i++)
+        p[i].n_sharp_up = p[i].n_sharp_known = 0;
+    CHECK_INT(isw_stats_slice_edges(&e, p, 6), ISW_OK);
+    CHECK(!e.sharp.found);
+    CHECK_INT(e.sharp.where, ISW_EDGE_NONE);
+    /* risen from the first point: below the range */
+    p[0].n_loss_up = 4;
+    CHECK_INT(isw_stats_slice_edges(&e, p, 6), ISW_OK);
+    CHECK_INT(e.loss.where, ISW_EDGE_BELOW);
+    CHECK(!e.loss.found);
+    CHECK_INT(e.loss.crossings, 2);
+    /* more risen than known is refused */
+    p[0].n_loss_up = 5;
+    CHECK_INT(isw_stats_slice_edges(&e, p, 6), ISW_EINVAL);
 }
 
 static void test_edges(void)
@@ -633,6 +686,7 @@ int main(void)
     test_clopper_pearson();
     test_quantiles();
     test_edges();
+    test_phase_edges();
     test_fits();
     char dir[] = "/tmp/isw_test_stats_XXXXXX";
     if (!mkdtemp(dir)) {
