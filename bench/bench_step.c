@@ -384,7 +384,7 @@ int main(int argc, char **argv)
     cases[0].model.parameterization = ISW_PARAM_STANDARD;
     cases[0].init.dist = ISW_DIST_UNIFORM;
     cases[0].init.scale = 0.5;
-    cases[0].init.bias_zero = 0;
+    cases[0].init.bias = ISW_BIAS_SAME;
     /* b: 16-16-1 tanh, mean field, full batch 272, N(0,1) init, lr 0.1. */
     cases[1] = (case_t){.name = "b_16-16-1_tanh_full272", .model = base.model,
                         .init = base.init, .prec = ISW_PREC_FLOAT, .data = &db, .B = 272,
@@ -398,7 +398,7 @@ int main(int argc, char **argv)
     cases[1].model.parameterization = ISW_PARAM_MEAN_FIELD;
     cases[1].init.dist = ISW_DIST_NORMAL;
     cases[1].init.scale = 1.0;
-    cases[1].init.bias_zero = 1;
+    cases[1].init.bias = ISW_BIAS_ZERO;
     cases[2] = cases[1];
     cases[2].prec = ISW_PREC_DOUBLE;
 

@@ -110,19 +110,39 @@ double isw_init_stddev(const isw_init_spec_t *init, size_t fan_in, size_t fan_ou
            shape_stddev(dist_table[d].shape);
 }
 
+const char *isw_bias_init_name(isw_bias_init_t b)
+{
+    static const char *const names[ISW_NBIAS_INITS] = {"same", "zero", "normal"};
+    return (unsigned)b < ISW_NBIAS_INITS ? names[b] : "?";
+}
+
+const char *isw_last_dist_name(int v)
+{
+    return v == 0 ? "same" : v > 0 && v <= ISW_NDISTS ? isw_dist_name((isw_dist_t)(v - 1)) : "?";
+}
+
 void isw_init_params(isw_mlp_t *net, int lane, const isw_init_spec_t *init, gsl_rng *r,
                      double *scratch)
 {
+    /* the output layer's family and gain */
+    isw_init_spec_t last = *init;
+    if (init->last_dist > 0)
+        last.dist = (isw_dist_t)(init->last_dist - 1);
+    last.scale = init->scale * init->last_scale;
     /* Layer l occupies [woff, woff + lsize): W_l (out * in) then b_l (out),
      * so walking k upward draws in layout order W_0, b_0, W_1, b_1, ... */
     for (int l = 0; l < net->L; l++) {
+        const isw_init_spec_t *li = l == net->L - 1 ? &last : init;
         size_t fan_in = (size_t)net->width[l], fan_out = (size_t)net->width[l + 1];
         size_t end_w = net->woff[l] + fan_in * fan_out;
         for (size_t k = net->woff[l]; k < net->woff[l] + net->lsize[l]; k++) {
             double u = gsl_rng_uniform_pos(r);
-            int is_bias = k >= end_w;
-            scratch[k] = is_bias && init->bias_zero ? 0.0
-                                                    : isw_init_value(init, u, fan_in, fan_out);
+            if (k < end_w || init->bias == ISW_BIAS_SAME)
+                scratch[k] = isw_init_value(li, u, fan_in, fan_out);
+            else if (init->bias == ISW_BIAS_NORMAL)
+                scratch[k] = init->bias_scale * gsl_cdf_ugaussian_Pinv(u);
+            else
+                scratch[k] = 0.0;
         }
     }
     isw_mlp_params_set_lane(net, lane, scratch);

@@ -28,11 +28,11 @@ static const char *loss_name(int v) { return isw_loss_name((isw_loss_t)v); }
 static const char *param_name(int v) { return isw_param_name((isw_param_t)v); }
 static const char *dist_name(int v) { return isw_dist_name((isw_dist_t)v); }
 static const char *prec_name(int v) { return isw_prec_name((isw_prec_t)v); }
-/* init.bias spells the boolean init.bias_zero: same (0) | zero (1). */
 static const char *sharp_name(int v) { return isw_sharp_method_name((isw_sharp_method_t)v); }
 static const char *lr_unit_name(int v) { return isw_lr_unit_name((isw_lr_unit_t)v); }
 static const char *rule_name(int v) { return isw_rule_name((isw_rule_t)v); }
-static const char *ibias_name(int v) { return v == 0 ? "same" : v == 1 ? "zero" : "?"; }
+static const char *ibias_name(int v) { return isw_bias_init_name((isw_bias_init_t)v); }
+static const char *last_name(int v) { return isw_last_dist_name(v); }
 
 #define KINDS {ISW_NDATA_KINDS, kind_name}
 #define GENS {ISW_NGENERATORS, gen_name}
@@ -42,7 +42,8 @@ static const char *ibias_name(int v) { return v == 0 ? "same" : v == 1 ? "zero" 
 #define PARAMS {ISW_NPARAMETERIZATIONS, param_name}
 #define DISTS {ISW_NDISTS, dist_name}
 #define PRECS {ISW_NPRECS, prec_name}
-#define IBIAS {2, ibias_name}
+#define IBIAS {ISW_NBIAS_INITS, ibias_name}
+#define LASTS {ISW_NDISTS + 1, last_name}
 #define SHARPS {ISW_NSHARP_METHODS, sharp_name}
 #define LRUNITS {ISW_NLR_UNITS, lr_unit_name}
 #define RULES {ISW_NRULES, rule_name}
@@ -103,8 +104,14 @@ const keydef_t isw_spec_keys[] = {
     {"init.scale", K_DBL, FLD(init.scale), R_NONNEG, 0, NONE, 0, "1",
      "multiplies every weight"},
     {"init.mean", K_DBL, FLD(init.mean), R_ANY, 0, NONE, 0, "0", "added to every weight"},
-    {"init.bias", K_ENUM, FLD(init.bias_zero), R_ANY, 0, IBIAS, 0, "zero",
-     "biases: zero, or drawn like the weights"},
+    {"init.bias", K_ENUM, FLD(init.bias), R_ANY, 0, IBIAS, 0, "zero",
+     "biases: drawn like the layer's weights, zero, or N(0, bias_scale^2)"},
+    {"init.bias_scale", K_DBL, FLD(init.bias_scale), R_NONNEG, 0, NONE, 0, "1",
+     "init.bias: normal: the biases' standard deviation sigma_b"},
+    {"init.last_dist", K_ENUM, FLD(init.last_dist), R_ANY, 0, LASTS, 0, "same",
+     "the output layer's weight distribution (same: init.dist)"},
+    {"init.last_scale", K_DBL, FLD(init.last_scale), R_NONNEG, 0, NONE, 0, "1",
+     "extra gain of the output layer's weights (0: a zero last layer)"},
     {"train.lr", K_DBL, FLD(train.lr), R_POS, 0, NONE, 0, "0.1", "learning rate"},
     {"train.lr_layer", K_DBLLIST, FLD(train.lr_layer), R_NONNEG, 0, NONE, 0, NULL,
      "lr multiplier per weight layer (default 1 each)"},

@@ -18,7 +18,12 @@
  * a power-of-two scale scales every weight exactly (the scale multiplies
  * last).  Biases (init.bias: same) use the family with the layer's fan_in
  * and fan_out; init.bias: zero sets them to 0 but still consumes their draws,
- * so switching it leaves the weights unchanged. */
+ * so switching it leaves the weights unchanged; init.bias: normal draws
+ * them N(0, bias_scale^2) (sigma_b of mean-field theory) from the same draw.
+ * The output layer may have its own family and gain (init.last_dist,
+ * init.last_scale): its weights are that family times init.scale times
+ * last_scale (zero: the zero-initialised last layer of Kalra & Barkeshli
+ * 2023), and with init.bias: same its biases follow its family. */
 #ifndef ISW_INIT_H
 #define ISW_INIT_H
 
@@ -46,8 +51,17 @@ typedef struct {
     isw_dist_t dist;                     /* default he_normal */
     double scale;                        /* default 1 */
     double mean;                         /* offset added to every weight, default 0 */
-    int bias_zero;                       /* init.bias: zero (1) | same (0), default zero */
+    int bias;                            /* isw_bias_init_t, default zero */
+    double bias_scale;                   /* init.bias: normal: sigma_b, default 1 */
+    int last_dist;                       /* output layer: 0 = init.dist, else isw_dist_t + 1 */
+    double last_scale;                   /* output layer's extra gain, default 1 */
 } isw_init_spec_t;
+
+/* init.bias: drawn like the layer's weights, zero, or N(0, bias_scale^2). */
+typedef enum { ISW_BIAS_SAME, ISW_BIAS_ZERO, ISW_BIAS_NORMAL, ISW_NBIAS_INITS } isw_bias_init_t;
+const char *isw_bias_init_name(isw_bias_init_t b);
+/* init.last_dist's names: "same", then the families. */
+const char *isw_last_dist_name(int v);
 
 /* One weight from a uniform draw u in (0,1). */
 double isw_init_value(const isw_init_spec_t *init, double u, size_t fan_in, size_t fan_out);

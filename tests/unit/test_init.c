@@ -29,7 +29,8 @@ static int alloc_net(isw_mlp_t *net, isw_prec_t prec)
 
 static isw_init_spec_t spec(isw_dist_t dist, double scale)
 {
-    isw_init_spec_t s = {.dist = dist, .scale = scale, .mean = 0, .bias_zero = 0};
+    isw_init_spec_t s = {.dist = dist, .scale = scale, .mean = 0, .bias = ISW_BIAS_SAME,
+                         .bias_scale = 1, .last_dist = 0, .last_scale = 1};
     return s;
 }
 
@@ -236,7 +237,7 @@ static void test_pairing(void)
     CHECK(moments_ok(b, 60000, 0.3, 0.25, "normal with mean 0.3"));
 
     isw_init_spec_t zb = spec(ISW_DIST_UNIFORM, 1);
-    zb.bias_zero = 1;
+    zb.bias = ISW_BIAS_ZERO;
     draw(&net, &uni, 7, 1, scratch, a);
     draw(&net, &zb, 7, 1, scratch, b);
     for (int l = 0; l < net.L; l++) {
@@ -250,6 +251,75 @@ static void test_pairing(void)
         CHECK(zero);
         CHECK(nonzero > 0);
     }
+    free(scratch);
+    free(a);
+    free(b);
+    isw_mlp_free(&net);
+}
+
+/* Per-layer init: the output layer's own family and gain, and normal
+ * biases, each changing only what it names, draw for draw (common random
+ * numbers: the other parameters are the plain draw's bits). */
+static void test_layers(void)
+{
+    isw_mlp_t net;
+    CHECK_INT(alloc_net(&net, ISW_PREC_DOUBLE), ISW_OK);
+    size_t n = net.nparams, last = (size_t)net.L - 1;
+    size_t w_last = net.woff[last], b_last = net.boff[last];
+    size_t nw_last = (size_t)net.width[last] * (size_t)net.width[net.L];
+    double *scratch = malloc(n * sizeof *scratch);
+    double *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
+    isw_init_spec_t plain = spec(ISW_DIST_HE_NORMAL, 1);
+    draw(&net, &plain, 3, 1, scratch, a);
+
+    /* a zero last layer (Kalra & Barkeshli's fcn_zeros), biases too with
+     * bias: same; the hidden layer untouched */
+    isw_init_spec_t z = plain;
+    z.last_dist = ISW_DIST_ZERO + 1;
+    draw(&net, &z, 3, 1, scratch, b);
+    CHECK(memcmp(a, b, w_last * sizeof *a) == 0);
+    int zero = 1;
+    for (size_t k = w_last; k < n; k++)
+        zero &= b[k] == 0;
+    CHECK(zero);
+    /* a gain of 1/4 on the last layer: exactly a quarter (a power of two) */
+    isw_init_spec_t g = plain;
+    g.last_scale = 0.25;
+    draw(&net, &g, 3, 1, scratch, b);
+    CHECK(memcmp(a, b, w_last * sizeof *a) == 0);
+    int quarter = 1;
+    for (size_t k = w_last; k < n; k++)
+        quarter &= b[k] == 0.25 * a[k];
+    CHECK(quarter);
+    /* another family for the last layer: xavier_uniform's bound there */
+    isw_init_spec_t x = plain;
+    x.last_dist = ISW_DIST_XAVIER_UNIFORM + 1;
+    draw(&net, &x, 3, 1, scratch, b);
+    CHECK(memcmp(a, b, w_last * sizeof *a) == 0);
+    double bound = sqrt(6.0 / (net.width[last] + net.width[net.L])), top = 0;
+    for (size_t k = w_last; k < w_last + nw_last; k++)
+        top = fmax(top, fabs(b[k]));
+    CHECK(top <= bound && top > 0.9 * bound);
+    CHECK_STR(isw_last_dist_name(0), "same");
+    CHECK_STR(isw_last_dist_name(ISW_DIST_ZERO + 1), "zero");
+    /* normal biases N(0, 0.3^2), the weights unchanged */
+    isw_init_spec_t nb = plain;
+    nb.bias = ISW_BIAS_NORMAL;
+    nb.bias_scale = 0.3;
+    draw(&net, &nb, 3, 1, scratch, b);
+    double *bias = malloc(n * sizeof *bias);
+    size_t m = 0;
+    for (int l = 0; l < net.L; l++) {
+        size_t nw = (size_t)net.width[l] * (size_t)net.width[l + 1];
+        CHECK(memcmp(a + net.woff[l], b + net.woff[l], nw * sizeof *a) == 0);
+        for (size_t k = 0; k < (size_t)net.width[l + 1]; k++)
+            bias[m++] = b[net.boff[l] + k];
+    }
+    CHECK_INT(m, 350);
+    CHECK(moments_ok(bias, m, 0.0, 0.09, "normal biases"));
+    CHECK(b_last > w_last);
+    CHECK_STR(isw_bias_init_name(ISW_BIAS_NORMAL), "normal");
+    free(bias);
     free(scratch);
     free(a);
     free(b);
@@ -304,6 +374,7 @@ int main(void)
 {
     test_families();
     test_values();
+    test_layers();
     test_pairing();
     test_seeds();
     return CHECK_DONE();

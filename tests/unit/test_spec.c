@@ -143,7 +143,7 @@ static void test_defaults(void)
     CHECK_INT(s.init.dist, ISW_DIST_HE_NORMAL);
     CHECK_NEAR(s.init.scale, 1.0, 0);
     CHECK_NEAR(s.init.mean, 0.0, 0);
-    CHECK_INT(s.init.bias_zero, 1);
+    CHECK_INT(s.init.bias, ISW_BIAS_ZERO);
     CHECK_NEAR(s.train.lr, 0.1, 0);
     CHECK_INT(lr_layers_set(&s.train), 0);
     CHECK_NEAR(s.train.lr_layer[0], 1.0, 0);
@@ -235,7 +235,7 @@ static void test_full(void)
     CHECK_INT(s.model.loss, ISW_LOSS_MSE);
     CHECK_INT(s.model.output_set, 1);
     CHECK_INT(s.init.dist, ISW_DIST_UNIFORM_POSITIVE);
-    CHECK_INT(s.init.bias_zero, 0);
+    CHECK_INT(s.init.bias, ISW_BIAS_SAME);
     CHECK_NEAR(s.train.lr, 0.5, 0);
     CHECK_INT(lr_layers_set(&s.train), 2);
     CHECK_NEAR(s.train.lr_layer[0], 1.0, 0);

@@ -317,7 +317,7 @@ static void test_sigmoid_saturation(void)
     s.model.output_set = s.model.loss_set = 1;
     s.init.dist = ISW_DIST_UNIFORM_POSITIVE;
     s.init.scale = 1.0;
-    s.init.bias_zero = 0;
+    s.init.bias = ISW_BIAS_SAME;
     s.train.lr = 0.5;
     s.train.batch = 10;
     s.train.epochs = 30;
