@@ -4,10 +4,12 @@
  * option is a row in OPTIONS naming the commands it applies to. */
 #include "initsweep/cli.h"
 
+#include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <gsl/gsl_errno.h>
 
@@ -75,7 +77,8 @@ static const command_t COMMANDS[] = {
     {"plan", CMD_PLAN, "SPEC.yaml", "print the grid, its size and a cost estimate; trains nothing",
      plan_command},
     {"train", CMD_TRAIN, "SPEC.yaml",
-     "one run of the spec (sweep ignored): a line per epoch, then its record", train_command},
+     "one run of the spec (its base run, or with --task one of its grid):\n"
+     "a line per epoch, then its record", train_command},
     {"summarize", CMD_SUMMARIZE, "OUTDIR",
      "recompute cells.csv, boundary.csv and fit.csv from OUTDIR/runs.csv\n"
      "(merging a job array's OUTDIR/shard-K-of-N first)",
@@ -93,12 +96,6 @@ static int set_set(isw_cli_args_t *args, const char *v, isw_error_t *err)
 {
     if (args->nsets == ISW_MAX_SETS)
         return bad_option(err, "too many --set options (at most %s)", "256");
-    /* train runs the spec's base run: a sweep axis would be ignored */
-    if (strcmp(args->command, "train") == 0 &&
-        (strncmp(v, "sweep.", 6) == 0 || strncmp(v, "refine.", 7) == 0))
-        return isw_error_set(err, ISW_EINVAL, "", 0,
-                             "--set %.200s: train runs the spec's base run, so sweep and "
-                             "refine keys do not apply (set the key itself, or use run)", v);
     args->sets[args->nsets++] = v;
     return ISW_OK;
 }
@@ -125,6 +122,27 @@ static int set_ranks(isw_cli_args_t *args, const char *v, isw_error_t *err)
     if (*end || r < 1 || r > 10000000)
         return bad_option(err, "--ranks: found \"%s\", expected a positive integer", v);
     args->ranks = (int)r;
+    return ISW_OK;
+}
+
+static int set_task(isw_cli_args_t *args, const char *v, isw_error_t *err)
+{
+    char *end;
+    errno = 0;
+    unsigned long long t = strtoull(v, &end, 10);
+    if (*end || !*v || v[0] == '-' || errno == ERANGE)
+        return bad_option(err, "--task: found \"%s\", expected a task id (runs.csv's task)", v);
+    args->has_task = 1;
+    args->task = (uint64_t)t;
+    return ISW_OK;
+}
+
+static int set_trace(isw_cli_args_t *args, const char *v, isw_error_t *err)
+{
+    size_t n = strlen(v);
+    if (n == 0 || v[n - 1] == '/')
+        return bad_option(err, "--trace: found \"%s\", expected a file name", v);
+    args->trace = v;
     return ISW_OK;
 }
 
@@ -165,6 +183,12 @@ static const option_t OPTIONS[] = {
      "summarize OUTDIR merges the shards"},
     {"--ranks", NULL, "N", 0, CMD_PLAN, set_ranks, "estimate the time on N ranks"},
     {"--quiet", "-q", NULL, 0, CMD_RUN, set_quiet, "no progress lines"},
+    {"--task", NULL, "N", 0, CMD_TRAIN, set_task,
+     "train task N of the spec's sweep grid (runs.csv's `task`) instead\n"
+     "of its base run"},
+    {"--trace", NULL, "FILE", 0, CMD_TRAIN, set_trace,
+     "also write every evaluation as a CSV row to FILE (loss, sharpness,\n"
+     "per-layer |grad|, ...; analysis/plot_trace.py draws it)"},
 };
 #define NOPTIONS (sizeof OPTIONS / sizeof OPTIONS[0])
 
@@ -317,6 +341,19 @@ int isw_cli_parse(isw_cli_args_t *args, int argc, char **argv, isw_error_t *err)
                              cmd->operand);
     if (args->resume && args->fresh)
         return bad_option(err, "%s", "--resume and --fresh exclude each other");
+    /* train runs the spec's base run unless --task picks one of its grid:
+     * only then does a sweep axis mean anything; refinement never does */
+    if (strcmp(args->command, "train") == 0)
+        for (int i = 0; i < args->nsets; i++) {
+            const char *v = args->sets[i];
+            if ((strncmp(v, "sweep.", 6) == 0 && !args->has_task) ||
+                strncmp(v, "refine.", 7) == 0)
+                return isw_error_set(err, ISW_EINVAL, "", 0,
+                                     "--set %.200s: train runs the spec's base run%s, so %s "
+                                     "keys do not apply (set the key itself, or use run)", v,
+                                     args->has_task ? " or a grid task" : "",
+                                     v[0] == 's' ? "sweep" : "refine");
+        }
     return ISW_OK;
 }
 
@@ -403,6 +440,111 @@ static void print_record(FILE *out, const isw_record_t *r)
     }
 }
 
+/* The evaluations of a traced run, kept for its CSV. */
+typedef struct {
+    FILE *out;                           /* the epoch lines */
+    isw_epoch_t *ep;
+    size_t n, cap;
+    int failed;                          /* out of memory: the trace is refused at the end */
+} trace_t;
+
+static int trace_epoch(const isw_epoch_t *ep, void *user)
+{
+    trace_t *t = user;
+    print_epoch(ep, t->out);
+    if (t->n == t->cap && !t->failed) {
+        size_t cap = t->cap ? 2 * t->cap : 256;
+        isw_epoch_t *p = realloc(t->ep, cap * sizeof *p);
+        if (!p)
+            t->failed = 1;
+        else
+            t->ep = p, t->cap = cap;
+    }
+    if (!t->failed)
+        t->ep[t->n++] = *ep;
+    return 0;
+}
+
+typedef struct {
+    const trace_t *t;
+    double lr;                           /* the run's lr_used */
+} trace_file_t;
+
+/* ",%.17g", or "," alone for NaN (not defined). */
+static void put_real(FILE *out, double x)
+{
+    fputc(',', out);
+    if (!isnan(x))
+        fprintf(out, "%.17g", x);
+}
+
+/* The trace CSV: one row per evaluation (with full batch, per step). */
+static int write_trace(FILE *out, void *user, isw_error_t *err)
+{
+    (void)err;
+    const trace_file_t *tf = user;
+    const trace_t *t = tf->t;
+    int L = t->n ? t->ep[0].nlayers : 0;
+    fputs("epoch,loss,loss_ratio,accuracy,grad_norm", out);
+    for (int l = 0; l < L; l++)
+        fprintf(out, ",grad_norm_%d", l);
+    fputs(",sharpness,lr,lr_times_sharpness_over_2,dead_fraction,saturated_fraction,"
+          "output_saturated_fraction,layer_dead\n", out);
+    double loss0 = t->n ? t->ep[0].loss : NAN;
+    for (size_t i = 0; i < t->n; i++) {
+        const isw_epoch_t *e = &t->ep[i];
+        double g = 0;
+        for (int l = 0; l < L; l++)
+            g += e->grad_norm[l] * e->grad_norm[l];
+        double v[] = {e->loss, e->loss / loss0, e->accuracy, sqrt(g)};
+        fprintf(out, "%d", e->epoch);
+        for (size_t k = 0; k < 4; k++)
+            put_real(out, v[k]);
+        for (int l = 0; l < L; l++)
+            put_real(out, e->grad_norm[l]);
+        double w[] = {e->sharpness, tf->lr, e->sharpness * tf->lr / 2, e->dead_fraction,
+                      e->saturated_fraction, e->output_saturated_fraction};
+        for (size_t k = 0; k < 6; k++)
+            put_real(out, w[k]);
+        fprintf(out, ",%d\n", e->layer_dead);
+    }
+    return ISW_OK;
+}
+
+/* FILE's directory and name, for isw_file_write_atomic. */
+static void split_path(const char *path, char *dir, size_t dn, const char **name)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash) {
+        snprintf(dir, dn, ".");
+        *name = path;
+    } else {
+        snprintf(dir, dn, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+        *name = slash + 1;
+    }
+}
+
+/* The spec of grid task `task` of the spec's sweep. */
+static int task_spec(isw_spec_t *spec, const isw_sweep_t *sweep, uint64_t task, isw_error_t *err)
+{
+    isw_grid_t grid;
+    int st = isw_grid_init(&grid, sweep, err);
+    if (st != ISW_OK)
+        return st;
+    if (task >= grid.ntasks)
+        st = isw_error_set(err, ISW_EINVAL, "", 0,
+                           "--task: found %llu, expected a grid task 0..%llu (refinement "
+                           "probes are not in the grid)",
+                           (unsigned long long)task, (unsigned long long)grid.ntasks - 1);
+    else {
+        isw_spec_t t;
+        st = isw_grid_task_spec(&t, &grid, spec, task, err);
+        if (st == ISW_OK)
+            *spec = t;
+    }
+    return st;
+}
+
 int isw_cli_train(const isw_cli_args_t *args)
 {
     isw_error_t err;
@@ -411,9 +553,23 @@ int isw_cli_train(const isw_cli_args_t *args)
     isw_sweep_t sweep;
     memset(&sweep, 0, sizeof sweep);
     int st = isw_run_load_spec(&spec, &sweep, args->path, args->sets, args->nsets, &err);
+    if (st == ISW_OK && args->has_task)
+        st = task_spec(&spec, &sweep, args->task, &err);
     isw_sweep_free(&sweep);
     if (st != ISW_OK)
         return fail(st, &err);
+    /* the trace's directory must be there before a long run, not after */
+    if (args->trace) {
+        char dir[ISW_PATH_MAX];
+        const char *name;
+        struct stat sb;
+        split_path(args->trace, dir, sizeof dir, &name);
+        if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+            return fail(isw_error_set(&err, ISW_EINVAL, "", 0,
+                                      "--trace %s: found no directory %s, expected an "
+                                      "existing one", args->trace, dir),
+                        &err);
+    }
     isw_data_t data;
     if ((st = isw_data_load(&data, &spec, &err)) != ISW_OK)
         return fail(st, &err);
@@ -428,7 +584,19 @@ int isw_cli_train(const isw_cli_args_t *args)
     isw_record_t rec;
     isw_record_init(&rec, 0);
     spec.train.eval_gradient = 1;         /* every epoch's line shows |grad| */
-    st = isw_train_run(&rec, &spec, &data, print_epoch, stdout, &err);
+    trace_t trace = {stdout, NULL, 0, 0, 0};
+    st = isw_train_run(&rec, &spec, &data, trace_epoch, &trace, &err);
+    if (st == ISW_OK && args->trace) {
+        char dir[ISW_PATH_MAX];
+        const char *name;
+        split_path(args->trace, dir, sizeof dir, &name);
+        trace_file_t tf = {&trace, rec.lr_used};
+        if (trace.failed)
+            st = isw_error_set(&err, ISW_ENOMEM, args->trace, 0, "out of memory for the trace");
+        else
+            st = isw_file_write_atomic(dir, name, write_trace, &tf, &err);
+    }
+    free(trace.ep);
     if (st != ISW_OK) {
         isw_data_free(&data);
         return fail(st, &err);

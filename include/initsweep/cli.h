@@ -21,6 +21,9 @@ typedef struct {
     int resume, fresh, quiet;
     const char *shard;                   /* --shard K/N */
     int ranks;                           /* plan --ranks N */
+    int has_task;                        /* train --task N given */
+    uint64_t task;                       /* its grid task id */
+    const char *trace;                   /* train --trace FILE, or NULL */
 } isw_cli_args_t;
 
 /* The whole program: --help, --help-keys, --schema, --version, or a command. */
