@@ -58,7 +58,7 @@ typedef struct {
     const char *help;
 } keydef_t;
 
-#define ISW_SPEC_MAX_KEYS 64              /* room for the rows, for name lists */
+#define ISW_SPEC_MAX_KEYS 96              /* room for the rows, for name lists */
 extern const keydef_t isw_spec_keys[];
 extern const size_t isw_spec_nkeys;
 

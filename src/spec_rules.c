@@ -78,6 +78,25 @@ static int rule_model(isw_spec_t *s, const vctx_t *v)
     return ISW_OK;
 }
 
+/* model.width and model.depth, when given, make model.hidden: depth copies
+ * of width, the missing one from model.hidden (its first width, its
+ * length; one layer when it is empty). */
+static int rule_shape(isw_spec_t *s, const vctx_t *v)
+{
+    isw_model_spec_t *m = &s->model;
+    if (m->width == 0 && m->depth == 0)
+        return ISW_OK;
+    int W = m->width > 0 ? m->width : m->nhidden > 0 ? m->hidden[0] : 0;
+    int D = m->depth > 0 ? m->depth : m->nhidden > 0 ? m->nhidden : 1;
+    if (W == 0)
+        return isw_spec_verr(v, "model.depth", "found %d layers but no width: expected "
+                             "model.width, or a model.hidden list to take it from", m->depth);
+    m->nhidden = D;
+    for (int l = 0; l < D; l++)
+        m->hidden[l] = W;
+    return ISW_OK;
+}
+
 /* The lr multipliers match the depth: a list has one per weight layer, a
  * train.lr_layer.K key names an existing layer. */
 static int rule_lr_layer(const isw_spec_t *s, const vctx_t *v)
@@ -162,7 +181,7 @@ int isw_spec_validate_at(isw_spec_t *s, const char *file, const keylines_t *kl,
     int st;
     if ((st = rule_name(s, &v)) || (st = isw_spec_check_fields(s, "data", &v)) ||
         (st = rule_data(s, &v)) || (st = isw_spec_check_fields(s, "model", &v)) ||
-        (st = rule_model(s, &v)) || (st = isw_spec_check_fields(s, "init", &v)) ||
+        (st = rule_model(s, &v)) || (st = rule_shape(s, &v)) || (st = isw_spec_check_fields(s, "init", &v)) ||
         (st = isw_spec_check_fields(s, "train", &v)) || (st = rule_lr_layer(s, &v)) ||
         (st = rule_pack(s, &v)) ||
         (st = rule_target(s, &v)) || (st = isw_spec_check_fields(s, "criteria", &v)))

@@ -585,18 +585,25 @@ out:
     return st;
 }
 
+const char *const isw_stats_fit_axes[ISW_STATS_NFIT_AXES] = {"init.scale", "model.width",
+                                                               "model.depth"};
+
 int isw_stats_compute(isw_stats_t *s, const isw_runs_t *runs, isw_error_t *err)
 {
     memset(s, 0, sizeof *s);
     s->runs = runs;
     s->seed_axis = s->lr_axis = s->scale_axis = -1;
+    int fit_rank = ISW_STATS_NFIT_AXES;
     for (int i = 0; i < runs->naxes; i++) {
         if (strcmp(runs->axes[i], "seed") == 0)
             s->seed_axis = i;
         else if (strcmp(runs->axes[i], "train.lr") == 0)
             s->lr_axis = i;
-        else if (strcmp(runs->axes[i], "init.scale") == 0)
-            s->scale_axis = i;
+        for (int f = 0; f < fit_rank; f++)
+            if (strcmp(runs->axes[i], isw_stats_fit_axes[f]) == 0) {
+                s->scale_axis = i;
+                fit_rank = f;
+            }
     }
     int st = compute_cells(s, err);
     if (st == ISW_OK && s->lr_axis >= 0)

@@ -19,8 +19,8 @@ static const char *const boundary_columns[] = {
     "lr_diverge", "lr_diverge_lo", "lr_diverge_hi", "crossings_boundary", "crossings_diverge",
     "n_lr", "c_loss", "c_loss_lo", "c_loss_hi", "c_sharp", "c_sharp_lo", "c_sharp_hi", "c_max",
     NULL};
-static const char *const fit_columns[] = {"edge", "slope", "slope_se", "intercept", "r2", "n",
-                                          NULL};
+static const char *const fit_columns[] = {"axis",      "edge", "slope", "slope_se",
+                                          "intercept", "r2",   "n",     NULL};
 
 static int put_names(const char **names, int n, const char *const *list)
 {
@@ -142,6 +142,7 @@ static int write_fit(FILE *out, void *user, isw_error_t *err)
     for (size_t i = 0; i < s->nfits; i++) {
         const isw_stats_fitrow_t *r = &s->fits[i];
         put_axes(out, s, skip, (long)r->run);
+        fprintf(out, "%s,", s->runs->axes[s->scale_axis]);
         fputs(r->edge == 0 ? "boundary" : "diverge", out);
         const double v[] = {r->fit.slope, r->fit.slope_se, r->fit.intercept, r->fit.r2};
         put_doubles(out, v, sizeof v / sizeof v[0]);

@@ -690,6 +690,24 @@ static void drop_lane(pack_t *p, int k)
     isw_mlp_set_lanes(net, last > 0 ? last : 1);
 }
 
+/* An earlier run of the pack with the same init draws (the same init
+ * settings and seeds: the lanes of an lr axis) has the same parameters
+ * at init, so the same lambda_0, bit for bit: its record's, or NaN. */
+static double known_sharpness(const pack_t *p, size_t run)
+{
+    const isw_spec_t *s = &p->specs[run];
+    for (size_t j = run; j-- > 0;) {
+        const isw_spec_t *o = &p->specs[j];
+        if (o->seed == s->seed && o->base_seed == s->base_seed &&
+            o->init.dist == s->init.dist && o->init.scale == s->init.scale &&
+            o->init.mean == s->init.mean && o->init.bias == s->init.bias &&
+            o->init.bias_scale == s->init.bias_scale && o->init.last_dist == s->init.last_dist &&
+            o->init.last_scale == s->init.last_scale && !isnan(p->recs[j].sharpness_initial))
+            return p->recs[j].sharpness_initial;
+    }
+    return NAN;
+}
+
 /* What the first evaluation of a run adds to its record. */
 static void lane_initial(pack_t *p, int k)
 {
@@ -698,9 +716,14 @@ static void lane_initial(pack_t *p, int k)
     isw_record_t *rec = &p->recs[ln->run];
     rec->loss_initial = p->ep[k].loss;
     rec->grad_norm_initial = grad_total(&p->ep[k]);
-    if (wants_sharpness(s))
+    if (wants_sharpness(s)) {
+        /* lambda_0 of these init draws is known when a run with the same
+         * draws started before (an lr sweep: every c of a seed shares it),
+         * unless this run tracks the sharpness and needs the eigenvector */
+        double known = ln->warm ? NAN : known_sharpness(p, ln->run);
         rec->sharpness_initial = ln->sharp[0] =
-            lane_sharpness(&p->ws, p->data, k, s, 0, ln->warm, NULL, 0);
+            !isnan(known) ? known : lane_sharpness(&p->ws, p->data, k, s, 0, ln->warm, NULL, 0);
+    }
     /* lr in units of the curvature: c = train.lr, lr = c / lambda_0.  Without
      * a positive lambda_0 there is no such scale: the run does not move
      * (lr 0; it ends flat, `stalled`, with lr_used 0 in its record). */

@@ -94,6 +94,10 @@ typedef struct {
     int bias;                            /* default 1 */
     isw_param_t parameterization;        /* default standard */
     double leaky_slope;                  /* model.leaky_slope, default 0.01 */
+    /* model.width / model.depth: when either is given (> 0), validation
+     * makes `hidden` depth copies of width (the other taken from hidden:
+     * its first width, its length), so either can be a numeric axis */
+    int width, depth;
     /* Whether output / loss were given.  When not, isw_spec_validate's
      * resolution picks softmax + cross_entropy for classification data and
      * linear + mse for regression data (on every validate).  The value

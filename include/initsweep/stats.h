@@ -41,7 +41,9 @@
  *   instead of silently dropping out; a quantile that lands on such a run is
  *   written "inf".  Quantiles are R's type 7 (gsl_stats_quantile_from_sorted_data),
  *   with inf handled: h = (n-1) q, x[floor h] + (h - floor h)(x[floor h + 1] - x[floor h]).
- * - Fits: ordinary least squares of ln(edge lr) on ln(init.scale) by
+ * - Fits: against the first of isw_stats_fit_axes that the sweep has
+ *   (init.scale, model.width, model.depth: fit.csv's `axis`), ordinary
+ *   least squares of ln(edge lr) on ln(that axis) by
  *   gsl_fit_linear over the slices where the edge is defined (scale > 0);
  *   slope_se = sqrt(cov11), gsl's cov11 already scaled by the residual
  *   variance sumsq/(n-2), i.e. the usual OLS standard error.  n < 2: no fit;
@@ -148,10 +150,10 @@ typedef struct {
     size_t npoints;
     isw_stats_point_t *points; /* sorted by lr */
     isw_stats_edges_t edges;
-    double scale;        /* numeric init.scale, NaN without that axis */
+    double scale;        /* numeric value of the fit axis, NaN without one */
 } isw_stats_slice_t;
 
-/* One fit row: a group of slices that differ only in init.scale, one edge. */
+/* One fit row: a group of slices that differ only in the fit axis, one edge. */
 typedef struct {
     size_t run;          /* a run of the group: its other axis values are the group's */
     uint64_t first_task;
@@ -161,7 +163,8 @@ typedef struct {
 
 typedef struct {
     const isw_runs_t *runs;      /* borrowed: must outlive the summary */
-    int seed_axis, lr_axis, scale_axis; /* column indices, -1 when absent */
+    int seed_axis, lr_axis;      /* column indices, -1 when absent */
+    int scale_axis;              /* the fit axis (isw_stats_fit_axes), -1 when none */
     size_t ncells;
     isw_stats_cell_t *cells;     /* ordered by first_task */
     size_t nslices;
@@ -170,6 +173,11 @@ typedef struct {
     isw_stats_fitrow_t *fits;    /* ordered by first_task, boundary then diverge;
                                   * 0 without train.lr or init.scale */
 } isw_stats_t;
+
+/* The axes fits are made against, in order of preference: the first one
+ * a sweep has is its fit axis. */
+#define ISW_STATS_NFIT_AXES 3
+extern const char *const isw_stats_fit_axes[ISW_STATS_NFIT_AXES];
 
 /* Computes cells, slices and fits of a runs table.  ISW_EINVAL (naming
  * file:line of the run) when a train.lr or init.scale value is not a

@@ -289,7 +289,23 @@ def check_catapult_uv():
         check(peak > 100, "catapult_uv %s: the catapult's loss peak is %.3g x its start" % (w, peak))
 
 
+def check_width_scaling(name, want, lrs):
+    # three widths of the five, a coarser grid and refinement
+    out = sweep(name, "sweep.model.width=[256, 1024, 4096]", "sweep.train.lr=" + lrs,
+                "refine.rounds=6", "refine.tolerance=0.02")
+    fits = read_csv(os.path.join(out, "fit.csv"))
+    div = [f for f in fits if f["edge"] == "diverge"]
+    check(len(div) == 1 and div[0]["axis"] == "model.width" and div[0]["n"] == "3",
+          "%s: one divergence fit against model.width over 3 widths: %s" % (name, div))
+    if div:
+        check_near(num(div[0]["slope"]), want, 0.1, "%s: slope of ln lr_diverge on ln width" % name)
+
+
 CHECKS = {
+    "width_scaling.yaml": lambda: check_width_scaling("width_scaling.yaml", -1.0,
+                                                      "{logspace: [0.001, 10, 9]}"),
+    "width_scaling_mf.yaml": lambda: check_width_scaling("width_scaling_mf.yaml", 1.0,
+                                                         "{logspace: [10, 1000000, 11]}"),
     "catapult_uv.yaml": check_catapult_uv,
     "quickstart.yaml": check_quickstart,
     "fmnist_sigmoid.yaml": check_fmnist_sigmoid,

@@ -581,9 +581,10 @@ static void test_summarize(const char *dir)
     snprintf(path, sizeof path, "%s/fit.csv", dir);
     CHECK(table_read(&t, path));
     CHECK_INT(t.nrows, 3);
-    CHECK_INT(t.ncols, 7);
+    CHECK_INT(t.ncols, 8);
     CHECK_STR(t.f[0][0], "model.hidden");
     CHECK_STR(cell(&t, 1, "model.hidden"), "[16, 16]");
+    CHECK_STR(cell(&t, 1, "axis"), "init.scale");
     CHECK_STR(cell(&t, 1, "edge"), "boundary");
     CHECK_STR(cell(&t, 2, "edge"), "diverge");
     double lx[3] = {0, log(2), log(4)}, ly[3] = {log(b1), log(b2), log(b4)};
@@ -676,7 +677,8 @@ static void test_summarize_no_lr(const char *dir)
     snprintf(path, sizeof path, "%s/fit.csv", dir);
     CHECK(table_read(&t, path));
     CHECK_INT(t.nrows, 1);
-    CHECK_STR(t.f[0][1], "edge");
+    CHECK_STR(t.f[0][1], "axis");
+    CHECK_STR(t.f[0][2], "edge");
     free(t.text);
 }
 
