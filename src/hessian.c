@@ -52,6 +52,7 @@ int isw_hess_alloc(isw_hess_t *h, const isw_mlp_t *net, size_t chunk, int lanczo
     h->chunk = chunk > 0 ? chunk : 1;
     h->maxw = net->max_width;
     h->lanczos_iters = lanczos_iters > 0 ? lanczos_iters : 0;
+    isw_hess_set_metric(h, NULL);
     size_t widths = 0;
     for (int l = 1; l <= h->L; l++)
         widths += (size_t)h->width[l];
@@ -324,6 +325,41 @@ double isw_hess_vec(isw_hess_t *h, const isw_data_t *data, size_t n, const doubl
 
 /* ---- the top eigenvalue -------------------------------------------------- */
 
+void isw_hess_set_metric(isw_hess_t *h, const double *p)
+{
+    h->precond = 0;
+    for (int l = 0; l < h->L; l++) {
+        h->psqrt[l] = p ? sqrt(p[l]) : 1.0;
+        h->precond |= h->psqrt[l] != 1.0;
+    }
+}
+
+/* x (nparams) *= sqrt(p_l) layer by layer. */
+static void metric_apply(const isw_hess_t *h, double *x)
+{
+    for (int l = 0; l < h->L; l++) {
+        size_t end = l + 1 < h->L ? h->woff[l + 1] : h->nparams;
+        for (size_t i = h->woff[l]; i < end; i++)
+            x[i] *= h->psqrt[l];
+    }
+}
+
+/* hv = P^1/2 H P^1/2 v (H v without a metric); the third vector slot is
+ * scratch. */
+static void op(isw_hess_t *h, const isw_data_t *data, size_t nrows, const double *theta,
+               const double *v, double *hv)
+{
+    if (!h->precond) {
+        isw_hess_vec(h, data, nrows, theta, v, hv, NULL);
+        return;
+    }
+    double *u = h->vec + 2 * h->nparams;
+    memcpy(u, v, h->nparams * sizeof(double));
+    metric_apply(h, u);
+    isw_hess_vec(h, data, nrows, theta, u, hv, NULL);
+    metric_apply(h, hv);
+}
+
 static double dot(const double *a, const double *b, size_t n)
 {
     double s = 0;
@@ -367,7 +403,7 @@ static double power(isw_hess_t *h, const isw_data_t *data, size_t nrows, const d
         start_vector(h, v, r, warm && pass == 0);
         double rq = NAN;
         for (int it = 0; it < iters; it++) {
-            isw_hess_vec(h, data, nrows, theta, v, hv, NULL);
+            op(h, data, nrows, theta, v, hv);
             for (size_t i = 0; i < n; i++)
                 hv[i] -= shift * v[i];
             rq = dot(v, hv, n);
@@ -398,7 +434,7 @@ static double lanczos(isw_hess_t *h, const isw_data_t *data, size_t nrows, const
     int k = 0;
     for (; k < m; k++) {
         double *q = Q + (size_t)k * n;
-        isw_hess_vec(h, data, nrows, theta, q, w, NULL);
+        op(h, data, nrows, theta, q, w);
         a[k] = dot(q, w, n);
         if (!isfinite(a[k]))
             return NAN;

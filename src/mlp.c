@@ -41,7 +41,8 @@ static const struct {
 };
 
 static const char *const param_names[ISW_NPARAMETERIZATIONS] = {
-    [ISW_PARAM_STANDARD] = "standard", [ISW_PARAM_MEAN_FIELD] = "mean_field"};
+    [ISW_PARAM_STANDARD] = "standard", [ISW_PARAM_MEAN_FIELD] = "mean_field",
+    [ISW_PARAM_NTK] = "ntk", [ISW_PARAM_MUP] = "mup"};
 static const char *const prec_names[ISW_NPRECS] = {
     [ISW_PREC_FLOAT] = "float", [ISW_PREC_DOUBLE] = "double"};
 
@@ -147,10 +148,18 @@ static int mlp_layout(isw_mlp_t *net, mlp_sizes_t *sz, const isw_model_spec_t *m
     size_t off = 0, units = 0, maxw = 0, K = (size_t)lanes;
     for (int l = 0; l < net->L; l++) {
         size_t in = (size_t)net->width[l], out = (size_t)net->width[l + 1];
+        int last = l == net->L - 1;
+        net->alpha[l] = 1.0;
+        net->lr_scale[l] = 1.0;
         if (m->parameterization == ISW_PARAM_MEAN_FIELD)
-            net->alpha[l] = l < net->L - 1 ? 1.0 / sqrt((double)in) : 1.0 / (double)in;
-        else
-            net->alpha[l] = 1.0;
+            net->alpha[l] = !last ? 1.0 / sqrt((double)in) : 1.0 / (double)in;
+        else if (m->parameterization == ISW_PARAM_NTK)
+            net->alpha[l] = 1.0 / sqrt((double)in);
+        else if (m->parameterization == ISW_PARAM_MUP) {
+            net->alpha[l] = last ? 1.0 / sqrt((double)in) : 1.0;
+            /* the input layer of a net with hidden layers: lr x its width */
+            net->lr_scale[l] = l == 0 && !last ? (double)out : 1.0;
+        }
         net->woff[l] = off;
         net->boff[l] = off + out * in;
         net->lsize[l] = out * in + (net->bias ? out : 0);

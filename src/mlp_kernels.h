@@ -497,7 +497,7 @@ static void KN(backward_sgd)(isw_mlp_t *net, size_t B, double scale, const doubl
         }
         real c[ISW_MAX_LANES];
         for (int k = 0; k < K; k++)
-            c[k] = (real)(-lr[k] * (mult[k] ? mult[k][l] : 1.0) * scale);
+            c[k] = (real)(-lr[k] * (mult[k] ? mult[k][l] : 1.0) * net->lr_scale[l] * scale);
         for (size_t i = 0; i < B; i++)
             for (int k = 0; k < K; k++) {
                 real *d = dZ + i * ko + (size_t)k * out;
@@ -546,7 +546,8 @@ static void KN(sgd_step)(isw_mlp_t *net, int k, double lr, const double *lr_mult
     const real *G = net->grads;
     for (int l = 0; l < net->L; l++) {
         size_t out = (size_t)net->width[l + 1], nw = out * (size_t)net->width[l];
-        real lr_eff = (real)(lr * (lr_mult ? lr_mult[l] : 1.0)), mom = (real)momentum;
+        real lr_eff = (real)(lr * (lr_mult ? lr_mult[l] : 1.0) * net->lr_scale[l]);
+        real mom = (real)momentum;
         KN(sgd_update)(LANE_W(net, P, l, k), LANE_W(net, V, l, k), LANE_W(net, G, l, k), nw,
                        lr_eff, mom);
         if (net->bias)

@@ -322,6 +322,10 @@ static double lane_sharpness(run_ws_t *ws, const isw_data_t *data, int k, const 
                              int epoch, double *warm, double *top, int ntop)
 {
     size_t n = ws->net.nparams;
+    double p[ISW_MAX_LAYERS];
+    for (int l = 0; l < ws->net.L; l++)
+        p[l] = s->train.lr_layer[l] * ws->net.lr_scale[l];
+    isw_hess_set_metric(&ws->hess, p);
     isw_mlp_params_get_lane(&ws->net, k, ws->scratch);
     gsl_rng *r = isw_init_rng(isw_seed_derive(s->base_seed, s->seed, 0), (uint64_t)epoch,
                               ISW_STREAM_PROBE);
@@ -702,7 +706,9 @@ static double known_sharpness(const pack_t *p, size_t run)
             o->init.dist == s->init.dist && o->init.scale == s->init.scale &&
             o->init.mean == s->init.mean && o->init.bias == s->init.bias &&
             o->init.bias_scale == s->init.bias_scale && o->init.last_dist == s->init.last_dist &&
-            o->init.last_scale == s->init.last_scale && !isnan(p->recs[j].sharpness_initial))
+            o->init.last_scale == s->init.last_scale &&
+            memcmp(o->train.lr_layer, s->train.lr_layer, sizeof s->train.lr_layer) == 0 &&
+            !isnan(p->recs[j].sharpness_initial))
             return p->recs[j].sharpness_initial;
     }
     return NAN;

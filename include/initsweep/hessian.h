@@ -45,6 +45,13 @@ typedef struct {
      * of the one below */
     double *G, *RG, *dH, *RdH;
     double *vec;                         /* (5 * nparams): the estimators' vectors */
+    /* The metric of the step: with per-layer learning rates p_l (lr
+     * multipliers, the parameterisation's factors) gradient descent is
+     * stable on a quadratic iff lr * lambda_max(P^1/2 H P^1/2) < 2, so the
+     * estimators work on that matrix.  sqrt(p_l) per weight layer; all 1
+     * (precond 0) by default. */
+    double psqrt[ISW_MAX_LAYERS];
+    int precond;
     double *lanczos;                     /* (iters * nparams) Lanczos basis, or NULL */
     double *tri;                         /* (4 * iters) its tridiagonal's two diagonals,
                                           * Ritz values, top eigenvector of T */
@@ -64,7 +71,12 @@ void isw_hess_free(isw_hess_t *h);
 double isw_hess_vec(isw_hess_t *h, const isw_data_t *data, size_t n, const double *theta,
                     const double *v, double *hv, double *g);
 
-/* The top (algebraically largest) eigenvalue of H at theta.
+/* The per-layer learning-rate factors p[0..L) of the step (NULL: all 1):
+ * isw_hess_top then works on P^1/2 H P^1/2. */
+void isw_hess_set_metric(isw_hess_t *h, const double *p);
+
+/* The top (algebraically largest) eigenvalue of H at theta (of
+ * P^1/2 H P^1/2 with a metric).
  * power: `iters` power iterations on H; when the eigenvalue largest in
  * magnitude is negative, as many again on H - mu I finds the top.
  * lanczos: `iters` Lanczos steps with full reorthogonalisation (iters <=

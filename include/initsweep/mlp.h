@@ -48,7 +48,16 @@ typedef enum { ISW_ACT_SIGMOID, ISW_ACT_TANH, ISW_ACT_RELU, ISW_ACT_LEAKY_RELU,
                ISW_ACT_LINEAR, ISW_NACTS } isw_act_t;
 typedef enum { ISW_OUT_SIGMOID, ISW_OUT_SOFTMAX, ISW_OUT_LINEAR, ISW_NOUTS } isw_out_t;
 typedef enum { ISW_LOSS_MSE, ISW_LOSS_CROSS_ENTROPY, ISW_NLOSSES } isw_loss_t;
-typedef enum { ISW_PARAM_STANDARD, ISW_PARAM_MEAN_FIELD,
+/* Pre-activation multipliers alpha_l and per-layer lr scales (mlp.c):
+ * standard   alpha 1;
+ * mean_field alpha 1/sqrt(fan_in) on hidden layers, 1/fan_in on the output;
+ * ntk        alpha 1/sqrt(fan_in) on every layer (weights N(0, 1): init normal);
+ * mup        the maximal-update parameterisation for SGD (Yang & Hu 2021),
+ *            in the equivalent form with fan-in inits (lecun_normal):
+ *            alpha 1/sqrt(fan_in) on the output layer, 1 elsewhere, and the
+ *            input layer's lr scaled by its width n (its fan_out), so one
+ *            global lr means the same at every width. */
+typedef enum { ISW_PARAM_STANDARD, ISW_PARAM_MEAN_FIELD, ISW_PARAM_NTK, ISW_PARAM_MUP,
                ISW_NPARAMETERIZATIONS } isw_param_t;
 typedef enum { ISW_PREC_FLOAT, ISW_PREC_DOUBLE, ISW_NPRECS } isw_prec_t;
 
@@ -117,6 +126,7 @@ typedef struct {
     int classification;                  /* caller sets data->classes > 0; 0: accuracy NaN */
     double leaky_slope;
     double alpha[ISW_MAX_LAYERS];        /* pre-activation multipliers */
+    double lr_scale[ISW_MAX_LAYERS];     /* the parameterisation's per-layer lr factor */
     size_t woff[ISW_MAX_LAYERS], boff[ISW_MAX_LAYERS];
     size_t lsize[ISW_MAX_LAYERS];        /* parameters of layer l (W and b) of one lane */
     size_t nparams;                      /* parameters of one lane */

@@ -50,7 +50,8 @@ typedef enum { ISW_COL_OUTCOME, ISW_COL_INT, ISW_COL_EPOCH, ISW_COL_REAL } isw_c
       "learning rate the run trained with: train.lr, or train.lr / sharpness_initial with "    \
       "train.lr_unit: sharpness (0 when that is not positive)")                                 \
     X(sharpness_initial, REAL, NAN,                                                             \
-      "top Hessian eigenvalue at initialisation (exact Hessian-vector products in double); "   \
+      "top Hessian eigenvalue at initialisation (exact Hessian-vector products in double; "    \
+      "with per-layer lr factors, of P^1/2 H P^1/2, so lr * it < 2 is the GD condition); "     \
       "empty unless train.sharpness or train.lr_unit: sharpness")                               \
     X(sharpness_max, REAL, NAN,                                                                 \
       "largest probed sharpness lambda_t (train.sharpness_every); empty without")               \

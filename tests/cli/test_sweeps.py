@@ -290,22 +290,27 @@ def check_catapult_uv():
 
 
 def check_width_scaling(name, want, lrs):
-    # three widths of the five, a coarser grid and refinement
+    # three widths of the five, a coarser grid and refinement; want: the
+    # slope per parameterisation
     out = sweep(name, "sweep.model.width=[256, 1024, 4096]", "sweep.train.lr=" + lrs,
                 "refine.rounds=6", "refine.tolerance=0.02")
     fits = read_csv(os.path.join(out, "fit.csv"))
     div = [f for f in fits if f["edge"] == "diverge"]
-    check(len(div) == 1 and div[0]["axis"] == "model.width" and div[0]["n"] == "3",
-          "%s: one divergence fit against model.width over 3 widths: %s" % (name, div))
-    if div:
-        check_near(num(div[0]["slope"]), want, 0.1, "%s: slope of ln lr_diverge on ln width" % name)
+    check(len(div) == len(want) and all(f["axis"] == "model.width" and f["n"] == "3"
+                                        for f in div),
+          "%s: a divergence fit against model.width over 3 widths per parameterisation: %s"
+          % (name, div))
+    for f in div:
+        param = f.get("model.parameterization", "mean_field")
+        check_near(num(f["slope"]), want.get(param, math.nan), 0.1,
+                   "%s %s: slope of ln lr_diverge on ln width" % (name, param))
 
 
 CHECKS = {
-    "width_scaling.yaml": lambda: check_width_scaling("width_scaling.yaml", -1.0,
-                                                      "{logspace: [0.001, 10, 9]}"),
-    "width_scaling_mf.yaml": lambda: check_width_scaling("width_scaling_mf.yaml", 1.0,
-                                                         "{logspace: [10, 1000000, 11]}"),
+    "width_scaling.yaml": lambda: check_width_scaling(
+        "width_scaling.yaml", {"standard": -1.0, "mup": 0.0}, "{logspace: [0.001, 100, 11]}"),
+    "width_scaling_mf.yaml": lambda: check_width_scaling(
+        "width_scaling_mf.yaml", {"mean_field": 1.0}, "{logspace: [10, 1000000, 11]}"),
     "catapult_uv.yaml": check_catapult_uv,
     "quickstart.yaml": check_quickstart,
     "fmnist_sigmoid.yaml": check_fmnist_sigmoid,

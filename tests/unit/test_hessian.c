@@ -178,6 +178,8 @@ static void test_spectrum(isw_act_t act, isw_out_t out, isw_loss_t loss)
     }
     gsl_vector *ev = gsl_vector_alloc(np);
     gsl_eigen_symm_workspace *ws = gsl_eigen_symm_alloc(np);
+    gsl_matrix *H2 = gsl_matrix_alloc(np, np);
+    gsl_matrix_memcpy(H2, H);   /* gsl_eigen_symm destroys its input */
     gsl_eigen_symm(H, ev, ws);
     gsl_sort_vector(ev);
     double top[3] = {gsl_vector_get(ev, np - 1), gsl_vector_get(ev, np - 2),
@@ -197,6 +199,24 @@ static void test_spectrum(isw_act_t act, isw_out_t out, isw_loss_t loss)
     l = isw_hess_top(&h, &d, n, t, ISW_SHARP_POWER, 3000, r, 0, got, 1);
     CHECK_NEAR(l, top[0], 1e-4 * big);
     CHECK_NEAR(got[0], l, 0);
+    /* in the metric of per-layer learning rates p: the top of
+     * P^1/2 H P^1/2, from the same columns scaled */
+    const double p[3] = {2.0, 0.5, 3.0};
+    for (size_t i = 0; i < np; i++)
+        for (size_t j = 0; j < np; j++) {
+            int li = i < net.woff[1] ? 0 : i < net.woff[2] ? 1 : 2;
+            int lj = j < net.woff[1] ? 0 : j < net.woff[2] ? 1 : 2;
+            *gsl_matrix_ptr(H2, i, j) *= sqrt(p[li] * p[lj]);
+        }
+    gsl_eigen_symm(H2, ev, ws);
+    double ptop = gsl_vector_max(ev);
+    isw_hess_set_metric(&h, p);
+    l = isw_hess_top(&h, &d, n, t, ISW_SHARP_LANCZOS, (int)np, r, 0, got, 1);
+    CHECK_NEAR(l, ptop, 1e-9 * fmax(fabs(ptop), big));
+    isw_hess_set_metric(&h, NULL);
+    CHECK_NEAR(isw_hess_top(&h, &d, n, t, ISW_SHARP_LANCZOS, (int)np, r, 0, got, 1), top[0],
+               1e-9 * big);
+    gsl_matrix_free(H2);
     printf("spectrum act %d out %d loss %d: %zu parameters, top %.9g %.9g %.9g, bottom %.9g\n",
            act, out, loss, np, top[0], top[1], top[2], bottom);
     gsl_eigen_symm_free(ws);

@@ -136,7 +136,7 @@ static void test_gradients_all_cases(void)
         for (int out = ISW_OUT_SIGMOID; out <= ISW_OUT_LINEAR; out++)
             for (int loss = ISW_LOSS_MSE; loss <= ISW_LOSS_CROSS_ENTROPY; loss++)
                 for (int bias = 0; bias <= 1; bias++)
-                    for (int param = ISW_PARAM_STANDARD; param <= ISW_PARAM_MEAN_FIELD; param++) {
+                    for (int param = 0; param < ISW_NPARAMETERIZATIONS; param++) {
                         if (loss == ISW_LOSS_CROSS_ENTROPY && out == ISW_OUT_LINEAR)
                             continue;
                         isw_model_spec_t m = model(act, out, loss, bias, param, 2, hidden45);
@@ -180,7 +180,7 @@ static void test_gradients_all_cases(void)
                         isw_mlp_free(&nf);
                         cases++;
                     }
-    CHECK_INT(cases, 100);
+    CHECK_INT(cases, 200);   /* 50 models x 4 parameterisations */
     printf("gradient check: %d cases, worst FD relative error (double) %.3g, "
            "worst float-vs-double relative difference %.3g\n", cases, worst_fd, worst_prec);
 }
@@ -224,6 +224,46 @@ static void test_mse_by_hand(isw_prec_t prec)
         }
         isw_mlp_free(&net);
     }
+}
+
+/* The parameterisations' multipliers and per-layer lr factors on a 3-5-2
+ * net (fan-ins 3 and 5), and that an SGD step applies the factors. */
+static void test_parameterizations(isw_prec_t prec)
+{
+    const int h5[1] = {5};
+    struct { isw_param_t p; double a0, a1, s0, s1; } want[] = {
+        {ISW_PARAM_STANDARD, 1, 1, 1, 1},
+        {ISW_PARAM_MEAN_FIELD, 1 / sqrt(3.0), 1 / 5.0, 1, 1},
+        {ISW_PARAM_NTK, 1 / sqrt(3.0), 1 / sqrt(5.0), 1, 1},
+        {ISW_PARAM_MUP, 1, 1 / sqrt(5.0), 5, 1}};
+    for (size_t c = 0; c < sizeof want / sizeof want[0]; c++) {
+        isw_model_spec_t m = model(ISW_ACT_TANH, ISW_OUT_LINEAR, ISW_LOSS_MSE, 1, want[c].p, 1, h5);
+        isw_mlp_t net;
+        CHECK_INT(isw_mlp_alloc(&net, &m, 3, 2, prec, 4), ISW_OK);
+        CHECK_NEAR(net.alpha[0], want[c].a0, 1e-15);
+        CHECK_NEAR(net.alpha[1], want[c].a1, 1e-15);
+        CHECK_NEAR(net.lr_scale[0], want[c].s0, 0);
+        CHECK_NEAR(net.lr_scale[1], want[c].s1, 0);
+        fill_random(&net, 4, 9);
+        isw_mlp_forward(&net, 4);
+        isw_mlp_backward(&net, 4, 0.25, 0);
+        size_t n = net.nparams;
+        double *before = malloc(3 * n * sizeof(double)), *after = before + n, *g = after + n;
+        isw_mlp_params_get(&net, before);
+        isw_mlp_grads_get(&net, g);
+        isw_mlp_sgd_step(&net, 0.125, NULL, 0);
+        isw_mlp_params_get(&net, after);
+        double worst = 0;
+        for (size_t k = 0; k < n; k++) {
+            double f = k < net.woff[1] ? want[c].s0 : want[c].s1;
+            worst = fmax(worst, fabs(after[k] - (before[k] - 0.125 * f * g[k])));
+        }
+        CHECK(worst < (prec == ISW_PREC_FLOAT ? 1e-5 : 1e-14));
+        free(before);
+        isw_mlp_free(&net);
+    }
+    CHECK_STR(isw_param_name(ISW_PARAM_MUP), "mup");
+    CHECK_STR(isw_param_name(ISW_PARAM_NTK), "ntk");
 }
 
 /* Softmax cross-entropy is -log p of the right class, and stays finite
@@ -818,6 +858,7 @@ int main(void)
     for (int p = ISW_PREC_FLOAT; p <= ISW_PREC_DOUBLE; p++) {
         isw_prec_t prec = (isw_prec_t)p;
         test_mse_by_hand(prec);
+        test_parameterizations(prec);
         test_cross_entropy(prec);
         test_homogeneity(ISW_ACT_RELU, prec);
         test_homogeneity(ISW_ACT_LEAKY_RELU, prec);

@@ -282,6 +282,16 @@ static void test_least_squares_threshold(void)
         CHECK_INT(rec[1].eos_epoch, 0);
         CHECK_NEAR(rec[1].eos_ratio, 1.02, 1e-9);
         CHECK(rec[1].loss_early_ratio > 1.0);
+        /* a layer lr multiplier moves the absolute edge, not c: the
+         * sharpness is taken in the step's metric (0.5 lambda_max) */
+        for (int k = 0; k < 2; k++) {
+            two[k].train.lr_layer[0] = 0.5;
+            two[k].train.sharpness_every = 0;
+        }
+        CHECK_INT(isw_train_pack(rec, two, 2, &d, NULL, NULL, NULL, NULL, &err), ISW_OK);
+        CHECK_NEAR(rec[0].sharpness_initial / lmax, 0.5, 1e-9);
+        CHECK(rec[0].outcome != ISW_OUTCOME_DIVERGED);
+        CHECK_INT(rec[1].outcome, ISW_OUTCOME_DIVERGED);
     }
     isw_data_free(&d);
 }
