@@ -306,7 +306,26 @@ def check_width_scaling(name, want, lrs):
                    "%s %s: slope of ln lr_diverge on ln width" % (name, param))
 
 
+def check_edge_of_stability():
+    # fewer samples and steps, sparser probes
+    out = sweep("edge_of_stability.yaml", "data.limit=500", "train.epochs=1500",
+                "train.sharpness_every=25", "train.sharpness_iters=12")
+    runs = {r["train.lr"]: r for r in read_csv(os.path.join(out, "runs.csv"))}
+    check(sorted(runs) == ["0.1", "0.2"], "edge_of_stability: lrs %s" % sorted(runs))
+    for lr, r in runs.items():
+        check(r["outcome"] == "converged", "edge_of_stability lr %s: %s" % (lr, r["outcome"]))
+        check(r["eos_epoch"] != "", "edge_of_stability lr %s: reaches 2/lr" % lr)
+        # hovers at the edge: neither below it (stable) nor far past (divergence)
+        ratio = num(r["eos_ratio"])
+        check(0.95 <= ratio <= 1.3, "edge_of_stability lr %s: median lr lambda_t / 2 = %.4g" % (lr, ratio))
+        final = num(r["sharpness_final"]) * float(lr) / 2
+        check(0.9 <= final <= 1.3, "edge_of_stability lr %s: final lr lambda / 2 = %.4g" % (lr, final))
+    check("0.2" in runs and num(runs["0.2"]["loss_max"]) > num(runs["0.2"]["loss_initial"]),
+          "edge_of_stability lr 0.2: the loss spikes above its start and still converges")
+
+
 CHECKS = {
+    "edge_of_stability.yaml": check_edge_of_stability,
     "width_scaling.yaml": lambda: check_width_scaling(
         "width_scaling.yaml", {"standard": -1.0, "mup": 0.0}, "{logspace: [0.001, 100, 11]}"),
     "width_scaling_mf.yaml": lambda: check_width_scaling(
@@ -321,7 +340,7 @@ CHECKS = {
     "he_vs_xavier.yaml": check_he_vs_xavier,
     "fractal_boundary.yaml": check_fractal_boundary,
 }
-NEEDS_FMNIST = {"fmnist_sigmoid.yaml", "fmnist_sigmoid_train.yaml", "relu_softmax_mse.yaml"}
+NEEDS_FMNIST = {"edge_of_stability.yaml", "fmnist_sigmoid.yaml", "fmnist_sigmoid_train.yaml", "relu_softmax_mse.yaml"}
 
 specs = sorted(f for f in os.listdir(SWEEPS) if f.endswith(".yaml"))
 for name in specs:
