@@ -212,14 +212,19 @@ static double out_delta(const isw_hess_t *h, double *p, double *G, double *RG, c
     return loss;
 }
 
-/* Rows [first, first + B) of data, into X and Y as double. */
-static void load_rows(isw_hess_t *h, const isw_data_t *data, size_t first, size_t B)
+/* Rows idx[first .. first + B) of data (idx NULL: rows first ..), into X
+ * and Y as double. */
+static void load_rows(isw_hess_t *h, const isw_data_t *data, const size_t *idx, size_t first,
+                      size_t B)
 {
     size_t nin = data->nin, nout = data->nout;
-    for (size_t i = 0; i < B * nin; i++)
-        h->X[i] = data->X[first * nin + i];
-    for (size_t i = 0; i < B * nout; i++)
-        h->Y[i] = data->Y[first * nout + i];
+    for (size_t i = 0; i < B; i++) {
+        size_t r = idx ? idx[first + i] : first + i;
+        for (size_t j = 0; j < nin; j++)
+            h->X[i * nin + j] = data->X[r * nin + j];
+        for (size_t j = 0; j < nout; j++)
+            h->Y[i * nout + j] = data->Y[r * nout + j];
+    }
 }
 
 /* b (B, out) rows = bias vector, or zero without one. */
@@ -267,6 +272,12 @@ static void r_forward(isw_hess_t *h, const double *theta, const double *v, size_
 double isw_hess_vec(isw_hess_t *h, const isw_data_t *data, size_t n, const double *theta,
                     const double *v, double *hv, double *g)
 {
+    return isw_hess_vec_rows(h, data, NULL, n, theta, v, hv, g);
+}
+
+double isw_hess_vec_rows(isw_hess_t *h, const isw_data_t *data, const size_t *idx, size_t n,
+                         const double *theta, const double *v, double *hv, double *g)
+{
     memset(hv, 0, h->nparams * sizeof(double));
     if (g)
         memset(g, 0, h->nparams * sizeof(double));
@@ -275,7 +286,7 @@ double isw_hess_vec(isw_hess_t *h, const isw_data_t *data, size_t n, const doubl
     size_t nout = (size_t)h->width[h->L];
     for (size_t first = 0; first < n; first += h->chunk) {
         size_t B = n - first < h->chunk ? n - first : h->chunk;
-        load_rows(h, data, first, B);
+        load_rows(h, data, idx, first, B);
         r_forward(h, theta, v, B);
         for (size_t i = 0; i < B; i++)
             loss += out_delta(h, h->H[last] + i * nout, h->G + i * nout, h->RG + i * nout,
@@ -471,6 +482,31 @@ static double lanczos(isw_hess_t *h, const isw_data_t *data, size_t nrows, const
         }
     }
     return lambda;
+}
+
+double isw_hess_batch_sharpness(isw_hess_t *h, const isw_data_t *data, const size_t *idx,
+                                size_t B, size_t nbatches, const double *theta)
+{
+    size_t n = h->nparams;
+    double *g = h->vec + 2 * n, *d = h->vec + 3 * n, *hd = h->vec + 4 * n;
+    double sum = 0;
+    size_t m = 0;
+    for (size_t b = 0; b < nbatches; b++) {
+        memset(d, 0, n * sizeof(double));
+        isw_hess_vec_rows(h, data, idx + b * B, B, theta, d, hd, g);   /* g only */
+        memcpy(d, g, n * sizeof(double));
+        metric_apply(h, d);
+        metric_apply(h, d);                    /* d = P g, the step's direction */
+        isw_hess_vec_rows(h, data, idx + b * B, B, theta, d, hd, NULL);
+        double gpg = dot(g, d, n), dhd = dot(d, hd, n);
+        if (!isfinite(gpg) || !isfinite(dhd))
+            return NAN;
+        if (gpg > 0) {
+            sum += dhd / gpg;
+            m++;
+        }
+    }
+    return m ? sum / (double)m : NAN;
 }
 
 double isw_hess_top(isw_hess_t *h, const isw_data_t *data, size_t n, const double *theta,

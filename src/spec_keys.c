@@ -139,6 +139,8 @@ const keydef_t isw_spec_keys[] = {
      "power", "top Hessian eigenvalue by power iteration or Lanczos"},
     {"train.sharpness_every", K_INT, FLD(train.sharpness_every), R_NONNEG, ISW_MAX_EPOCHS, NONE,
      0, "0", "probe the sharpness every K evaluations (steps with full batch), 0 never"},
+    {"train.batch_sharpness", K_INT, FLD(train.batch_sharpness), R_NONNEG, 4096, NONE, 0, "0",
+     "mini-batches averaged into the batch sharpness at each probe (SGD), 0 none"},
     {"train.early_steps", K_INT, FLD(train.early_steps), R_NONNEG, ISW_MAX_EPOCHS, NONE, 0, "10",
      "evaluations of loss_early_ratio and sharpness_early_ratio"},
     {"train.lr_unit", K_ENUM, FLD(train.lr_unit), R_ANY, 0, LRUNITS, 0, "absolute",

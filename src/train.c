@@ -190,7 +190,7 @@ typedef struct {
 static int wants_sharpness(const isw_spec_t *spec)
 {
     return spec->train.sharpness || spec->train.lr_unit == ISW_LR_SHARPNESS ||
-           spec->train.sharpness_every > 0;
+           spec->train.sharpness_every > 0 || spec->train.batch_sharpness > 0;
 }
 
 static int is_full_batch(const isw_spec_t *spec, const isw_data_t *data)
@@ -547,6 +547,26 @@ static void fill_dynamics(isw_record_t *rec, const isw_train_spec_t *tr,
     }
 }
 
+/* The batch sharpness fields from bs[0..t->n) (NaN where not probed). */
+static void fill_batch_dynamics(isw_record_t *rec, const isw_trajectory_t *t, double *bs,
+                                double lr)
+{
+    int m = 0, crossed = 0;
+    for (int i = 0; i < t->n; i++) {
+        if (isnan(bs[i]))
+            continue;
+        rec->batch_sharpness_final = bs[i];
+        double r = bs[i] * lr / 2;
+        crossed |= r >= 1.0;
+        if (crossed)
+            bs[m++] = r;   /* gathered at the front (already read: i >= m) */
+    }
+    if (m > 0) {
+        qsort(bs, (size_t)m, sizeof *bs, cmp_double);
+        rec->batch_eos_ratio = m % 2 ? bs[m / 2] : 0.5 * (bs[m / 2 - 1] + bs[m / 2]);
+    }
+}
+
 /* ---- packs -----------------------------------------------------------------
  * A pack trains K runs as the K lanes of one net (mlp.h): one evaluation
  * pass and one step per round serve every lane.  The runs share what the
@@ -576,6 +596,8 @@ int isw_train_pack_compatible(const isw_spec_t *a, const isw_spec_t *b)
            ta->batch == tb->batch && ta->shuffle == tb->shuffle &&
            ta->sharpness == tb->sharpness && ta->sharpness_iters == tb->sharpness_iters &&
            ta->sharpness_method == tb->sharpness_method && ta->lr_unit == tb->lr_unit &&
+           ta->sharpness_every == tb->sharpness_every &&
+           ta->batch_sharpness == tb->batch_sharpness &&
            ta->eval_samples == tb->eval_samples && ta->eval_gradient == tb->eval_gradient &&
            ta->pack == tb->pack && a->seed == b->seed && a->base_seed == b->base_seed &&
            a->criteria.saturation_derivative == b->criteria.saturation_derivative;
@@ -588,6 +610,7 @@ typedef struct {
     isw_trajectory_t t;
     double *loss, *acc;    /* (E + 1) each: the trajectory's history */
     double *sharp;         /* (E + 1) lambda_t where probed, else NaN */
+    double *bsharp;        /* (E + 1) the batch sharpness where probed, else NaN */
     double *warm;          /* (nparams) the last eigenvector estimate, or NULL */
     double seconds;        /* its share of the pack's wall time so far */
 } lane_t;
@@ -603,7 +626,9 @@ typedef struct {
     lane_t lane[ISW_MAX_LANES];
     isw_epoch_t ep[ISW_MAX_LANES];
     double *bl;            /* (K) batch loss sums */
-    double *hist;          /* (K * 3 * (E + 1)) the lanes' loss, acc and sharpness */
+    double *hist;          /* (K * 4 * (E + 1)) the lanes' loss, acc, sharpness and
+                            * batch sharpness */
+    size_t *bperm;         /* (n samples) the batch-sharpness probes' rows, or NULL */
     double *warm;          /* (K * nparams) the lanes' eigenvectors (sharpness_every), or NULL */
     size_t *perm;          /* (n samples) the shared batch order */
     gsl_rng *rshuf;        /* the shared shuffle stream (the seed's) */
@@ -625,11 +650,12 @@ static void start_lane(pack_t *p, int k)
     ln->epoch = 0;
     ln->lr = s->train.lr;
     ln->seconds = 0;
-    ln->loss = p->hist + (size_t)k * 3 * ((size_t)p->E + 1);
+    ln->loss = p->hist + (size_t)k * 4 * ((size_t)p->E + 1);
     ln->acc = ln->loss + p->E + 1;
     ln->sharp = ln->acc + p->E + 1;
+    ln->bsharp = ln->sharp + p->E + 1;
     for (int e = 0; e <= p->E; e++)
-        ln->sharp[e] = NAN;
+        ln->sharp[e] = ln->bsharp[e] = NAN;
     ln->warm = p->warm ? p->warm + (size_t)k * p->ws.net.nparams : NULL;
     memset(&ln->t, 0, sizeof ln->t);
     ln->t.loss = ln->loss;
@@ -660,6 +686,7 @@ static void finish_lane(pack_t *p, int k)
     isw_record_t *rec = &p->recs[ln->run];
     fill_record(rec, &p->specs[ln->run].criteria, &ln->t, ln->acc);
     fill_dynamics(rec, &p->specs[ln->run].train, &ln->t, ln->sharp, ln->lr);
+    fill_batch_dynamics(rec, &ln->t, ln->bsharp, ln->lr);
     rec->seconds = ln->seconds;
     if (p->done)
         p->done(rec, p->done_user);
@@ -677,10 +704,12 @@ static void drop_lane(pack_t *p, int k)
         lane_t *dst = &p->lane[k];
         const lane_t *src = &p->lane[last];
         double *loss = dst->loss, *acc = dst->acc, *sharp = dst->sharp, *warm = dst->warm;
+        double *bsharp = dst->bsharp;
         size_t hn = ((size_t)p->E + 1) * sizeof(double);
         memcpy(loss, src->loss, hn);
         memcpy(acc, src->acc, hn);
         memcpy(sharp, src->sharp, hn);
+        memcpy(bsharp, src->bsharp, hn);
         if (warm)
             memcpy(warm, src->warm, net->nparams * sizeof(double));
         *dst = *src;
@@ -688,6 +717,7 @@ static void drop_lane(pack_t *p, int k)
         dst->t.loss = loss;
         dst->acc = acc;
         dst->sharp = sharp;
+        dst->bsharp = bsharp;
         dst->warm = warm;
         dst->t.acc = src->t.acc ? acc : NULL;
     }
@@ -712,6 +742,30 @@ static double known_sharpness(const pack_t *p, size_t run)
             return p->recs[j].sharpness_initial;
     }
     return NAN;
+}
+
+/* The batch sharpness of lane k's run after `epoch` evaluations: over
+ * train.batch_sharpness mini-batches of train.batch rows drawn from the
+ * run's probe stream for that epoch (not the training order, which it
+ * leaves alone), in the step's metric (lane_sharpness has set it). */
+static double lane_batch_sharpness(pack_t *p, int k, const isw_spec_t *s, int epoch)
+{
+    run_ws_t *ws = &p->ws;
+    size_t n = p->data->n, B = p->B, m = (size_t)s->train.batch_sharpness;
+    if (m > n / B)
+        m = n / B;
+    double f[ISW_MAX_LAYERS];
+    for (int l = 0; l < ws->net.L; l++)
+        f[l] = s->train.lr_layer[l] * ws->net.lr_scale[l];
+    isw_hess_set_metric(&ws->hess, f);
+    gsl_rng *r = isw_init_rng(isw_seed_derive(s->base_seed, s->seed, 1), (uint64_t)epoch,
+                              ISW_STREAM_PROBE);
+    for (size_t i = 0; i < n; i++)
+        p->bperm[i] = i;
+    isw_train_shuffle(p->bperm, n, r);
+    gsl_rng_free(r);
+    isw_mlp_params_get_lane(&ws->net, k, ws->scratch);
+    return isw_hess_batch_sharpness(&ws->hess, p->data, p->bperm, B, m, ws->scratch);
 }
 
 /* What the first evaluation of a run adds to its record. */
@@ -781,6 +835,9 @@ static int pack_evaluate(pack_t *p, int *ended)
         else if (s->train.sharpness_every > 0 && ln->epoch % s->train.sharpness_every == 0)
             ln->sharp[ln->epoch] =
                 lane_sharpness(&p->ws, p->data, k, s, ln->epoch, ln->warm, NULL, 0);
+        if (p->bperm && (ln->epoch == 0 || (s->train.sharpness_every > 0 &&
+                                            ln->epoch % s->train.sharpness_every == 0)))
+            ln->bsharp[ln->epoch] = lane_batch_sharpness(p, k, s, ln->epoch);
         ep->sharpness = ln->sharp[ln->epoch];
         if (p->fn && !reported++)
             stop = p->fn(ep, p->fn_user);
@@ -975,7 +1032,10 @@ int isw_train_pack(isw_record_t *recs, const isw_spec_t *specs, size_t n,
     if (st != ISW_OK)
         return st;
     p.bl = malloc((size_t)K * sizeof *p.bl);
-    p.hist = malloc((size_t)K * 3 * ((size_t)p.E + 1) * sizeof *p.hist);
+    p.hist = malloc((size_t)K * 4 * ((size_t)p.E + 1) * sizeof *p.hist);
+    if (!p.full && spec->train.batch_sharpness > 0 && data->n >= p.B &&
+        !(p.bperm = malloc(data->n * sizeof *p.bperm)))
+        st = ISW_ENOMEM;
     if (spec->train.sharpness_every > 0 &&
         !(p.warm = malloc((size_t)K * p.ws.net.nparams * sizeof *p.warm)))
         st = ISW_ENOMEM;
@@ -988,6 +1048,7 @@ int isw_train_pack(isw_record_t *recs, const isw_spec_t *specs, size_t n,
     free(p.bl);
     free(p.hist);
     free(p.warm);
+    free(p.bperm);
     free(p.perm);
     ws_free(&p.ws);
     return st;

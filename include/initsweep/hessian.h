@@ -71,6 +71,18 @@ void isw_hess_free(isw_hess_t *h);
 double isw_hess_vec(isw_hess_t *h, const isw_data_t *data, size_t n, const double *theta,
                     const double *v, double *hv, double *g);
 
+/* isw_hess_vec on the rows idx[0..n) of data. */
+double isw_hess_vec_rows(isw_hess_t *h, const isw_data_t *data, const size_t *idx, size_t n,
+                         const double *theta, const double *v, double *hv, double *g);
+
+/* Batch sharpness (Andreyev & Beneventano 2024): the mean over nbatches
+ * mini-batches (rows idx[b*B .. (b+1)*B)) of the mini-batch loss's
+ * curvature along its own step, d^T H_B d / g_B^T d with d = P g_B (P the
+ * metric's per-layer lr factors; plain g^T H g / |g|^2 without one): the
+ * quantity that SGD drives to 2 / lr.  NaN when not finite. */
+double isw_hess_batch_sharpness(isw_hess_t *h, const isw_data_t *data, const size_t *idx,
+                                size_t B, size_t nbatches, const double *theta);
+
 /* The per-layer learning-rate factors p[0..L) of the step (NULL: all 1):
  * isw_hess_top then works on P^1/2 H P^1/2. */
 void isw_hess_set_metric(isw_hess_t *h, const double *p);

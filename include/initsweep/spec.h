@@ -36,6 +36,8 @@ typedef struct {
     int sharpness_method;                /* isw_sharp_method_t (hessian.h), default power */
     int lr_unit;                         /* isw_lr_unit_t (train.h), default absolute */
     int sharpness_every;                 /* probe lambda_t every K evaluations, 0 never */
+    int batch_sharpness;                 /* mini-batches of the batch sharpness per probe,
+                                          * 0 none (mini-batch training only) */
     int early_steps;                     /* evaluations of the early-training maxima,
                                           * default 10 */
     long eval_samples;                   /* 0 = evaluate on all samples */

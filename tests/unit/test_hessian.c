@@ -268,6 +268,70 @@ static void test_least_squares(void)
     gsl_rng_free(r);
 }
 
+/* Batch sharpness on least squares without bias (3 -> 3), against the
+ * matrices written out: per batch g = (1/B) sum r_i x_i^T (r = W x - y),
+ * (H g) = (1/B) sum (g x_i) x_i^T, ratio <g, Hg> / <g, g>, averaged over
+ * the batches; with a metric p the step is p g, and the ratio scales by p. */
+static void test_batch_sharpness(void)
+{
+    const size_t n = 24, B = 6, nb = 3;
+    isw_model_spec_t m = model(ISW_ACT_LINEAR, ISW_OUT_LINEAR, ISW_LOSS_MSE, 0,
+                               ISW_PARAM_STANDARD);
+    m.nhidden = 0;
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(r, 5);
+    isw_data_t d;
+    make_data(&d, n, ISW_OUT_LINEAR, r);
+    isw_mlp_t net;
+    CHECK_INT(isw_mlp_alloc(&net, &m, 3, 3, ISW_PREC_DOUBLE, n), ISW_OK);
+    isw_hess_t h;
+    CHECK_INT(isw_hess_alloc(&h, &net, 4, 0), ISW_OK);   /* chunks smaller than a batch */
+    double W[9];
+    for (int i = 0; i < 9; i++)
+        W[i] = gsl_ran_gaussian(r, 1.0);
+    size_t idx[24];
+    for (size_t i = 0; i < n; i++)
+        idx[i] = (i * 7) % n;   /* a permutation */
+    double want = 0;
+    for (size_t b = 0; b < nb; b++) {
+        double g[9] = {0}, hg[9] = {0};
+        for (size_t k = 0; k < B; k++) {
+            const float *x = d.X + idx[b * B + k] * 3, *y = d.Y + idx[b * B + k] * 3;
+            for (int o = 0; o < 3; o++) {
+                double z = 0;
+                for (int j = 0; j < 3; j++)
+                    z += W[o * 3 + j] * x[j];
+                for (int j = 0; j < 3; j++)
+                    g[o * 3 + j] += (z - y[o]) * x[j] / (double)B;
+            }
+        }
+        for (size_t k = 0; k < B; k++) {
+            const float *x = d.X + idx[b * B + k] * 3;
+            for (int o = 0; o < 3; o++) {
+                double gx = 0;
+                for (int j = 0; j < 3; j++)
+                    gx += g[o * 3 + j] * x[j];
+                for (int j = 0; j < 3; j++)
+                    hg[o * 3 + j] += gx * x[j] / (double)B;
+            }
+        }
+        double ghg = 0, gg = 0;
+        for (int i = 0; i < 9; i++) {
+            ghg += g[i] * hg[i];
+            gg += g[i] * g[i];
+        }
+        want += ghg / gg / (double)nb;
+    }
+    CHECK_NEAR(isw_hess_batch_sharpness(&h, &d, idx, B, nb, W), want, 1e-12 * want);
+    const double p[1] = {2.5};
+    isw_hess_set_metric(&h, p);
+    CHECK_NEAR(isw_hess_batch_sharpness(&h, &d, idx, B, nb, W), 2.5 * want, 1e-12 * want);
+    isw_hess_free(&h);
+    isw_mlp_free(&net);
+    isw_data_free(&d);
+    gsl_rng_free(r);
+}
+
 /* A non-finite loss gives NaN, not a number. */
 static void test_nonfinite(void)
 {
@@ -298,6 +362,7 @@ int main(void)
     test_spectrum(ISW_ACT_SIGMOID, ISW_OUT_SIGMOID, ISW_LOSS_MSE);
     test_spectrum(ISW_ACT_RELU, ISW_OUT_SOFTMAX, ISW_LOSS_MSE);
     test_least_squares();
+    test_batch_sharpness();
     test_nonfinite();
     CHECK_STR(isw_sharp_method_name(ISW_SHARP_LANCZOS), "lanczos");
     return CHECK_DONE();

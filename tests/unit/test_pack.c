@@ -291,6 +291,51 @@ static void test_sharpness_keeps_step(void)
     isw_data_free(&d);
 }
 
+/* The batch sharpness of SGD runs (mini-batches from each run's probe
+ * stream, not the training order): packed as alone, and the training
+ * itself untouched by the probes. */
+static void test_batch_sharpness(void)
+{
+    isw_spec_t s = base_spec(ISW_ACT_TANH, ISW_OUT_LINEAR, ISW_LOSS_MSE, ISW_PREC_DOUBLE, 32);
+    isw_error_t err;
+    isw_data_t d;
+    if (!CHECK_INT(isw_spec_validate(&s, "test", &err), ISW_OK) ||
+        !CHECK_INT(isw_data_load(&d, &s, &err), ISW_OK))
+        return;
+    isw_spec_t specs[NRUNS];
+    isw_record_t packed[NRUNS], lone[NRUNS], plain = {.task = 0};
+    CHECK_INT(isw_train_run(&plain, &s, &d, NULL, NULL, &err), ISW_OK);
+    for (int i = 0; i < NRUNS; i++) {
+        specs[i] = s;
+        vary(&specs[i], i, 0);
+        specs[i].train.pack = 4;
+        specs[i].train.sharpness_every = 2;
+        specs[i].train.sharpness_iters = 5;
+        specs[i].train.batch_sharpness = 3;
+        packed[i].task = lone[i].task = (uint64_t)i;
+        CHECK_INT(isw_train_run(&lone[i], &specs[i], &d, NULL, NULL, &err), ISW_OK);
+    }
+    CHECK_INT(isw_train_pack(packed, specs, NRUNS, &d, NULL, NULL, NULL, NULL, &err), ISW_OK);
+    int seen = 0;
+    for (int i = 0; i < NRUNS; i++) {
+        CHECK(same_record(&packed[i], &lone[i], 1e-9));
+        if (lone[i].outcome == ISW_OUTCOME_DIVERGED)
+            continue;
+        CHECK(isfinite(lone[i].batch_sharpness_final) && lone[i].batch_sharpness_final > 0);
+        CHECK_NEAR(packed[i].batch_sharpness_final / lone[i].batch_sharpness_final, 1.0, 1e-9);
+        seen++;
+    }
+    CHECK(seen >= 3);
+    /* the probes do not move the training: run 0 with and without them */
+    isw_spec_t q = s;
+    q.train.batch_sharpness = 3;
+    q.train.sharpness_every = 2;
+    isw_record_t probed = {.task = 0};
+    CHECK_INT(isw_train_run(&probed, &q, &d, NULL, NULL, &err), ISW_OK);
+    CHECK(probed.loss_final == plain.loss_final);
+    isw_data_free(&d);
+}
+
 int main(void)
 {
     gsl_set_error_handler_off();
@@ -299,5 +344,6 @@ int main(void)
     test_pack_matches_lone(32, 0);
     test_pack_rules();
     test_sharpness_keeps_step();
+    test_batch_sharpness();
     return CHECK_DONE();
 }
