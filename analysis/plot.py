@@ -246,6 +246,11 @@ class Results:
         self.cells, self.boundary, self.fit = cells, boundary, fit
 
     @property
+    def lr_in_c(self):
+        """train.lr is c = lr * lambda_0 (train.lr_unit: sharpness)."""
+        return self.spec.get("train.lr_unit") == "sharpness"
+
+    @property
     def name(self):
         name = self.spec.get("name")
         return name if isinstance(name, str) and name else os.path.basename(
@@ -258,9 +263,6 @@ def load_results(outdir, plots=PLOTS):
     if not os.path.isdir(outdir):
         raise PlotError(outdir, "no such results directory")
     spec = read_spec(os.path.join(outdir, "spec.yaml"))
-    if spec.get("train.lr_unit") == "sharpness":
-        # train.lr is c = lr * lambda_0 (each run's lr is c / lambda_0)
-        AXIS_LABELS[LR] = LR_IN_C
     maps = "stability" in plots or "outcome" in plots
     cells = read_table(os.path.join(outdir, "cells.csv"), CELL_STATS) if maps else None
     # without a train.lr axis boundary.csv is header-only by design: the maps
@@ -286,6 +288,7 @@ class Layout:
         self.panel, self.panel_values = panel, panel_values
         self.fixed = fixed      # {axis: value} for every axis but train.lr and panel
         self.varied = varied    # axes with more than one value in the data
+        self.lr_in_c = False    # train.lr is c = lr * lambda_0 (choose_layout sets it)
 
     def fixed_note(self, skip):
         """'model.hidden = [16]; train.momentum = 0' for the fixed axes that
@@ -367,7 +370,9 @@ def choose_layout(res, x=None, panel=None, fix=None, y=None):
     if panel and numeric[panel]:
         panel_values = sorted(panel_values, key=float)
     varied = {a for a in axes if len(table.values(a)) > 1}
-    return Layout(x, bool(x and numeric[x]), panel, panel_values, fixed, varied, y=y or LR)
+    layout = Layout(x, bool(x and numeric[x]), panel, panel_values, fixed, varied, y=y or LR)
+    layout.lr_in_c = res.lr_in_c    # axis labels: train.lr is c
+    return layout
 
 
 def same_value(a, b):
@@ -393,7 +398,9 @@ def tick_text(v):
     return "%.3g" % v
 
 
-def axis_label(axis):
+def axis_label(axis, layout=None):
+    if axis == LR and layout is not None and layout.lr_in_c:
+        return LR_IN_C
     if axis in AXIS_LABELS:
         return AXIS_LABELS[axis]
     if axis.startswith("train.lr_layer."):
@@ -519,9 +526,9 @@ def setup_axes(ax, cols, layout, ylo, yhi, first_col, last_row):
     if last_row:
         # no panel below: show the tick labels sharex would hide
         ax.xaxis.set_tick_params(labelbottom=True)
-        ax.set_xlabel(axis_label(layout.x) if layout.x else "")
+        ax.set_xlabel(axis_label(layout.x, layout) if layout.x else "")
     if first_col:
-        ax.set_ylabel(axis_label(layout.y))
+        ax.set_ylabel(axis_label(layout.y, layout))
     ax.tick_params(which="both", direction="out")
 
 
@@ -832,7 +839,7 @@ def build_law(res, layout):
             ax.set_xticks([], minor=True)
             ax.set_xticklabels([tick_text(v) for v in scales])
     ax.set_xlabel(axis_label(SCALE))
-    ax.set_ylabel("c = lr · λ₀ at the edge" if AXIS_LABELS[LR] == LR_IN_C
+    ax.set_ylabel("c = lr · λ₀ at the edge" if res.lr_in_c
                   else "learning rate at the edge")
     ax.grid(True, which="major", color="#dddddd", linewidth=0.6)
     ax.set_axisbelow(True)

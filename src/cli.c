@@ -511,17 +511,20 @@ static int write_trace(FILE *out, void *user, isw_error_t *err)
     return ISW_OK;
 }
 
-/* FILE's directory and name, for isw_file_write_atomic. */
-static void split_path(const char *path, char *dir, size_t dn, const char **name)
+/* FILE's directory and name, for isw_file_write_atomic; 0 when the
+ * directory does not fit in dn bytes. */
+static int split_path(const char *path, char *dir, size_t dn, const char **name)
 {
     const char *slash = strrchr(path, '/');
+    int len;
     if (!slash) {
-        snprintf(dir, dn, ".");
+        len = snprintf(dir, dn, ".");
         *name = path;
     } else {
-        snprintf(dir, dn, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+        len = snprintf(dir, dn, "%.*s", slash == path ? 1 : (int)(slash - path), path);
         *name = slash + 1;
     }
+    return len >= 0 && (size_t)len < dn;
 }
 
 /* The spec of grid task `task` of the spec's sweep. */
@@ -558,16 +561,25 @@ int isw_cli_train(const isw_cli_args_t *args)
     isw_sweep_free(&sweep);
     if (st != ISW_OK)
         return fail(st, &err);
-    /* the trace's directory must be there before a long run, not after */
+    /* the trace's directory must be there, and the name free for a file,
+     * before a long run, not after */
     if (args->trace) {
         char dir[ISW_PATH_MAX];
         const char *name;
         struct stat sb;
-        split_path(args->trace, dir, sizeof dir, &name);
+        if (!split_path(args->trace, dir, sizeof dir, &name))
+            return fail(isw_error_set(&err, ISW_EINVAL, "", 0, "--trace: the path is longer "
+                                      "than %d bytes", ISW_PATH_MAX - 1), &err);
         if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
             return fail(isw_error_set(&err, ISW_EINVAL, "", 0,
                                       "--trace %s: found no directory %s, expected an "
                                       "existing one", args->trace, dir),
+                        &err);
+        if (!strcmp(name, ".") || !strcmp(name, "..") ||
+            (stat(args->trace, &sb) == 0 && !S_ISREG(sb.st_mode)))
+            return fail(isw_error_set(&err, ISW_EINVAL, "", 0,
+                                      "--trace %s: found a directory or special file, "
+                                      "expected a file name", args->trace),
                         &err);
     }
     isw_data_t data;
@@ -586,6 +598,9 @@ int isw_cli_train(const isw_cli_args_t *args)
     spec.train.eval_gradient = 1;         /* every epoch's line shows |grad| */
     trace_t trace = {stdout, NULL, 0, 0, 0};
     st = isw_train_run(&rec, &spec, &data, trace_epoch, &trace, &err);
+    /* the record first: a trace that cannot be written loses only itself */
+    if (st == ISW_OK && args->trace)
+        print_record(stdout, &rec);
     if (st == ISW_OK && args->trace) {
         char dir[ISW_PATH_MAX];
         const char *name;
@@ -601,7 +616,8 @@ int isw_cli_train(const isw_cli_args_t *args)
         isw_data_free(&data);
         return fail(st, &err);
     }
-    print_record(stdout, &rec);
+    if (!args->trace)
+        print_record(stdout, &rec);
     if (sharp && rec.sharpness_initial > 0)
         printf("  %-26s %.9g\n", "lr_times_sharpness_over_2",
                rec.lr_used * rec.sharpness_initial / 2);

@@ -129,6 +129,8 @@ void isw_init_params(isw_mlp_t *net, int lane, const isw_init_spec_t *init, gsl_
     if (init->last_dist > 0)
         last.dist = (isw_dist_t)(init->last_dist - 1);
     last.scale = init->scale * init->last_scale;
+    /* the offset scales with the layer's gain, and a zero layer is zero */
+    last.mean = init->last_dist == ISW_DIST_ZERO + 1 ? 0.0 : init->mean * init->last_scale;
     /* Layer l occupies [woff, woff + lsize): W_l (out * in) then b_l (out),
      * so walking k upward draws in layout order W_0, b_0, W_1, b_1, ... */
     for (int l = 0; l < net->L; l++) {

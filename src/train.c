@@ -136,6 +136,8 @@ isw_outcome_t isw_train_classify(const isw_criteria_spec_t *c, const isw_traject
 {
     *epoch_converged = -1;
     int last = t->n - 1;
+    if (t->unscaled && !t->nonfinite)
+        return ISW_OUTCOME_STALLED;
     if (c->rule == ISW_RULE_BOUNDED)
         return classify_bounded(c, t, epoch_converged);
     if (t->nonfinite || t->capped)
@@ -418,8 +420,22 @@ static int check_memory(const isw_spec_t *spec, const isw_data_t *data, int lane
     /* parameters, gradients, momentum, scratch; activations and their
      * gradients (pre and post) per row; history and the shuffle order */
     double bytes = (double)lanes * (elem * (4 * params + 4 * rows * widths) +
-                                     16 * ((double)spec->train.epochs + 1)) +
+                                     32 * ((double)spec->train.epochs + 1)) +
                    8 * n;
+    /* the curvature probes: per-chunk buffers in double, the estimators'
+     * vectors and the Lanczos basis, each lane's eigenvector */
+    if (wants_sharpness(spec)) {
+        double maxw = 0, in0 = (double)data->nin;
+        for (int l = 0; l < m->nhidden; l++)
+            maxw = fmax(maxw, (double)m->hidden[l]);
+        maxw = fmax(maxw, (double)data->nout);
+        double iters = spec->train.sharpness_method == ISW_SHARP_LANCZOS
+                           ? spec->train.sharpness_iters : 0;
+        double per_row = 4 * widths - 3 * in0 + (double)data->nout + 4 * maxw;
+        bytes += 8 * (fmin(n, HESS_CHUNK) * per_row + (5 + iters) * params) +
+                 (spec->train.sharpness_every > 0 ? 8 * (double)lanes * params : 0) +
+                 (spec->train.batch_sharpness > 0 ? 8 * n : 0);
+    }
     double have = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
     if (have > 0 && bytes > have)
         return isw_error_set(err, ISW_EINVAL, "", 0,
@@ -790,6 +806,7 @@ static void lane_initial(pack_t *p, int k)
     if (s->train.lr_unit == ISW_LR_SHARPNESS) {
         double l0 = rec->sharpness_initial;
         ln->lr = l0 > 0 && isfinite(l0) ? s->train.lr / l0 : 0.0;
+        ln->t.unscaled = ln->lr == 0.0;
     }
     rec->lr_used = ln->lr;
 }

@@ -56,7 +56,10 @@ typedef enum { ISW_LOSS_MSE, ISW_LOSS_CROSS_ENTROPY, ISW_NLOSSES } isw_loss_t;
  *            in the equivalent form with fan-in inits (lecun_normal):
  *            alpha 1/sqrt(fan_in) on the output layer, 1 elsewhere, and the
  *            input layer's lr scaled by its width n (its fan_out), so one
- *            global lr means the same at every width. */
+ *            global lr means the same at every width.  Hidden layers'
+ *            biases keep factor 1 (muP would scale them like input
+ *            weights): exact for nets without biases or with one hidden
+ *            layer. */
 typedef enum { ISW_PARAM_STANDARD, ISW_PARAM_MEAN_FIELD, ISW_PARAM_NTK, ISW_PARAM_MUP,
                ISW_NPARAMETERIZATIONS } isw_param_t;
 typedef enum { ISW_PREC_FLOAT, ISW_PREC_DOUBLE, ISW_NPRECS } isw_prec_t;

@@ -105,6 +105,8 @@ typedef struct {
     int uses_saturating;                 /* hidden units saturate (isw_act_saturates) */
     int output_saturates;                /* a softmax or sigmoid output
                                           * (isw_out_probabilities) */
+    int unscaled;                        /* train.lr_unit: sharpness without a positive
+                                          * lambda_0: the run could not move (stalled) */
 } isw_trajectory_t;
 
 /* Returns the outcome and sets *epoch_converged (-1 when never). */

@@ -300,6 +300,25 @@ static void test_layers(void)
     for (size_t k = w_last; k < w_last + nw_last; k++)
         top = fmax(top, fabs(b[k]));
     CHECK(top <= bound && top > 0.9 * bound);
+    /* with an offset: a zero last layer is zero, a gain scales the offset too */
+    isw_init_spec_t pm = plain;
+    pm.mean = 0.3;
+    draw(&net, &pm, 3, 1, scratch, a);
+    isw_init_spec_t zm = pm;
+    zm.last_dist = ISW_DIST_ZERO + 1;
+    draw(&net, &zm, 3, 1, scratch, b);
+    zero = 1;
+    for (size_t k = w_last; k < w_last + nw_last; k++)
+        zero &= b[k] == 0;
+    CHECK(zero);
+    isw_init_spec_t gm = pm;
+    gm.last_scale = 0.25;
+    draw(&net, &gm, 3, 1, scratch, b);
+    quarter = 1;
+    for (size_t k = w_last; k < n; k++)
+        quarter &= b[k] == 0.25 * a[k];
+    CHECK(quarter);
+    draw(&net, &plain, 3, 1, scratch, a);
     CHECK_STR(isw_last_dist_name(0), "same");
     CHECK_STR(isw_last_dist_name(ISW_DIST_ZERO + 1), "zero");
     /* normal biases N(0, 0.3^2), the weights unchanged */

@@ -145,6 +145,13 @@ static void test_rules(void)
     CHECK_INT(classify(&cb, shortrun, 1, base, &ec), ISW_OUTCOME_DIVERGED); /* never trained */
     cb.bounded_window = 20;   /* longer than the run: every evaluation after init */
     CHECK_INT(classify(&cb, near, 8, base, &ec), ISW_OUTCOME_CONVERGED);
+    /* a run without a curvature scale (lr_unit: sharpness, lambda_0 <= 0)
+     * never moved: stalled under either rule, not diverged */
+    isw_trajectory_t un = base;
+    un.unscaled = 1;
+    double still[] = {1, 1, 1, 1, 1, 1, 1, 1};
+    CHECK_INT(classify(&cb, still, 8, un, &ec), ISW_OUTCOME_STALLED);
+    CHECK_INT(classify(&c, still, 8, un, &ec), ISW_OUTCOME_STALLED);
     CHECK_STR(isw_rule_name(ISW_RULE_BOUNDED), "bounded");
     CHECK_STR(isw_lr_unit_name(ISW_LR_SHARPNESS), "sharpness");
 
