@@ -17,7 +17,6 @@ message on stderr naming the path.  Needs numpy and matplotlib
 (python3-matplotlib).
 """
 import argparse
-import csv
 import math
 import os
 import sys
@@ -27,12 +26,10 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import plot  # noqa: E402  (its CSV reader and errors)
+
 NEEDED = ("epoch", "loss_ratio", "grad_norm", "lr_times_sharpness_over_2")
-
-
-class TraceError(Exception):
-    def __init__(self, path, message):
-        super().__init__("%s: %s" % (path, message))
 
 
 def num(text):
@@ -43,28 +40,11 @@ def num(text):
 
 
 def read_trace(path):
-    """The trace's columns as {name: [float]}; TraceError on bad input."""
-    try:
-        with open(path, newline="") as f:
-            reader = csv.reader(f)
-            header = next(reader, None)
-            rows = [r for r in reader if r]
-    except (OSError, UnicodeDecodeError, csv.Error) as e:
-        raise TraceError(path, "cannot read: %s" % e)
-    if not header:
-        raise TraceError(path, "empty file (no header)")
-    missing = [c for c in NEEDED if c not in header]
-    if missing:
-        raise TraceError(path, "missing column%s %s: expected a trace written by "
-                         "`initsweep train --trace`" % ("s" if len(missing) > 1 else "",
-                                                         ", ".join(missing)))
-    if not rows:
-        raise TraceError(path, "no rows")
-    for i, r in enumerate(rows):
-        if len(r) != len(header):
-            raise TraceError(path, "line %d has %d fields, the header %d"
-                             % (i + 2, len(r), len(header)))
-    return {name: [num(r[k]) for r in rows] for k, name in enumerate(header)}
+    """The trace's columns as {name: [float]}; plot.PlotError on bad input
+    (plot.py's reader: a missing file or column, no rows, ragged lines)."""
+    table = plot.read_table(path, NEEDED)
+    names = list(table.rows[0]) if table.rows else []
+    return {name: [num(r[name]) for r in table.rows] for name in names}
 
 
 def positive(xs, ys):
@@ -124,8 +104,8 @@ def main(argv=None):
         try:
             fig.savefig(out, dpi=a.dpi)
         except OSError as e:
-            raise TraceError(out, "cannot write: %s" % e.strerror)
-    except TraceError as e:
+            raise plot.PlotError(out, "cannot write: %s" % e.strerror)
+    except plot.PlotError as e:
         sys.stderr.write("plot_trace.py: %s\n" % e)
         return 2
     print(out)

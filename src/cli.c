@@ -563,9 +563,9 @@ int isw_cli_train(const isw_cli_args_t *args)
         return fail(st, &err);
     /* the trace's directory must be there, and the name free for a file,
      * before a long run, not after */
+    char dir[ISW_PATH_MAX];
+    const char *name = NULL;
     if (args->trace) {
-        char dir[ISW_PATH_MAX];
-        const char *name;
         struct stat sb;
         if (!split_path(args->trace, dir, sizeof dir, &name))
             return fail(isw_error_set(&err, ISW_EINVAL, "", 0, "--trace: the path is longer "
@@ -589,8 +589,7 @@ int isw_cli_train(const isw_cli_args_t *args)
            spec.name, data.n, data.nin, data.nout, data.classes ? " (classes)" : "",
            isw_mlp_nparams(&spec.model, data.nin, data.nout), spec.train.lr,
            isw_dist_name(spec.init.dist), spec.train.precision == ISW_PREC_FLOAT ? "float" : "double");
-    int sharp = spec.train.sharpness || spec.train.lr_unit == ISW_LR_SHARPNESS ||
-                spec.train.sharpness_every > 0;
+    int sharp = isw_train_wants_sharpness(&spec);
     if (sharp)
         printf("# sharpness_initial is computed before epoch 0's line\n");
     isw_record_t rec;
@@ -599,12 +598,9 @@ int isw_cli_train(const isw_cli_args_t *args)
     trace_t trace = {stdout, NULL, 0, 0, 0};
     st = isw_train_run(&rec, &spec, &data, trace_epoch, &trace, &err);
     /* the record first: a trace that cannot be written loses only itself */
-    if (st == ISW_OK && args->trace)
+    if (st == ISW_OK)
         print_record(stdout, &rec);
     if (st == ISW_OK && args->trace) {
-        char dir[ISW_PATH_MAX];
-        const char *name;
-        split_path(args->trace, dir, sizeof dir, &name);
         trace_file_t tf = {&trace, rec.lr_used};
         if (trace.failed)
             st = isw_error_set(&err, ISW_ENOMEM, args->trace, 0, "out of memory for the trace");
@@ -616,8 +612,6 @@ int isw_cli_train(const isw_cli_args_t *args)
         isw_data_free(&data);
         return fail(st, &err);
     }
-    if (!args->trace)
-        print_record(stdout, &rec);
     if (sharp && rec.sharpness_initial > 0)
         printf("  %-26s %.9g\n", "lr_times_sharpness_over_2",
                rec.lr_used * rec.sharpness_initial / 2);

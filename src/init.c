@@ -110,6 +110,13 @@ double isw_init_stddev(const isw_init_spec_t *init, size_t fan_in, size_t fan_ou
            shape_stddev(dist_table[d].shape);
 }
 
+int isw_init_spec_equal(const isw_init_spec_t *a, const isw_init_spec_t *b)
+{
+    return a->dist == b->dist && a->scale == b->scale && a->mean == b->mean &&
+           a->bias == b->bias && a->bias_scale == b->bias_scale &&
+           a->last_dist == b->last_dist && a->last_scale == b->last_scale;
+}
+
 const char *isw_bias_init_name(isw_bias_init_t b)
 {
     static const char *const names[ISW_NBIAS_INITS] = {"same", "zero", "normal"};

@@ -188,8 +188,7 @@ typedef struct {
     isw_hess_t hess;       /* curvature probes (wants_sharpness), else zeroed */
 } run_ws_t;
 
-/* The run needs its initial sharpness: asked for, or its lr is in units of it. */
-static int wants_sharpness(const isw_spec_t *spec)
+int isw_train_wants_sharpness(const isw_spec_t *spec)
 {
     return spec->train.sharpness || spec->train.lr_unit == ISW_LR_SHARPNESS ||
            spec->train.sharpness_every > 0 || spec->train.batch_sharpness > 0;
@@ -320,14 +319,21 @@ static void evaluate(run_ws_t *ws, const isw_data_t *data, double sat_derivative
  * estimate, updated here), that estimate later on: the top eigenvector
  * moves little between probes, so few iterations suffice.  top[0..ntop)
  * as isw_hess_top gives them. */
-static double lane_sharpness(run_ws_t *ws, const isw_data_t *data, int k, const isw_spec_t *s,
-                             int epoch, double *warm, double *top, int ntop)
+/* The curvature probes' metric: the step's per-layer lr factors of run s
+ * (its multipliers times the parameterisation's). */
+static void set_step_metric(run_ws_t *ws, const isw_spec_t *s)
 {
-    size_t n = ws->net.nparams;
     double p[ISW_MAX_LAYERS];
     for (int l = 0; l < ws->net.L; l++)
         p[l] = s->train.lr_layer[l] * ws->net.lr_scale[l];
     isw_hess_set_metric(&ws->hess, p);
+}
+
+static double lane_sharpness(run_ws_t *ws, const isw_data_t *data, int k, const isw_spec_t *s,
+                             int epoch, double *warm, double *top, int ntop)
+{
+    size_t n = ws->net.nparams;
+    set_step_metric(ws, s);
     isw_mlp_params_get_lane(&ws->net, k, ws->scratch);
     gsl_rng *r = isw_init_rng(isw_seed_derive(s->base_seed, s->seed, 0), (uint64_t)epoch,
                               ISW_STREAM_PROBE);
@@ -424,7 +430,7 @@ static int check_memory(const isw_spec_t *spec, const isw_data_t *data, int lane
                    8 * n;
     /* the curvature probes: per-chunk buffers in double, the estimators'
      * vectors and the Lanczos basis, each lane's eigenvector */
-    if (wants_sharpness(spec)) {
+    if (isw_train_wants_sharpness(spec)) {
         double maxw = 0, in0 = (double)data->nin;
         for (int l = 0; l < m->nhidden; l++)
             maxw = fmax(maxw, (double)m->hidden[l]);
@@ -524,6 +530,15 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* The median of x[0..m) (sorted in place); NaN when m = 0. */
+static double median(double *x, int m)
+{
+    if (m <= 0)
+        return NAN;
+    qsort(x, (size_t)m, sizeof *x, cmp_double);
+    return m % 2 ? x[m / 2] : 0.5 * (x[m / 2 - 1] + x[m / 2]);
+}
+
 /* The record's early-training and sharpness-dynamics fields from the
  * trajectory and the probed lambda_t (sharp[0..t->n), NaN where not
  * probed); lr is the run's. */
@@ -557,10 +572,7 @@ static void fill_dynamics(isw_record_t *rec, const isw_train_spec_t *tr,
         if (rec->eos_epoch >= 0)
             sharp[m++] = sharp[i] * lr / 2;
     }
-    if (m > 0) {
-        qsort(sharp, (size_t)m, sizeof *sharp, cmp_double);
-        rec->eos_ratio = m % 2 ? sharp[m / 2] : 0.5 * (sharp[m / 2 - 1] + sharp[m / 2]);
-    }
+    rec->eos_ratio = median(sharp, m);
 }
 
 /* The batch sharpness fields from bs[0..t->n) (NaN where not probed). */
@@ -577,10 +589,7 @@ static void fill_batch_dynamics(isw_record_t *rec, const isw_trajectory_t *t, do
         if (crossed)
             bs[m++] = r;   /* gathered at the front (already read: i >= m) */
     }
-    if (m > 0) {
-        qsort(bs, (size_t)m, sizeof *bs, cmp_double);
-        rec->batch_eos_ratio = m % 2 ? bs[m / 2] : 0.5 * (bs[m / 2 - 1] + bs[m / 2]);
-    }
+    rec->batch_eos_ratio = median(bs, m);
 }
 
 /* ---- packs -----------------------------------------------------------------
@@ -749,10 +758,7 @@ static double known_sharpness(const pack_t *p, size_t run)
     for (size_t j = run; j-- > 0;) {
         const isw_spec_t *o = &p->specs[j];
         if (o->seed == s->seed && o->base_seed == s->base_seed &&
-            o->init.dist == s->init.dist && o->init.scale == s->init.scale &&
-            o->init.mean == s->init.mean && o->init.bias == s->init.bias &&
-            o->init.bias_scale == s->init.bias_scale && o->init.last_dist == s->init.last_dist &&
-            o->init.last_scale == s->init.last_scale &&
+            isw_init_spec_equal(&o->init, &s->init) &&
             memcmp(o->train.lr_layer, s->train.lr_layer, sizeof s->train.lr_layer) == 0 &&
             !isnan(p->recs[j].sharpness_initial))
             return p->recs[j].sharpness_initial;
@@ -763,17 +769,14 @@ static double known_sharpness(const pack_t *p, size_t run)
 /* The batch sharpness of lane k's run after `epoch` evaluations: over
  * train.batch_sharpness mini-batches of train.batch rows drawn from the
  * run's probe stream for that epoch (not the training order, which it
- * leaves alone), in the step's metric (lane_sharpness has set it). */
+ * leaves alone), in the step's metric. */
 static double lane_batch_sharpness(pack_t *p, int k, const isw_spec_t *s, int epoch)
 {
     run_ws_t *ws = &p->ws;
     size_t n = p->data->n, B = p->B, m = (size_t)s->train.batch_sharpness;
     if (m > n / B)
         m = n / B;
-    double f[ISW_MAX_LAYERS];
-    for (int l = 0; l < ws->net.L; l++)
-        f[l] = s->train.lr_layer[l] * ws->net.lr_scale[l];
-    isw_hess_set_metric(&ws->hess, f);
+    set_step_metric(ws, s);
     gsl_rng *r = isw_init_rng(isw_seed_derive(s->base_seed, s->seed, 1), (uint64_t)epoch,
                               ISW_STREAM_PROBE);
     for (size_t i = 0; i < n; i++)
@@ -792,7 +795,7 @@ static void lane_initial(pack_t *p, int k)
     isw_record_t *rec = &p->recs[ln->run];
     rec->loss_initial = p->ep[k].loss;
     rec->grad_norm_initial = grad_total(&p->ep[k]);
-    if (wants_sharpness(s)) {
+    if (isw_train_wants_sharpness(s)) {
         /* lambda_0 of these init draws is known when a run with the same
          * draws started before (an lr sweep: every c of a seed shares it),
          * unless this run tracks the sharpness and needs the eigenvector */
@@ -1045,7 +1048,7 @@ int isw_train_pack(isw_record_t *recs, const isw_spec_t *specs, size_t n,
     p.fn_user = fn_user;
     p.done = done;
     p.done_user = done_user;
-    st = ws_alloc(&p.ws, spec, data, K, wants_sharpness(spec), err);
+    st = ws_alloc(&p.ws, spec, data, K, isw_train_wants_sharpness(spec), err);
     if (st != ISW_OK)
         return st;
     p.bl = malloc((size_t)K * sizeof *p.bl);

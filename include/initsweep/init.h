@@ -63,6 +63,10 @@ const char *isw_bias_init_name(isw_bias_init_t b);
 /* init.last_dist's names: "same", then the families. */
 const char *isw_last_dist_name(int v);
 
+/* 1 when a and b draw the same parameters from the same stream (every
+ * field equal). */
+int isw_init_spec_equal(const isw_init_spec_t *a, const isw_init_spec_t *b);
+
 /* One weight from a uniform draw u in (0,1). */
 double isw_init_value(const isw_init_spec_t *init, double u, size_t fan_in, size_t fan_out);
 

@@ -120,6 +120,10 @@ int isw_train_is_flat(const isw_criteria_spec_t *c, const double *loss, int n);
  * per-epoch sample order of mini-batch training. */
 void isw_train_shuffle(size_t *perm, size_t n, gsl_rng *r);
 
+/* 1 when the spec's runs probe the curvature: train.sharpness,
+ * lr_unit: sharpness, sharpness_every or batch_sharpness. */
+int isw_train_wants_sharpness(const isw_spec_t *spec);
+
 /* Sharpness at the spec's init: top eigenvalue of the Hessian of the mean
  * loss on the evaluation set, by the spec's train.sharpness_method and
  * sharpness_iters on exact Hessian-vector products in double (hessian.h);
