@@ -93,6 +93,8 @@ AXIS_LABELS = {
     "train.batch": "batch size",
     "train.epochs": "epochs",
     "model.hidden": "hidden widths",
+    "model.width": "width",
+    "model.depth": "depth (hidden layers)",
     "model.activation": "activation",
 }
 
@@ -241,9 +243,10 @@ def read_spec(path):
 class Results:
     """The summary files of one OUTDIR; a table is None when not loaded."""
 
-    def __init__(self, outdir, spec, cells, boundary, fit):
+    def __init__(self, outdir, spec, cells, boundary, fit, law_axis=SCALE):
         self.outdir, self.spec = outdir, spec
         self.cells, self.boundary, self.fit = cells, boundary, fit
+        self.law_axis = law_axis   # fit.csv's `axis`: what the edges are fitted against
 
     @property
     def lr_in_c(self):
@@ -269,11 +272,24 @@ def load_results(outdir, plots=PLOTS):
     # then have no edges to draw, which is not an error
     boundary = read_table(os.path.join(outdir, "boundary.csv"), BOUNDARY_STATS,
                           allow_no_rows=cells is not None and LR not in cells.axes)
-    if "law" in plots and SCALE not in boundary.axes:
-        raise PlotError(boundary.path, "no %s column: the law plot needs an init.scale "
-                                       "axis (use --which stability,outcome)" % SCALE)
-    fit = read_table(os.path.join(outdir, "fit.csv"), FIT_STATS) if "law" in plots else None
-    return Results(outdir, spec, cells, boundary, fit)
+    fit = read_table(os.path.join(outdir, "fit.csv"), FIT_STATS,
+                     allow_no_rows=True) if "law" in plots else None
+    law_axis = law_axis_of(fit) if fit is not None else SCALE
+    if "law" in plots and law_axis not in boundary.axes:
+        raise PlotError(boundary.path, "no %s column: the law plot needs the axis the "
+                                       "edges are fitted against (use --which "
+                                       "stability,outcome)" % law_axis)
+    return Results(outdir, spec, cells, boundary, fit, law_axis)
+
+
+def law_axis_of(fit):
+    """The fit axis fit.csv names (every row names the same); init.scale
+    when it has no rows."""
+    axes = {r["axis"] for r in fit.rows}
+    if len(axes) > 1:
+        raise PlotError(fit.path, "rows name several fit axes (%s), expected one"
+                        % ", ".join(sorted(axes)))
+    return axes.pop() if axes else SCALE
 
 
 # ---- which axis goes where ---------------------------------------------------------------
@@ -748,37 +764,86 @@ def fmt_slope(v):
 
 
 def fit_label(fit_row):
-    """'slope -1.72 +- 0.12 (n = 5)' from a fit.csv row."""
+    """'slope -1.72 +- 0.12 (n = 5)', with 'above the knee 3.46 [2.75,
+    5.66]' for a hinge, or 'no power law fits (n = 9)', from a fit.csv row."""
     if fit_row is None:
         return "no fit"
     slope, se, n = num(fit_row["slope"]), num(fit_row["slope_se"]), fit_row["n"]
     if not math.isfinite(slope):
-        return "no fit (n = %s)" % n
+        return ("no power law fits (n = %s)" % n if fit_row["model"] == "none" and int(n) >= 3
+                else "no fit (n = %s)" % n)
+    text = "slope %s" % fmt_slope(slope)
     if math.isfinite(se):
-        return "slope %s \u00b1 %.2f (n = %s)" % (fmt_slope(slope), se, n)
-    return "slope %s (n = %s)" % (fmt_slope(slope), n)
+        text += " \u00b1 %.2f" % se
+    if fit_row["model"] in ("flat_power", "power_flat"):
+        text += " %s the knee %s [%s, %s]" % (
+            "above" if fit_row["model"] == "flat_power" else "below",
+            tick_text(num(fit_row["knee"])), tick_text(num(fit_row["knee_lo"])),
+            tick_text(num(fit_row["knee_hi"])))
+    return text + " (n = %s)" % n
+
+
+def draw_fit(ax, f, xlo, xhi, colour, ls):
+    """A fit.csv row's model on [xlo, xhi]: its power law over its own range
+    [x_min, x_max] only, a hinge's flat part at the law's value at the knee
+    (thinner) and the knee's interval as a bar on the axis."""
+    slope, icept = num(f["slope"]), num(f["intercept"])
+    if not math.isfinite(slope):
+        return
+    a, b = num(f["x_min"]), num(f["x_max"])
+    if not (math.isfinite(a) and math.isfinite(b)):   # an older fit.csv: the data's range
+        a, b = xlo, xhi
+    xs = np.geomspace(a, b, 50)
+    ax.plot(xs, np.exp(icept + slope * np.log(xs)), color=colour, linestyle=ls,
+            linewidth=1.2, zorder=3)
+    if f["model"] not in ("flat_power", "power_flat"):
+        return
+    knee = num(f["knee"])
+    level = math.exp(icept + slope * math.log(knee))
+    flat = (xlo, knee) if f["model"] == "flat_power" else (knee, xhi)
+    ax.plot(flat, (level, level), color=colour, linestyle=ls, linewidth=0.8, zorder=3)
+    ax.plot([knee], [level], marker="|", markersize=9, color=colour, zorder=4)
+    ax.plot((num(f["knee_lo"]), num(f["knee_hi"])), (level, level), color=colour,
+            linewidth=3.0, alpha=0.35, solid_capstyle="butt", zorder=2)
 
 
 def build_law(res, layout):
     """lr_boundary (filled circles, bracket as error bars) and lr_diverge
-    (open triangles) against init.scale on log-log axes, one colour per
-    panel value, each with its fitted line (slope +- se in the legend) and
-    the homogeneous reference slope, dashed.  Returns (fig, [ax])."""
-    if SCALE not in res.boundary.axes:
-        raise PlotError(res.boundary.path, "no %s column: the law plot needs an init.scale "
-                                           "axis" % SCALE)
+    (open triangles) against the fit axis (init.scale unless fit.axis says
+    otherwise) on log-log axes, one colour per panel value, each with its
+    fit drawn over its own range (slope +- se and a hinge's knee in the
+    legend) and, against init.scale, the homogeneous reference slope,
+    dashed.  Returns (fig, [ax])."""
+    law = res.law_axis
+    if law not in res.boundary.axes:
+        raise PlotError(res.boundary.path, "no %s column: the law plot needs that "
+                                           "axis" % law)
     fig, ax = plt.subplots(figsize=(9.6, 4.8), layout="constrained")
     ax.set_xscale("log")
     ax.set_yscale("log")
     refs, reasons = {}, []
     xmin, xmax = math.inf, -math.inf
-    for i, pv in enumerate(layout.panel_values):
+    # the maps' x axis, when it is not the fit axis, is a series of its own
+    # per value (it is not among the layout's fixed axes)
+    extra = layout.x if layout.x not in (None, law) else None
+    series = [(pv, xv) for pv in layout.panel_values
+              for xv in (res.boundary.values(extra) if extra else [None])]
+
+    def pick(rows, pv, xv):
+        return [r for r in select(rows, layout, pv, skip={law, extra})
+                if extra is None or r.get(extra) == xv]
+
+    for i, (pv, xv) in enumerate(series):
         colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
-        rows = select(res.boundary.rows, layout, pv, skip={SCALE})
-        rows.sort(key=lambda r: num(r[SCALE]))
-        s = np.array([num(r[SCALE]) for r in rows])
+        rows = pick(res.boundary.rows, pv, xv)
+        if not rows:
+            continue
+        rows.sort(key=lambda r: num(r[law]))
+        s = np.array([num(r[law]) for r in rows])
         name = str(pv) if layout.panel else "all"
-        fits = {r["edge"]: r for r in select(res.fit.rows, layout, pv, skip={SCALE})}
+        if extra:
+            name = ("%s, " % name if layout.panel else "") + "%s = %s" % (extra, xv)
+        fits = {r["edge"]: r for r in pick(res.fit.rows, pv, xv)}
         for edge, marker, face, ls in (("boundary", "o", colour, "-"),
                                        ("diverge", "v", "white", ":")):
             y = np.array([num(r["lr_" + edge]) for r in rows])
@@ -799,11 +864,9 @@ def build_law(res, layout):
                                                else "divergence", fit_label(fits.get(edge))))
             xmin, xmax = min(xmin, s[ok].min()), max(xmax, s[ok].max())
             f = fits.get(edge)
-            if f is not None and math.isfinite(num(f["slope"])):
-                xs = np.geomspace(s[ok].min(), s[ok].max(), 50)
-                ax.plot(xs, np.exp(num(f["intercept"]) + num(f["slope"]) * np.log(xs)),
-                        color=colour, linestyle=ls, linewidth=1.2, zorder=3)
-            if edge == "boundary" or i not in refs:
+            if f is not None:
+                draw_fit(ax, f, s[ok].min(), s[ok].max(), colour, ls)
+            if law == SCALE and (edge == "boundary" or i not in refs):
                 slope, why = reference_slope(res, rows[0])
                 if slope is None:
                     if why not in reasons:
@@ -828,23 +891,25 @@ def build_law(res, layout):
     labels.append("fit of the divergence edge")
     ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0),
               borderaxespad=0.0, frameon=False,
-              title="fits of ln lr on ln init scale (slope \u00b1 s.e.)")
+              title="fits of ln lr on ln %s (slope \u00b1 s.e.)" % axis_label(law))
     if math.isfinite(xmin):
         pad = (xmax / xmin) ** 0.06 if xmax > xmin else 1.5
         ax.set_xlim(xmin / pad, xmax * pad)
-        scales = sorted({float(v) for v in res.boundary.values(SCALE) if is_number(v)
+        scales = sorted({float(v) for v in res.boundary.values(law) if is_number(v)
                          and xmin <= float(v) <= xmax})
         if len(scales) <= 12:
             ax.set_xticks(scales)
             ax.set_xticks([], minor=True)
-            ax.set_xticklabels([tick_text(v) for v in scales])
-    ax.set_xlabel(axis_label(SCALE))
+            # many ticks two octaves apart still collide (0.0625, 0.125)
+            ax.set_xticklabels([tick_text(v) for v in scales],
+                               rotation=30 if len(scales) > 6 else 0)
+    ax.set_xlabel(axis_label(law))
     ax.set_ylabel("c = lr · λ₀ at the edge" if res.lr_in_c
                   else "learning rate at the edge")
     ax.grid(True, which="major", color="#dddddd", linewidth=0.6)
     ax.set_axisbelow(True)
-    title = "%s: learning-rate edges against init scale" % res.name
-    note = layout.fixed_note({SCALE})
+    title = "%s: learning-rate edges against %s" % (res.name, axis_label(law))
+    note = layout.fixed_note({law, extra})
     if note:
         title += "\n(fixed: %s)" % note
     if reasons:
@@ -907,16 +972,19 @@ def main(argv=None):
     a = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         if a.which is None and os.path.isfile(os.path.join(a.outdir, "boundary.csv")):
-            # by default, leave out the law when the sweep has no init.scale
-            # axis (asked for with --which, that is an error)
+            # by default, leave out the law when the sweep has no fit axis
+            # (asked for with --which, that is an error)
             try:
                 with open(os.path.join(a.outdir, "boundary.csv"), newline="") as f:
                     header = next(csv.reader(f), [])
+                with open(os.path.join(a.outdir, "fit.csv"), newline="") as f:
+                    fit = next(csv.DictReader(f), None)
+                axis = fit["axis"] if fit and fit.get("axis") else SCALE
             except (OSError, UnicodeDecodeError, csv.Error):
-                header = [SCALE]   # read_table reports it
-            if SCALE not in header:
+                header, axis = [SCALE], SCALE   # read_table reports it
+            if axis not in header:
                 sys.stderr.write("plot.py: no %s axis in %s: no law plot\n"
-                                 % (SCALE, os.path.join(a.outdir, "boundary.csv")))
+                                 % (axis, os.path.join(a.outdir, "boundary.csv")))
                 a.plots = [w for w in a.plots if w != "law"]
         res = load_results(a.outdir, a.plots)
         layout = choose_layout(res, x=a.x, panel=a.panel, fix=a.fixmap, y=a.y)
@@ -940,7 +1008,7 @@ def main(argv=None):
                     except OSError as e:
                         raise PlotError(path, "cannot write: %s" % e.strerror)
                     files.append(path)
-                swept = SCALE if what == "law" else layout.x
+                swept = res.law_axis if what == "law" else layout.x
                 summary["figures"][what] = {
                     "panels": len(axes), "files": files,
                     "fixed": {k: v for k, v in layout.fixed.items() if k != swept}}

@@ -170,9 +170,10 @@ static int set_quiet(isw_cli_args_t *args, const char *v, isw_error_t *err)
 static const option_t OPTIONS[] = {
     {"--outdir", "-o", "OUTDIR", 0, CMD_RUN, set_outdir,
      "where the run journals (default results/<spec name>)"},
-    {"--set", NULL, "KEY=VALUE", 1, CMD_RUN | CMD_PLAN | CMD_TRAIN, set_set,
+    {"--set", NULL, "KEY=VALUE", 1, CMD_RUN | CMD_PLAN | CMD_TRAIN | CMD_SUMMARIZE, set_set,
      "override a dotted key (train.lr=0.5, model.hidden=[15]);\n"
-     "on run also a sweep axis: --set 'sweep.train.lr={logspace: [1e-3, 1, 7]}'"},
+     "on run also a sweep axis: --set 'sweep.train.lr={logspace: [1e-3, 1, 7]}';\n"
+     "on summarize only fit.axis and fit.range: --set 'fit.range=[2, 16]'"},
     {"--resume", NULL, NULL, 0, CMD_RUN, set_resume,
      "insist on resuming: fail if OUTDIR holds no journal (a plain\n"
      "run resumes a journal of the same spec anyway)"},
@@ -347,12 +348,12 @@ int isw_cli_parse(isw_cli_args_t *args, int argc, char **argv, isw_error_t *err)
         for (int i = 0; i < args->nsets; i++) {
             const char *v = args->sets[i];
             if ((strncmp(v, "sweep.", 6) == 0 && !args->has_task) ||
-                strncmp(v, "refine.", 7) == 0)
+                strncmp(v, "refine.", 7) == 0 || strncmp(v, "fit.", 4) == 0)
                 return isw_error_set(err, ISW_EINVAL, "", 0,
                                      "--set %.200s: train runs the spec's base run%s, so %s "
                                      "keys do not apply (set the key itself, or use run)", v,
                                      args->has_task ? " or a grid task" : "",
-                                     v[0] == 's' ? "sweep" : "refine");
+                                     v[0] == 's' ? "sweep" : v[0] == 'r' ? "refine" : "fit");
         }
     return ISW_OK;
 }

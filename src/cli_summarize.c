@@ -3,6 +3,7 @@
 #include "initsweep/cli.h"
 
 #include <errno.h>
+#include <math.h>
 #include <glob.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,6 +260,31 @@ static int merge_shards(const char *outdir, int *merged, isw_error_t *err)
     return st;
 }
 
+/* The fit section of OUTDIR/spec.yaml, then --set fit.* (the only keys
+ * summarize takes: the runs are done, only how their edges are fitted can
+ * change).  Without spec.yaml (runs.csv from elsewhere) the defaults. */
+static int fit_options(const isw_cli_args_t *args, isw_sweep_t *sw, isw_stats_opts_t *opts,
+                       isw_error_t *err)
+{
+    for (int i = 0; i < args->nsets; i++)
+        if (strncmp(args->sets[i], "fit.", 4) != 0)
+            return isw_error_set(err, ISW_EINVAL, "--set", 0,
+                                 "%.200s: summarize changes only fit.axis and fit.range (the "
+                                 "runs are done; run again to change anything else)",
+                                 args->sets[i]);
+    char path[ISW_PATH_MAX + 80];
+    snprintf(path, sizeof path, "%s/spec.yaml", args->path);
+    isw_spec_t spec;
+    int st = ISW_OK;
+    if (access(path, F_OK) == 0)
+        st = isw_run_load_spec(&spec, sw, path, args->sets, args->nsets, err);
+    else if (args->nsets > 0)
+        st = isw_error_set(err, ISW_EINVAL, path, 0,
+                           "no such file: --set fit.* needs the run's resolved spec");
+    *opts = (isw_stats_opts_t){sw->fit.axis, sw->fit.lo, sw->fit.hi};
+    return st;
+}
+
 /* summarize holds OUTDIR's lock like run: a running job is not summarized
  * under its feet (it writes the summaries itself when it ends), and two
  * summaries do not race on the same files. */
@@ -278,8 +304,13 @@ int isw_cli_summarize(const isw_cli_args_t *args)
         st = merge_shards(args->path, &merged, &err);
     if (st == ISW_OK && merged)
         printf("merged %d shards into %s/runs.csv\n", merged, args->path);
+    isw_sweep_t sw = {.fit = {.lo = NAN, .hi = NAN}};
+    isw_stats_opts_t opts;
     if (st == ISW_OK)
-        st = isw_stats_summarize(args->path, &err);
+        st = fit_options(args, &sw, &opts, &err);
+    if (st == ISW_OK)
+        st = isw_stats_summarize(args->path, &opts, &err);
+    isw_sweep_free(&sw);
     isw_journal_unlock(lock);
     if (st != ISW_OK) {
         isw_error_print(stderr, &err);

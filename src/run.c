@@ -2,6 +2,7 @@
  * summaries and exit status (run.h).  No MPI: sched.c calls it. */
 #include "initsweep/run.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -253,7 +254,16 @@ int isw_run_open(isw_run_job_t *run, const char *platform, isw_error_t *err)
     char *text = NULL;
     size_t len = 0;
     int st = spec_text(&text, &len, &run->spec, &run->sweep, err);
-    uint64_t hash = st == ISW_OK ? isw_journal_hash(text, len) : 0;
+    /* the journal's identity is the spec without its fit section: how the
+     * edges are fitted changes no run (a shallow copy, only read) */
+    isw_sweep_t bare = run->sweep;
+    bare.fit = (isw_fit_spec_t){.lo = NAN, .hi = NAN};
+    char *htext = NULL;
+    size_t hlen = 0;
+    if (st == ISW_OK)
+        st = spec_text(&htext, &hlen, &run->spec, &bare, err);
+    uint64_t hash = st == ISW_OK ? isw_journal_hash(htext, hlen) : 0;
+    free(htext);
     const char *axes[ISW_MAX_AXES];
     for (int a = 0; a < run->sweep.naxes; a++)
         axes[a] = run->sweep.axes[a].key;
@@ -287,7 +297,9 @@ int isw_run_finish(isw_run_job_t *run, int status, int interrupted)
     }
     isw_error_t err;
     isw_error_clear(&err);
-    if (isw_stats_summarize_runs(isw_journal_runs(run->journal), run->outdir, &err) != ISW_OK) {
+    isw_stats_opts_t fit = {run->sweep.fit.axis, run->sweep.fit.lo, run->sweep.fit.hi};
+    if (isw_stats_summarize_runs(isw_journal_runs(run->journal), run->outdir, &fit, &err) !=
+        ISW_OK) {
         isw_error_print(stderr, &err);
         return ISW_EXIT_FAIL;
     }

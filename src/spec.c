@@ -247,7 +247,8 @@ static int override_impl(isw_spec_t *spec, isw_sweep_t *sweep, const char *assig
 
     int is_sweep = strncmp(key, "sweep.", 6) == 0;
     int is_refine = strncmp(key, "refine.", 7) == 0;
-    if (!is_sweep && !is_refine)
+    int is_fit = strncmp(key, "fit.", 4) == 0;
+    if (!is_sweep && !is_refine && !is_fit)
         return isw_spec_set(spec, key, value, err);
     if (!sweep)
         return isw_error_set(err, ISW_EINVAL, "", 0, "%s: this command has no sweep to change",
@@ -264,6 +265,8 @@ static int override_impl(isw_spec_t *spec, isw_sweep_t *sweep, const char *assig
     int st;
     if (is_sweep) {
         st = isw_spec_sweep_add(sweep, spec, key + 6, &doc, root, &w, 0, 1, err);
+    } else if (is_fit) {
+        st = isw_spec_fit_set(&sweep->fit, key + 4, &doc, root, &w, 0, err);
     } else {
         /* Any refine key turns refinement on, as a refine section does. */
         int enabled = sweep->refine.enabled;
@@ -275,6 +278,8 @@ static int override_impl(isw_spec_t *spec, isw_sweep_t *sweep, const char *assig
     yaml_document_delete(&doc);
     if (!st)
         st = isw_spec_refine_check(sweep, "", 0, err);
+    if (!st)
+        st = isw_spec_fit_check(sweep, "", 0, err);
     return st;
 }
 

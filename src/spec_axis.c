@@ -9,6 +9,7 @@
 #include <string.h>
 
 static const char *const refine_keys[] = {"axis", "tolerance", "rounds", "enabled", NULL};
+static const char *const fit_keys[] = {"axis", "range", NULL};
 
 void isw_spec_sweep_init(isw_sweep_t *sweep)
 {
@@ -16,6 +17,7 @@ void isw_spec_sweep_init(isw_sweep_t *sweep)
     isw_spec_copy_str(sweep->refine.axis, sizeof sweep->refine.axis, "train.lr");
     sweep->refine.tolerance = 0.01;
     sweep->refine.rounds = 10;
+    sweep->fit.lo = sweep->fit.hi = NAN;
 }
 
 static void axis_clear(isw_axis_t *ax);
@@ -550,5 +552,64 @@ int isw_spec_refine_check(const isw_sweep_t *sw, const char *file, int line, isw
         return isw_error_set(err, ISW_EINVAL, file, line,
                              "refine.axis: %s is not a sweep axis; refine bisects between the "
                              "grid points of sweep.%s", r->axis, r->axis);
+    return ISW_OK;
+}
+
+/* ---- fit ---------------------------------------------------------------- */
+
+int isw_spec_fit_set(isw_fit_spec_t *f, const char *key, yaml_document_t *doc, yaml_node_t *n,
+                     const where_t *w, int keyline, isw_error_t *err)
+{
+    const char *t = isw_yaml_scalar(n);
+    char found[160];
+    isw_yaml_describe(found, sizeof found, doc, n);
+    int line = isw_yaml_line(w, n);
+    if (strcmp(key, "axis") == 0) {
+        if (!t || strlen(t) >= sizeof f->axis)
+            return isw_error_set(err, ISW_EINVAL, w->file, line,
+                                 "fit.axis: found %s, expected the key of a numeric sweep axis, "
+                                 "e.g. model.width", found);
+        isw_spec_copy_str(f->axis, sizeof f->axis, t);
+    } else if (strcmp(key, "range") == 0) {
+        double v[2];
+        int ok = n->type == YAML_SEQUENCE_NODE &&
+                 n->data.sequence.items.top - n->data.sequence.items.start == 2;
+        for (int i = 0; ok && i < 2; i++) {
+            yaml_node_t *item = yaml_document_get_node(doc, n->data.sequence.items.start[i]);
+            ok = isw_parse_finite(isw_yaml_scalar(item), &v[i]);
+        }
+        if (!ok || !(v[0] > 0 && v[1] > v[0]))
+            return isw_error_set(err, ISW_EINVAL, w->file, line,
+                                 "fit.range: found %s, expected [lo, hi] with 0 < lo < hi (the "
+                                 "fit axis values to fit)", found);
+        f->lo = v[0];
+        f->hi = v[1];
+    } else {
+        char hint[160], list[200];
+        isw_spec_suggest(hint, sizeof hint, key, fit_keys);
+        isw_spec_join_names(list, sizeof list, fit_keys);
+        return isw_error_set(err, ISW_EINVAL, w->file, keyline,
+                             "fit.%s: unknown key%s; allowed keys of fit: %s", key, hint, list);
+    }
+    return ISW_OK;
+}
+
+int isw_spec_fit_check(const isw_sweep_t *sw, const char *file, int axis_line, isw_error_t *err)
+{
+    const char *axis = sw->fit.axis;
+    if (!axis[0])
+        return ISW_OK;
+    int a = isw_sweep_find(sw, axis);
+    if (a < 0)
+        return isw_error_set(err, ISW_EINVAL, file, axis_line,
+                             "fit.axis: %s is not a sweep axis; the edges are fitted against "
+                             "one of the sweep's numeric axes", axis);
+    const isw_axis_t *ax = &sw->axes[a];
+    if (strcmp(axis, "train.lr") == 0 || strcmp(axis, "seed") == 0 ||
+        (ax->kind != ISW_VALUE_INT && ax->kind != ISW_VALUE_REAL))
+        return isw_error_set(err, ISW_EINVAL, file, axis_line,
+                             "fit.axis: found %s, expected a numeric sweep axis other than "
+                             "train.lr and seed (the edges are in train.lr; seeds are pooled)",
+                             axis);
     return ISW_OK;
 }

@@ -193,5 +193,11 @@ int isw_spec_sweep_add(isw_sweep_t *sw, const isw_spec_t *spec, const char *key,
 int isw_spec_refine_set(isw_refine_spec_t *r, const char *key, yaml_document_t *doc,
                         yaml_node_t *n, const where_t *w, int keyline, isw_error_t *err);
 int isw_spec_refine_check(const isw_sweep_t *sw, const char *file, int line, isw_error_t *err);
+/* The fit section's keys, one at a time, and the check against the sweep
+ * once it is complete (axis_line, range_line: where they were set, 0 for
+ * --set). */
+int isw_spec_fit_set(isw_fit_spec_t *f, const char *key, yaml_document_t *doc, yaml_node_t *n,
+                     const where_t *w, int keyline, isw_error_t *err);
+int isw_spec_fit_check(const isw_sweep_t *sw, const char *file, int axis_line, isw_error_t *err);
 
 #endif

@@ -13,7 +13,7 @@
 #define SPEC_MAX_BYTES (1024 * 1024)
 
 static const char *const top_keys[] = {"name", "seed", "data", "model", "init", "train",
-                                       "criteria", "sweep", "refine", NULL};
+                                       "criteria", "sweep", "refine", "fit", NULL};
 /* ---- loading ------------------------------------------------------------ */
 
 /* Calls fn for every key of a mapping with the key's text, its line and
@@ -76,29 +76,37 @@ static int load_section(isw_spec_t *s, const char *section, yaml_document_t *doc
     return each_pair(doc, map, file, section_pair, &c, err);
 }
 
-static int refine_pair(void *ctx, const char *name, int line, yaml_node_t *value,
-                       const where_t *w, isw_error_t *err)
+/* A key of the refine or fit section (c->section says which). */
+static int analysis_pair(void *ctx, const char *name, int line, yaml_node_t *value,
+                         const where_t *w, isw_error_t *err)
 {
     load_ctx_t *c = ctx;
-    int st = isw_spec_refine_set(&c->sweep->refine, name, c->doc, value, w, line, err);
+    int st = strcmp(c->section, "fit") == 0
+                 ? isw_spec_fit_set(&c->sweep->fit, name, c->doc, value, w, line, err)
+                 : isw_spec_refine_set(&c->sweep->refine, name, c->doc, value, w, line, err);
     if (st)
         return st;
     char key[128];
-    snprintf(key, sizeof key, "refine.%s", name);
+    snprintf(key, sizeof key, "%s.%s", c->section, name);
     isw_spec_keylines_add(c->kl, key, line);
     return ISW_OK;
 }
 
-static int load_refine(isw_sweep_t *sw, yaml_document_t *doc, yaml_node_t *map, const char *file,
-                       keylines_t *kl, isw_error_t *err)
+/* The refine or fit section: section names it, keys lists its keys for
+ * the message when it is not a mapping. */
+static int load_analysis(isw_sweep_t *sw, const char *section, const char *keys,
+                         yaml_document_t *doc, yaml_node_t *map, const char *file,
+                         keylines_t *kl, isw_error_t *err)
 {
-    int st = isw_spec_check_mapping(doc, map, "refine",
-                                    "a mapping with keys axis, tolerance, rounds", file, err);
+    char expected[128];
+    snprintf(expected, sizeof expected, "a mapping with keys %s", keys);
+    int st = isw_spec_check_mapping(doc, map, section, expected, file, err);
     if (st)
         return st;
-    sw->refine.enabled = 1;
-    load_ctx_t c = {NULL, NULL, sw, "refine", doc, kl};
-    return each_pair(doc, map, file, refine_pair, &c, err);
+    if (strcmp(section, "refine") == 0)
+        sw->refine.enabled = 1;
+    load_ctx_t c = {NULL, NULL, sw, section, doc, kl};
+    return each_pair(doc, map, file, analysis_pair, &c, err);
 }
 
 static int sweep_pair(void *ctx, const char *name, int line, yaml_node_t *value,
@@ -135,7 +143,7 @@ static int load_root(isw_spec_t *s, isw_sweep_t *sw, yaml_document_t *doc, const
     if (st)
         return st;
 
-    yaml_node_t *sweep_node = NULL, *refine_node = NULL;
+    yaml_node_t *sweep_node = NULL, *refine_node = NULL, *fit_node = NULL;
     int have_run_seed = 0;
     uint64_t run_seed = 0;
     where_t w = {file, 0, 1};
@@ -169,6 +177,8 @@ static int load_root(isw_spec_t *s, isw_sweep_t *sw, yaml_document_t *doc, const
             sweep_node = val;
         } else if (strcmp(key, "refine") == 0) {
             refine_node = val;
+        } else if (strcmp(key, "fit") == 0) {
+            fit_node = val;
         } else {
             isw_spec_suggest(hint, sizeof hint, key, top_keys);
             st = isw_error_set(err, ISW_EINVAL, file, line, "unknown top-level key \"%s\"%s; "
@@ -182,9 +192,15 @@ static int load_root(isw_spec_t *s, isw_sweep_t *sw, yaml_document_t *doc, const
     /* The sweep last: its values are checked against the finished spec. */
     if (sweep_node && (st = load_sweep(sw, s, doc, sweep_node, file, err)))
         return st;
-    if (refine_node && (st = load_refine(sw, doc, refine_node, file, kl, err)))
+    if (refine_node && (st = load_analysis(sw, "refine", "axis, tolerance, rounds", doc,
+                                           refine_node, file, kl, err)))
         return st;
-    return isw_spec_refine_check(sw, file, isw_spec_kline(kl, "refine.axis"), err);
+    if (fit_node && (st = load_analysis(sw, "fit", "axis, range", doc, fit_node, file, kl, err)))
+        return st;
+    st = isw_spec_refine_check(sw, file, isw_spec_kline(kl, "refine.axis"), err);
+    if (st == ISW_OK)
+        st = isw_spec_fit_check(sw, file, isw_spec_kline(kl, "fit.axis"), err);
+    return st;
 }
 
 /* Spec name from a file name: basename without .yaml / .yml. */
@@ -443,6 +459,21 @@ int isw_spec_write(FILE *out, const isw_spec_t *spec, const isw_sweep_t *sweep)
         isw_sb_puts(&b, "\n  tolerance: ");
         isw_spec_put_double(&b, sweep->refine.tolerance);
         isw_sb_printf(&b, "\n  rounds: %d\n", sweep->refine.rounds);
+    }
+    if (sweep && (sweep->fit.axis[0] || sweep->fit.lo < sweep->fit.hi)) {
+        isw_sb_puts(&b, "fit:\n");
+        if (sweep->fit.axis[0]) {
+            isw_sb_puts(&b, "  axis: ");
+            isw_yaml_put_scalar(&b, sweep->fit.axis, strlen(sweep->fit.axis));
+            isw_sb_puts(&b, "\n");
+        }
+        if (sweep->fit.lo < sweep->fit.hi) {
+            isw_sb_puts(&b, "  range: [");
+            isw_spec_put_double(&b, sweep->fit.lo);
+            isw_sb_puts(&b, ", ");
+            isw_spec_put_double(&b, sweep->fit.hi);
+            isw_sb_puts(&b, "]\n");
+        }
     }
     if (b.oom) {
         free(b.s);

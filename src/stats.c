@@ -203,44 +203,247 @@ int isw_stats_slice_edges(isw_stats_edges_t *out, const isw_stats_point_t *pts, 
     return ISW_OK;
 }
 
-/* ---- power-law fit -------------------------------------------------------------- */
+/* ---- power-law fits -------------------------------------------------------------- */
+
+const char *isw_fit_model_name(isw_fit_model_t m)
+{
+    static const char *const names[] = {"none", "line", "flat_power", "power_flat"};
+    return m >= ISW_FIT_NONE && m <= ISW_FIT_POWER_FLAT ? names[m] : "none";
+}
+
+static void fit_clear(isw_stats_fit_t *f, size_t n)
+{
+    *f = (isw_stats_fit_t){.n = n, .model = ISW_FIT_NONE};
+    f->slope = f->slope_se = f->intercept = f->r2 = NAN;
+    f->knee = f->knee_lo = f->knee_hi = f->x_min = f->x_max = f->rmse = NAN;
+}
+
+/* One usable pair in logs; res2 = ln(bracket ratio)^2, NaN when unknown. */
+typedef struct {
+    double x, lx, ly, res2;
+} fit_pt_t;
+
+static int pt_cmp(const void *a, const void *b)
+{
+    double x = ((const fit_pt_t *)a)->lx, y = ((const fit_pt_t *)b)->lx;
+    return (x > y) - (x < y);
+}
+
+/* Least squares of ly on u (m points, stride 1): ly = c0 + c1 u.  0 when
+ * undefined (no spread in u); se NaN below 3 points. */
+static int ols(const double *u, const double *ly, size_t m, double *c0, double *c1,
+               double *se, double *ss)
+{
+    double v00, v01, v11;
+    if (m < 2 || gsl_fit_linear(u, 1, ly, 1, m, c0, c1, &v00, &v01, &v11, ss) != GSL_SUCCESS ||
+        !isfinite(*c0) || !isfinite(*c1))
+        return 0;
+    *se = m >= 3 && isfinite(v11) && v11 >= 0 ? sqrt(v11) : NAN;
+    return 1;
+}
+
+/* The hinge's basis: flat_power ly = a + s max(0, lx - k), power_flat
+ * ly = a + s min(0, lx - k). */
+static double hinge(isw_fit_model_t m, double lx, double k)
+{
+    double d = lx - k;
+    return m == ISW_FIT_FLAT_POWER ? (d > 0 ? d : 0) : (d < 0 ? d : 0);
+}
+
+#define KNEE_STEPS 48    /* scanned knees per gap between distinct x */
+
+typedef struct {
+    size_t nk;
+    double *k, *ss;      /* (nk) knees in ln x and their SSres */
+    size_t best;
+} knee_scan_t;
+
+/* SSres of each scanned knee for one orientation over pts (sorted, m
+ * points, ux[0..nu) their distinct lx); u and ly scratch of m. */
+static void scan_knees(knee_scan_t *sc, isw_fit_model_t model, const fit_pt_t *pts, size_t m,
+                       const double *ux, size_t nu, double *u, double *ly)
+{
+    sc->nk = 0;
+    sc->best = 0;
+    for (size_t j = 1; j + 1 < nu; j++)
+        /* the gaps up to the second-last x, then that x itself */
+        for (int t = 0; t < (j + 2 < nu ? KNEE_STEPS : 1); t++) {
+            double k = ux[j] + (ux[j + 1] - ux[j]) * t / KNEE_STEPS;
+            for (size_t i = 0; i < m; i++) {
+                u[i] = hinge(model, pts[i].lx, k);
+                ly[i] = pts[i].ly;
+            }
+            double c0, c1, se, ss;
+            if (!ols(u, ly, m, &c0, &c1, &se, &ss))
+                ss = INFINITY;
+            sc->k[sc->nk] = k;
+            sc->ss[sc->nk] = ss;
+            if (sc->nk == 0 || ss < sc->ss[sc->best])
+                sc->best = sc->nk;
+            sc->nk++;
+        }
+}
+
+/* Fills r2 and rmse of a model with SSres ss over pts. */
+static void fit_quality(isw_stats_fit_t *f, const fit_pt_t *pts, size_t m, double ss)
+{
+    double mean = 0, tss = 0;
+    for (size_t i = 0; i < m; i++)
+        mean += pts[i].ly / (double)m;
+    for (size_t i = 0; i < m; i++)
+        tss += (pts[i].ly - mean) * (pts[i].ly - mean);
+    f->r2 = tss > 0 ? 1 - ss / tss : NAN;
+    f->rmse = sqrt(ss / (double)m);
+}
+
+/* The line over pts[0..m) (sorted), into f; its SSres in *ss. */
+static void fit_line(isw_stats_fit_t *f, const fit_pt_t *pts, size_t m, double *u, double *ly,
+                     double *ss)
+{
+    fit_clear(f, m);
+    *ss = NAN;
+    for (size_t i = 0; i < m; i++) {
+        u[i] = pts[i].lx;
+        ly[i] = pts[i].ly;
+    }
+    double c0, c1, se;
+    if (!ols(u, ly, m, &c0, &c1, &se, ss))
+        return;
+    f->model = ISW_FIT_LINE;
+    f->slope = c1;
+    f->intercept = c0;
+    f->slope_se = se;
+    f->x_min = pts[0].x;
+    f->x_max = pts[m - 1].x;
+    fit_quality(f, pts, m, *ss);
+}
+
+/* Collects the usable pairs of x, y (and res) in [lo, hi], sorted by x. */
+static size_t fit_points(fit_pt_t *pts, const double *x, const double *y, const double *res,
+                         size_t n, double lo, double hi)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!(isfinite(x[i]) && isfinite(y[i]) && x[i] > 0 && y[i] > 0))
+            continue;
+        if (lo < hi && !(x[i] >= lo && x[i] <= hi))
+            continue;
+        double r = res && isfinite(res[i]) && res[i] > 0 ? log(res[i]) : NAN;
+        pts[m++] = (fit_pt_t){x[i], log(x[i]), log(y[i]), r * r};
+    }
+    qsort(pts, m, sizeof *pts, pt_cmp);
+    return m;
+}
 
 int isw_stats_fit_loglog(isw_stats_fit_t *fit, const double *x, const double *y, size_t n)
 {
-    fit->n = 0;
-    fit->slope = fit->slope_se = fit->intercept = fit->r2 = NAN;
-    double *lx = malloc((2 * n + 1) * sizeof *lx);
-    if (!lx)
+    fit_clear(fit, 0);
+    fit_pt_t *pts = malloc((n + 1) * sizeof *pts);
+    double *u = malloc((2 * n + 1) * sizeof *u);
+    if (!pts || !u) {
+        free(pts);
+        free(u);
         return ISW_ENOMEM;
-    double *ly = lx + n;
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++)
-        if (isfinite(x[i]) && isfinite(y[i]) && x[i] > 0 && y[i] > 0) {
-            lx[m] = log(x[i]);
-            ly[m] = log(y[i]);
-            m++;
-        }
-    fit->n = m;
-    int st = ISW_OK;
-    if (m >= 2) {
-        double c0, c1, cov00, cov01, cov11, sumsq;
-        if (gsl_fit_linear(lx, 1, ly, 1, m, &c0, &c1, &cov00, &cov01, &cov11, &sumsq) !=
-            GSL_SUCCESS) {
-            st = ISW_EGSL;
-        } else if (isfinite(c0) && isfinite(c1)) {  /* not when every x is equal */
-            fit->slope = c1;
-            fit->intercept = c0;
-            if (m >= 3 && isfinite(cov11) && cov11 >= 0)
-                fit->slope_se = sqrt(cov11);
-            double mean = gsl_stats_mean(ly, 1, m), tss = 0;
-            for (size_t i = 0; i < m; i++)
-                tss += (ly[i] - mean) * (ly[i] - mean);
-            if (tss > 0)
-                fit->r2 = 1 - sumsq / tss;
-        }
     }
-    free(lx);
-    return st;
+    size_t m = fit_points(pts, x, y, NULL, n, NAN, NAN);
+    double ss;
+    fit_line(fit, pts, m, u, u + n, &ss);
+    free(pts);
+    free(u);
+    return ISW_OK;
+}
+
+int isw_stats_fit_edges(isw_stats_fit_t *fit, const double *x, const double *y,
+                        const double *res, size_t n, double lo, double hi)
+{
+    fit_clear(fit, 0);
+    size_t nscan = n * KNEE_STEPS + 1;
+    fit_pt_t *pts = malloc((n + 1) * sizeof *pts);
+    double *buf = malloc((3 * n + 4 * nscan + 1) * sizeof *buf);
+    if (!pts || !buf) {
+        free(pts);
+        free(buf);
+        return ISW_ENOMEM;
+    }
+    double *u = buf, *ly = buf + n, *ux = buf + 2 * n;
+    knee_scan_t scan[2] = {{0, ux + n, ux + n + nscan, 0},
+                           {0, ux + n + 2 * nscan, ux + n + 3 * nscan, 0}};
+    int ranged = lo < hi;
+    size_t m = fit_points(pts, x, y, res, n, lo, hi);
+    double ss_line;
+    fit_line(fit, pts, m, u, ly, &ss_line);
+    size_t nu = 0;
+    for (size_t i = 0; i < m; i++)
+        if (nu == 0 || pts[i].lx > ux[nu - 1])
+            ux[nu++] = pts[i].lx;
+    if (ranged || fit->model != ISW_FIT_LINE || m < 5 || nu < 4)
+        goto judge;
+
+    /* the floor of the residual variance: a point is known only to its
+     * bracket, uniform on a width ln(res) in ln y */
+    double floor2 = 0;
+    size_t nres = 0;
+    for (size_t i = 0; i < m; i++)
+        if (isfinite(pts[i].res2)) {
+            floor2 += pts[i].res2 / 12;
+            nres++;
+        }
+    floor2 = nres ? floor2 / (double)nres : 0;
+    const isw_fit_model_t models[2] = {ISW_FIT_FLAT_POWER, ISW_FIT_POWER_FLAT};
+    for (int o = 0; o < 2; o++)
+        scan_knees(&scan[o], models[o], pts, m, ux, nu, u, ly);
+    int o = scan[1].ss[scan[1].best] < scan[0].ss[scan[0].best];
+    knee_scan_t *sc = &scan[o];
+    double ss_h = sc->ss[sc->best], dof = (double)m - 3;
+    if (!isfinite(ss_h))
+        goto judge;
+    double s2 = fmax(ss_h / dof, floor2);
+    double gain = ss_line - ss_h;
+    int take = gain > 0 && (s2 > 0 ? gain / s2 > gsl_cdf_fdist_Qinv(0.01, 1, dof) : 1);
+    if (!take)
+        goto judge;
+    double k = sc->k[sc->best];
+    for (size_t i = 0; i < m; i++) {
+        u[i] = hinge(models[o], pts[i].lx, k);
+        ly[i] = pts[i].ly;
+    }
+    double c0, c1, se, ss;
+    if (!ols(u, ly, m, &c0, &c1, &se, &ss))
+        goto judge;
+    fit->model = models[o];
+    fit->slope = c1;
+    fit->slope_se = se;
+    fit->intercept = c0 - c1 * k;
+    fit->knee = exp(k);
+    /* profile interval: the scanned knees around the best whose SSres stays
+     * within s2 F_0.95(1, n - 3) of the minimum */
+    double cut = ss_h + s2 * gsl_cdf_fdist_Qinv(0.05, 1, dof);
+    size_t a = sc->best, b = sc->best;
+    while (a > 0 && sc->ss[a - 1] <= cut)
+        a--;
+    while (b + 1 < sc->nk && sc->ss[b + 1] <= cut)
+        b++;
+    fit->knee_lo = exp(sc->k[a]);
+    fit->knee_hi = exp(sc->k[b]);
+    if (models[o] == ISW_FIT_FLAT_POWER) {
+        fit->x_min = fit->knee;
+        fit->x_max = pts[m - 1].x;
+    } else {
+        fit->x_min = pts[0].x;
+        fit->x_max = fit->knee;
+    }
+    fit_quality(fit, pts, m, ss);
+
+judge:
+    if (fit->model != ISW_FIT_NONE && fit->rmse > log(1.25) && !(fit->r2 >= 0.9)) {
+        double r2 = fit->r2, rmse = fit->rmse;
+        fit_clear(fit, m);
+        fit->r2 = r2;
+        fit->rmse = rmse;
+    }
+    free(pts);
+    free(buf);
+    return ISW_OK;
 }
 
 /* ---- grouping ----------------------------------------------------------------------- */
@@ -543,14 +746,14 @@ static int compute_fits(isw_stats_t *s, isw_error_t *err)
     size_t n = s->nslices;
     key_ctx_t k = {s, {s->seed_axis, s->lr_axis, s->scale_axis, -1}};
     size_t *idx = index_alloc(n);
-    double *buf = malloc((3 * n + 1) * sizeof *buf);
+    double *buf = malloc((5 * n + 1) * sizeof *buf);
     s->fits = calloc(2 * n + 1, sizeof *s->fits);
     int st = ISW_OK;
     if (!idx || !buf || !s->fits || merge_sort(idx, n, cmp_slices, &k) != ISW_OK) {
         st = isw_error_set(err, ISW_ENOMEM, "", 0, "out of memory");
         goto out;
     }
-    double *x = buf, *yb = buf + n, *yd = buf + 2 * n;
+    double *x = buf, *yb = buf + n, *yd = buf + 2 * n, *rb = buf + 3 * n, *rd = buf + 4 * n;
     for (size_t a = 0; a < n;) {
         size_t b = a + 1;
         while (b < n && key_cmp(&k, s->slices[idx[a]].run, s->slices[idx[b]].run) == 0)
@@ -562,15 +765,18 @@ static int compute_fits(isw_stats_t *s, isw_error_t *err)
             x[i - a] = sl->scale;
             yb[i - a] = sl->edges.boundary.found ? sl->edges.boundary.value : NAN;
             yd[i - a] = sl->edges.diverge.found ? sl->edges.diverge.value : NAN;
+            rb[i - a] = sl->edges.boundary.hi / sl->edges.boundary.lo;
+            rd[i - a] = sl->edges.diverge.hi / sl->edges.diverge.lo;
         }
         for (int e = 0; e < 2; e++) {
             isw_stats_fitrow_t *row = &s->fits[s->nfits++];
             row->run = first->run;
             row->first_task = first->first_task;
             row->edge = e;
-            st = isw_stats_fit_loglog(&row->fit, x, e == 0 ? yb : yd, b - a);
+            st = isw_stats_fit_edges(&row->fit, x, e == 0 ? yb : yd, e == 0 ? rb : rd, b - a,
+                                     s->fit_lo, s->fit_hi);
             if (st != ISW_OK) {
-                isw_error_set(err, st, "", 0, "power-law fit failed");
+                isw_error_set(err, st, "", 0, "out of memory");
                 goto out;
             }
         }
@@ -588,23 +794,40 @@ out:
 const char *const isw_stats_fit_axes[ISW_STATS_NFIT_AXES] = {"init.scale", "model.width",
                                                                "model.depth"};
 
-int isw_stats_compute(isw_stats_t *s, const isw_runs_t *runs, isw_error_t *err)
+int isw_stats_compute(isw_stats_t *s, const isw_runs_t *runs, const isw_stats_opts_t *opts,
+                      isw_error_t *err)
 {
     memset(s, 0, sizeof *s);
     s->runs = runs;
     s->seed_axis = s->lr_axis = s->scale_axis = -1;
+    s->fit_lo = s->fit_hi = NAN;
+    const char *axis = opts && opts->axis && opts->axis[0] ? opts->axis : NULL;
+    if (opts) {
+        s->fit_lo = opts->lo;
+        s->fit_hi = opts->hi;
+    }
     int fit_rank = ISW_STATS_NFIT_AXES;
     for (int i = 0; i < runs->naxes; i++) {
         if (strcmp(runs->axes[i], "seed") == 0)
             s->seed_axis = i;
         else if (strcmp(runs->axes[i], "train.lr") == 0)
             s->lr_axis = i;
+        if (axis) {
+            if (strcmp(runs->axes[i], axis) == 0)
+                s->scale_axis = i;
+            continue;
+        }
         for (int f = 0; f < fit_rank; f++)
             if (strcmp(runs->axes[i], isw_stats_fit_axes[f]) == 0) {
                 s->scale_axis = i;
                 fit_rank = f;
             }
     }
+    if (axis && (s->scale_axis < 0 || s->scale_axis == s->seed_axis ||
+                 s->scale_axis == s->lr_axis))
+        return isw_error_set(err, ISW_EINVAL, "", 0,
+                             "fit.axis: %s is not an axis of these runs other than train.lr "
+                             "and seed", axis);
     int st = compute_cells(s, err);
     if (st == ISW_OK && s->lr_axis >= 0)
         st = compute_slices(s, err);

@@ -19,8 +19,9 @@ static const char *const boundary_columns[] = {
     "lr_diverge", "lr_diverge_lo", "lr_diverge_hi", "crossings_boundary", "crossings_diverge",
     "n_lr", "c_loss", "c_loss_lo", "c_loss_hi", "c_sharp", "c_sharp_lo", "c_sharp_hi", "c_max",
     NULL};
-static const char *const fit_columns[] = {"axis",      "edge", "slope", "slope_se",
-                                          "intercept", "r2",   "n",     NULL};
+static const char *const fit_columns[] = {
+    "axis", "edge", "slope", "slope_se", "intercept", "r2", "n", "model", "knee", "knee_lo",
+    "knee_hi", "x_min", "x_max", "rmse", NULL};
 
 static int put_names(const char **names, int n, const char *const *list)
 {
@@ -146,7 +147,11 @@ static int write_fit(FILE *out, void *user, isw_error_t *err)
         fputs(r->edge == 0 ? "boundary" : "diverge", out);
         const double v[] = {r->fit.slope, r->fit.slope_se, r->fit.intercept, r->fit.r2};
         put_doubles(out, v, sizeof v / sizeof v[0]);
-        fprintf(out, ",%zu\n", r->fit.n);
+        fprintf(out, ",%zu,%s", r->fit.n, isw_fit_model_name(r->fit.model));
+        const double k[] = {r->fit.knee,  r->fit.knee_lo, r->fit.knee_hi,
+                            r->fit.x_min, r->fit.x_max,   r->fit.rmse};
+        put_doubles(out, k, sizeof k / sizeof k[0]);
+        fputc('\n', out);
     }
     return ISW_OK;
 }
@@ -161,7 +166,7 @@ int isw_stats_write(const isw_stats_t *s, const char *outdir, isw_error_t *err)
     return st;
 }
 
-int isw_stats_summarize(const char *outdir, isw_error_t *err)
+int isw_stats_summarize(const char *outdir, const isw_stats_opts_t *opts, isw_error_t *err)
 {
     char path[ISW_PATH_MAX];
     int n = snprintf(path, sizeof path, "%s/runs.csv", outdir);
@@ -172,15 +177,16 @@ int isw_stats_summarize(const char *outdir, isw_error_t *err)
     isw_runs_t runs = {0};
     int st = isw_runs_read_files(&runs, files, 1, err);
     if (st == ISW_OK)
-        st = isw_stats_summarize_runs(&runs, outdir, err);
+        st = isw_stats_summarize_runs(&runs, outdir, opts, err);
     isw_runs_free(&runs);
     return st;
 }
 
-int isw_stats_summarize_runs(const isw_runs_t *runs, const char *outdir, isw_error_t *err)
+int isw_stats_summarize_runs(const isw_runs_t *runs, const char *outdir,
+                             const isw_stats_opts_t *opts, isw_error_t *err)
 {
     isw_stats_t s;
-    int st = isw_stats_compute(&s, runs, err);
+    int st = isw_stats_compute(&s, runs, opts, err);
     if (st == ISW_OK)
         st = isw_stats_write(&s, outdir, err);
     isw_stats_free(&s);

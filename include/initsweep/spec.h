@@ -124,10 +124,21 @@ typedef struct {
     int rounds;                          /* probes per edge, default 10 */
 } isw_refine_spec_t;
 
+/* How fit.csv fits the edges (stats.h): against which axis, over which
+ * range of it.  Analysis only: not part of a journal's identity, so it can
+ * change between a run and its resume, or at `summarize --set fit.*`. */
+typedef struct {
+    char axis[ISW_NAME_MAX];             /* "": the first of init.scale, model.width,
+                                          * model.depth that the sweep has */
+    double lo, hi;                       /* fit.range: only axis values in [lo, hi];
+                                          * NaN: every value, and a knee may be found */
+} isw_fit_spec_t;
+
 typedef struct {
     int naxes;
     isw_axis_t axes[ISW_MAX_AXES];       /* in file order; the first varies slowest */
     isw_refine_spec_t refine;
+    isw_fit_spec_t fit;
 } isw_sweep_t;
 
 /* Defaults for every field (no data source: kind synthetic/xor). */

@@ -41,13 +41,19 @@
  *   instead of silently dropping out; a quantile that lands on such a run is
  *   written "inf".  Quantiles are R's type 7 (gsl_stats_quantile_from_sorted_data),
  *   with inf handled: h = (n-1) q, x[floor h] + (h - floor h)(x[floor h + 1] - x[floor h]).
- * - Fits: against the first of isw_stats_fit_axes that the sweep has
- *   (init.scale, model.width, model.depth: fit.csv's `axis`), ordinary
- *   least squares of ln(edge lr) on ln(that axis) by
- *   gsl_fit_linear over the slices where the edge is defined (scale > 0);
- *   slope_se = sqrt(cov11), gsl's cov11 already scaled by the residual
- *   variance sumsq/(n-2), i.e. the usual OLS standard error.  n < 2: no fit;
- *   n < 3: no slope_se; r2 = 1 - SSres/SStot, empty when SStot = 0. */
+ * - Fits: against fit.axis, or else the first of isw_stats_fit_axes that
+ *   the sweep has (init.scale, model.width, model.depth: fit.csv's `axis`),
+ *   of ln(edge lr) on ln(that axis) over the slices where the edge is
+ *   defined (axis value > 0).  A power law is fitted only where one holds
+ *   (isw_stats_fit_edges): a straight line (`line`), or a hinge -- flat,
+ *   then a power law (`flat_power`), or a power law, then flat
+ *   (`power_flat`) -- with its knee and the knee's interval, or `none`.
+ *   The line is ordinary least squares by gsl_fit_linear; slope_se =
+ *   sqrt(cov11), gsl's cov11 already scaled by the residual variance
+ *   sumsq/(n-2), i.e. the usual OLS standard error (for a hinge:
+ *   conditional on its knee).  n < 2: no fit; n < 3: no slope_se; r2 =
+ *   1 - SSres/SStot, empty when SStot = 0.  With fit.range only the points
+ *   inside it are fitted, by the line. */
 #ifndef ISW_STATS_H
 #define ISW_STATS_H
 
@@ -118,13 +124,52 @@ typedef struct {
 int isw_stats_slice_edges(isw_stats_edges_t *out, const isw_stats_point_t *points,
                           size_t npoints);
 
-/* Least squares of ln(y) on ln(x) over the pairs with finite x, y > 0. */
+/* What a fit found: where ln y is linear in ln x. */
+typedef enum {
+    ISW_FIT_NONE = 0,    /* no power law fits (or fewer than 2 points) */
+    ISW_FIT_LINE,        /* one power law over every point */
+    ISW_FIT_FLAT_POWER,  /* flat up to the knee, a power law above it */
+    ISW_FIT_POWER_FLAT   /* a power law up to the knee, flat above it */
+} isw_fit_model_t;
+
+/* fit.csv's names of the models: "none", "line", "flat_power", "power_flat". */
+const char *isw_fit_model_name(isw_fit_model_t m);
+
+/* A fit of ln(y) on ln(x) over the pairs with finite x, y > 0.  The power
+ * law ln y = intercept + slope ln x holds on [x_min, x_max]; a hinge is
+ * flat (at the law's value at the knee) on the rest of the points. */
 typedef struct {
     size_t n;            /* pairs used */
+    isw_fit_model_t model;
     double slope, slope_se, intercept, r2; /* NaN when not defined (see above) */
+    double knee, knee_lo, knee_hi; /* x of a hinge's knee and its 95 % interval; NaN otherwise */
+    double x_min, x_max; /* where the power law holds; NaN without one */
+    double rmse;         /* sqrt(SSres / n) of the model, in ln y; NaN when n = 0 */
 } isw_stats_fit_t;
 
+/* The line alone (model LINE, or NONE when n < 2 or every x is equal). */
 int isw_stats_fit_loglog(isw_stats_fit_t *fit, const double *x, const double *y, size_t n);
+
+/* The fit of an edge: y[i] is known to a bracket of relative width res[i]
+ * (hi/lo of the bracketing points; NaN when unknown), the resolution below
+ * which residuals mean nothing.  With lo < hi (not NaN) only points with
+ * lo <= x <= hi are used, by the line.  Otherwise:
+ * - the line, and for n >= 5 points over >= 4 distinct x the best hinge of
+ *   either orientation (knee anywhere between the second and the
+ *   second-last distinct x, so two x on each side; scanned on 48 steps per
+ *   gap, each knee an exact two-parameter least squares);
+ * - the hinge is taken when F = (SS_line - SS_hinge) / s2 exceeds the 99 %
+ *   quantile of F(1, n - 3), s2 = max(SS_hinge / (n - 3), mean(ln(res)^2) /
+ *   12): the residual variance, but never below the bracket's own
+ *   (uniform) quantisation variance, so an exact law stays a line.  99 %,
+ *   not 95 %: the knee is chosen from the data, which makes the nominal
+ *   test liberal;
+ * - the knee's interval is the connected set of scanned knees with SS(k) <=
+ *   SS_min + s2 F_0.95(1, n - 3) (profile likelihood);
+ * - `none` when the model chosen leaves rmse > ln 1.25 (a typical point
+ *   more than 25 % off) and r2 < 0.9: no power law describes the points. */
+int isw_stats_fit_edges(isw_stats_fit_t *fit, const double *x, const double *y,
+                        const double *res, size_t n, double lo, double hi);
 
 /* ---- the summary of a runs table ---------------------------------------- */
 
@@ -164,7 +209,8 @@ typedef struct {
 typedef struct {
     const isw_runs_t *runs;      /* borrowed: must outlive the summary */
     int seed_axis, lr_axis;      /* column indices, -1 when absent */
-    int scale_axis;              /* the fit axis (isw_stats_fit_axes), -1 when none */
+    int scale_axis;              /* the fit axis (fit.axis or isw_stats_fit_axes), -1 when none */
+    double fit_lo, fit_hi;       /* fit.range, NaN when not given */
     size_t ncells;
     isw_stats_cell_t *cells;     /* ordered by first_task */
     size_t nslices;
@@ -174,15 +220,23 @@ typedef struct {
                                   * 0 without train.lr or init.scale */
 } isw_stats_t;
 
-/* The axes fits are made against, in order of preference: the first one
- * a sweep has is its fit axis. */
+/* The axes fits are made against by default, in order of preference: the
+ * first one a sweep has is its fit axis. */
 #define ISW_STATS_NFIT_AXES 3
 extern const char *const isw_stats_fit_axes[ISW_STATS_NFIT_AXES];
 
-/* Computes cells, slices and fits of a runs table.  ISW_EINVAL (naming
- * file:line of the run) when a train.lr or init.scale value is not a
- * number; ISW_EGSL when a GSL routine fails.  The summary borrows runs. */
-int isw_stats_compute(isw_stats_t *stats, const isw_runs_t *runs, isw_error_t *err);
+/* The spec's fit section (spec.h's isw_fit_spec_t, as plain values). */
+typedef struct {
+    const char *axis;    /* NULL or "": the first of isw_stats_fit_axes */
+    double lo, hi;       /* fit.range; NaN: every point */
+} isw_stats_opts_t;
+
+/* Computes cells, slices and fits of a runs table (opts NULL: defaults).
+ * ISW_EINVAL (naming file:line of the run) when a train.lr or fit axis
+ * value is not a number, or when opts->axis is not a column of the table;
+ * ISW_EGSL when a GSL routine fails.  The summary borrows runs. */
+int isw_stats_compute(isw_stats_t *stats, const isw_runs_t *runs, const isw_stats_opts_t *opts,
+                      isw_error_t *err);
 /* Frees the contents and zeroes it; accepts NULL. */
 void isw_stats_free(isw_stats_t *stats);
 
@@ -197,10 +251,11 @@ int isw_stats_write(const isw_stats_t *stats, const char *outdir, isw_error_t *e
 
 /* `initsweep summarize`: reads OUTDIR/runs.csv, computes, writes the three
  * files.  Outputs depend only on the set of runs, not on line order. */
-int isw_stats_summarize(const char *outdir, isw_error_t *err);
+int isw_stats_summarize(const char *outdir, const isw_stats_opts_t *opts, isw_error_t *err);
 /* The same from a table already in memory (the end of `run`: the journal's
  * own table, which holds exactly what runs.csv holds, so the file is not
  * read again and there is one copy of the runs, not two). */
-int isw_stats_summarize_runs(const isw_runs_t *runs, const char *outdir, isw_error_t *err);
+int isw_stats_summarize_runs(const isw_runs_t *runs, const char *outdir,
+                             const isw_stats_opts_t *opts, isw_error_t *err);
 
 #endif

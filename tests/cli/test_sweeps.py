@@ -94,18 +94,50 @@ def outcomes(rows, **where):
 # ---- the specs ------------------------------------------------------------
 
 def check_quickstart():
-    out = sweep("quickstart.yaml",
-                "sweep.seed={range: [0, 2]}",
-                "sweep.init.scale={logspace: [0.25, 4, 3]}",
-                "sweep.train.lr={logspace: [0.001, 10, 9]}",
-                "refine.enabled=false")
+    if SANITIZED:
+        out = sweep("quickstart.yaml",
+                    "sweep.seed={range: [0, 2]}",
+                    "sweep.init.scale={logspace: [0.25, 4, 3]}",
+                    "sweep.train.lr={logspace: [0.001, 10, 9]}",
+                    "refine.enabled=false")
+    else:
+        out = sweep("quickstart.yaml")    # the README's sweep itself, ~20 s
+        check_quickstart_fits(out)
     rows = read_csv(os.path.join(out, "boundary.csv"))
-    check(len(rows) == 6, "quickstart: 2 x 3 boundary rows, got %d" % len(rows))
+    check(len(rows) == (6 if SANITIZED else 18),
+          "quickstart: 2 x scales boundary rows, got %d" % len(rows))
     with_edge = [r for r in rows if r["lr_boundary"] != ""]
     check(with_edge, "quickstart: no slice has an lr_boundary")
     for r in with_edge:
         check(num(r["lr_stable_min"]) <= num(r["lr_boundary"]),
               "quickstart: boundary below the stable range in %s" % r)
+
+
+def check_quickstart_fits(out):
+    # flat up to a gain of ~1-4, then a power law: the fit is the hinge,
+    # its knee where the edges start to fall (measured: He knee 3.46
+    # [2.75, 5.66], slope -1.81 +- 0.08; uniform knee 1.32 [1.14, 1.48],
+    # slope -1.44 +- 0.02), not one line through both parts (slopes -0.37,
+    # -0.64 with r2 0.51, 0.78)
+    fits = {f["init.dist"]: f for f in read_csv(os.path.join(out, "fit.csv"))
+            if f["edge"] == "boundary"}
+    knees = {"he_normal": (2, 6), "uniform": (0.7, 2.5)}
+    for dist, (lo, hi) in knees.items():
+        f = fits.get(dist, {})
+        check(f.get("model") == "flat_power", "quickstart %s: flat, then a power law: %s"
+              % (dist, f))
+        if f.get("model") != "flat_power":
+            continue
+        knee = num(f["knee"])
+        check(lo <= knee <= hi and num(f["knee_lo"]) <= knee <= num(f["knee_hi"]),
+              "quickstart %s: knee %g [%s, %s] in [%g, %g]" % (dist, knee, f["knee_lo"],
+                                                              f["knee_hi"], lo, hi))
+        check(-2.3 <= num(f["slope"]) <= -1.2 and num(f["r2"]) > 0.95,
+              "quickstart %s: the law above the knee: slope %s r2 %s" % (dist, f["slope"],
+                                                                         f["r2"]))
+        check(num(f["x_min"]) == knee and num(f["x_max"]) == 16,
+              "quickstart %s: the law holds from the knee to 16: [%s, %s]"
+              % (dist, f["x_min"], f["x_max"]))
 
 
 def check_fmnist_sigmoid():

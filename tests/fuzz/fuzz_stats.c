@@ -119,12 +119,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (isw_runs_read(&runs, path, &err) != ISW_OK)
         return 0;
     isw_stats_t s;
-    int st = isw_stats_compute(&s, &runs, &err);
+    int st = isw_stats_compute(&s, &runs, NULL, &err);
     if (st == ISW_OK)
         check_stats(&s, &runs);
     isw_stats_free(&s);
 
-    int st1 = isw_stats_summarize(dir, &err);
+    int st1 = isw_stats_summarize(dir, NULL, &err);
     if ((st1 == ISW_OK) != (st == ISW_OK))
         fuzz_fail("summarize gives %d, compute %d", st1, st);
     /* every line a run: no torn tail, nothing skipped */
@@ -136,7 +136,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char *first = summaries(dir);
         fuzz_clear_dir(dir);
         write_reversed(path, data, size);
-        int st2 = isw_stats_summarize(dir, &err);
+        int st2 = isw_stats_summarize(dir, NULL, &err);
         if (st2 != ISW_OK)
             fuzz_fail("the same runs in reverse order do not summarize: %s:%d: %s", err.file,
                       err.line, err.text);

@@ -339,6 +339,101 @@ static void test_fits(void)
     CHECK(fabs(f.slope + 1.8) < 0.3 && f.r2 > 0.9 && f.r2 < 1);
 }
 
+/* An edge known to a bracket of ratio res: the value anywhere inside it
+ * (uniform in ln), as refinement leaves it. */
+static double bracketed(gsl_rng *r, double v, double res)
+{
+    return v * exp((gsl_rng_uniform(r) - 0.5) * log(res));
+}
+
+static void test_piecewise_fits(void)
+{
+    isw_stats_fit_t f;
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(r, 5);
+    double x[9], y[9], res[9];
+    for (int i = 0; i < 9; i++) {
+        x[i] = pow(2, i - 4);     /* 1/16 .. 16 */
+        res[i] = 1.02;
+    }
+
+    /* exact laws (the homogeneous scale law's -2, -4, -6) stay one line,
+     * whatever the bracket noise: the floor keeps the hinge from fitting it */
+    for (int law = 1; law <= 3; law++)
+        for (int rep = 0; rep < 20; rep++) {
+            for (int i = 0; i < 9; i++)
+                y[i] = bracketed(r, 0.3 * pow(x[i], -2.0 * law), res[i]);
+            CHECK_INT(isw_stats_fit_edges(&f, x, y, res, 9, NAN, NAN), ISW_OK);
+            CHECK_INT(f.model, ISW_FIT_LINE);
+            CHECK_NEAR(f.slope, -2.0 * law, 0.01);
+            CHECK(isnan(f.knee) && f.x_min == x[0] && f.x_max == x[8]);
+            CHECK(f.rmse < log(1.02) && f.r2 > 0.9999);
+        }
+    /* exact data without brackets: no floor, still a line */
+    for (int i = 0; i < 9; i++)
+        y[i] = 2 * pow(x[i], -1.5);
+    CHECK_INT(isw_stats_fit_edges(&f, x, y, NULL, 9, NAN, NAN), ISW_OK);
+    CHECK(f.model == ISW_FIT_LINE && fabs(f.slope + 1.5) < 1e-12);
+
+    /* flat up to 2, then slope -1.8 (the quickstart's shape), 3 % noise:
+     * the hinge, its knee's interval around 2, the slope of the law part */
+    int hits = 0;
+    for (int rep = 0; rep < 40; rep++) {
+        for (int i = 0; i < 9; i++)
+            y[i] = 1.2 * pow(fmax(x[i], 2) / 2, -1.8) * exp(gsl_ran_gaussian(r, 0.03));
+        CHECK_INT(isw_stats_fit_edges(&f, x, y, res, 9, NAN, NAN), ISW_OK);
+        CHECK_INT(f.model, ISW_FIT_FLAT_POWER);
+        CHECK(f.knee_lo <= f.knee && f.knee <= f.knee_hi);
+        CHECK(f.knee_lo > 0.5 && f.knee_hi < 8);
+        hits += f.knee_lo <= 2 && 2 <= f.knee_hi;
+        CHECK(fabs(f.slope + 1.8) < 4 * f.slope_se + 0.05);
+        CHECK(f.x_min == f.knee && f.x_max == 16);
+        /* the law part's line meets the flat part at the knee */
+        CHECK_NEAR(f.intercept + f.slope * log(f.knee), log(1.2), 0.1);
+        /* the one line through it all is what the hinge replaces */
+        isw_stats_fit_t line;
+        CHECK_INT(isw_stats_fit_loglog(&line, x, y, 9), ISW_OK);
+        CHECK(line.r2 < f.r2 && line.slope > f.slope);
+    }
+    CHECK(hits >= 34);   /* a 95 % interval: at most a few misses of 40 */
+
+    /* mirrored: a power law up to 1/2, flat above */
+    for (int i = 0; i < 9; i++)
+        y[i] = 0.5 * pow(fmin(x[i], 0.5) / 0.5, 1.3) * exp(gsl_ran_gaussian(r, 0.02));
+    CHECK_INT(isw_stats_fit_edges(&f, x, y, res, 9, NAN, NAN), ISW_OK);
+    CHECK_INT(f.model, ISW_FIT_POWER_FLAT);
+    CHECK(f.knee_lo <= 0.5 && 0.5 <= f.knee_hi && fabs(f.slope - 1.3) < 0.15);
+    CHECK(f.x_min == x[0] && f.x_max == f.knee);
+
+    /* a valley: no power law, and no numbers that pretend one */
+    for (int i = 0; i < 9; i++)
+        y[i] = exp(0.5 * log(x[i]) * log(x[i]));
+    CHECK_INT(isw_stats_fit_edges(&f, x, y, res, 9, NAN, NAN), ISW_OK);
+    CHECK_INT(f.model, ISW_FIT_NONE);
+    CHECK(f.n == 9 && isnan(f.slope) && isnan(f.knee) && f.rmse > log(1.25) && f.r2 < 0.9);
+
+    /* fit.range: the line over the points inside it only */
+    for (int i = 0; i < 9; i++)
+        y[i] = 1.2 * pow(fmax(x[i], 2) / 2, -1.8);
+    CHECK_INT(isw_stats_fit_edges(&f, x, y, res, 9, 2, 16), ISW_OK);
+    CHECK(f.model == ISW_FIT_LINE && f.n == 4 && f.x_min == 2 && f.x_max == 16);
+    CHECK_NEAR(f.slope, -1.8, 1e-12);
+    CHECK_INT(isw_stats_fit_edges(&f, x, y, res, 9, 20, 30), ISW_OK);   /* nothing inside */
+    CHECK(f.model == ISW_FIT_NONE && f.n == 0);
+
+    /* four points: too few for a hinge (3 parameters, 1 left); a kinked
+     * shape is then no power law at all, a law with noise is a line */
+    CHECK_INT(isw_stats_fit_edges(&f, x + 3, y + 3, res, 4, NAN, NAN), ISW_OK);
+    CHECK_INT(f.model, ISW_FIT_NONE);
+    for (int i = 0; i < 4; i++)
+        y[i] = 0.1 * pow(x[i], 1.0) * exp(gsl_ran_gaussian(r, 0.05));
+    CHECK_INT(isw_stats_fit_edges(&f, x, y, res, 4, NAN, NAN), ISW_OK);
+    CHECK(f.model == ISW_FIT_LINE && fabs(f.slope - 1) < 0.2);
+    CHECK(strcmp(isw_fit_model_name(ISW_FIT_FLAT_POWER), "flat_power") == 0 &&
+          strcmp(isw_fit_model_name(ISW_FIT_NONE), "none") == 0);
+    gsl_rng_free(r);
+}
+
 /* ---- end to end --------------------------------------------------------------- */
 
 /* A CSV file as rows of fields (quote-aware), for checking outputs. */
@@ -490,7 +585,7 @@ static void test_summarize(const char *dir)
     write_runs(dir, order, NULL);
     isw_error_t err;
     isw_error_clear(&err);
-    CHECK_INT(isw_stats_summarize(dir, &err), ISW_OK);
+    CHECK_INT(isw_stats_summarize(dir, NULL, &err), ISW_OK);
     if (err.text[0])
         isw_error_print(stderr, &err);
 
@@ -581,7 +676,7 @@ static void test_summarize(const char *dir)
     snprintf(path, sizeof path, "%s/fit.csv", dir);
     CHECK(table_read(&t, path));
     CHECK_INT(t.nrows, 3);
-    CHECK_INT(t.ncols, 8);
+    CHECK_INT(t.ncols, 15);
     CHECK_STR(t.f[0][0], "model.hidden");
     CHECK_STR(cell(&t, 1, "model.hidden"), "[16, 16]");
     CHECK_STR(cell(&t, 1, "axis"), "init.scale");
@@ -590,16 +685,28 @@ static void test_summarize(const char *dir)
     double lx[3] = {0, log(2), log(4)}, ly[3] = {log(b1), log(b2), log(b4)};
     double c0, c1, v00, v01, v11, ss;
     gsl_fit_linear(lx, 1, ly, 1, 3, &c0, &c1, &v00, &v01, &v11, &ss);
+    /* the boundary's three points are far from any line (rmse > ln 1.25,
+     * r2 < 0.9): no power law, with the line's r2 and rmse to say how far */
+    double my = (ly[0] + ly[1] + ly[2]) / 3, tss = 0;
+    for (int i = 0; i < 3; i++)
+        tss += (ly[i] - my) * (ly[i] - my);
     CHECK_NEAR(num(&t, 1, "n"), 3, 0);
-    CHECK_NEAR(num(&t, 1, "slope"), c1, 1e-12);
-    CHECK_NEAR(num(&t, 1, "intercept"), c0, 1e-12);
-    CHECK_NEAR(num(&t, 1, "slope_se"), sqrt(v11), 1e-12);
-    CHECK(num(&t, 1, "r2") > 0 && num(&t, 1, "r2") < 1);
+    CHECK_STR(cell(&t, 1, "model"), "none");
+    CHECK_STR(cell(&t, 1, "slope"), "");
+    CHECK_STR(cell(&t, 1, "intercept"), "");
+    CHECK_NEAR(num(&t, 1, "r2"), 1 - ss / tss, 1e-12);
+    CHECK_NEAR(num(&t, 1, "rmse"), sqrt(ss / 3), 1e-12);
+    CHECK(sqrt(ss / 3) > log(1.25) && 1 - ss / tss < 0.9);
+    (void)c0, (void)c1, (void)v11;
     /* diverge: scales 1 and 4 only: slope = (ln b4 - ln b1) / ln 4 */
     CHECK_NEAR(num(&t, 2, "n"), 2, 0);
     CHECK_NEAR(num(&t, 2, "slope"), (log(b4) - log(b1)) / log(4), 1e-12);
     CHECK_STR(cell(&t, 2, "slope_se"), "");
     CHECK_NEAR(num(&t, 2, "r2"), 1, 1e-12);
+    CHECK_STR(cell(&t, 2, "model"), "line");
+    CHECK_NEAR(num(&t, 2, "x_min"), 1, 0);
+    CHECK_NEAR(num(&t, 2, "x_max"), 4, 0);
+    CHECK_STR(cell(&t, 2, "knee"), "");
     free(t.text);
 
     /* the same runs in another line order give the same files */
@@ -608,7 +715,7 @@ static void test_summarize(const char *dir)
     for (size_t i = 0; i < NROWS; i++)
         order[i] = (i * 7 + 3) % NROWS;  /* 7 is coprime with 20 */
     write_runs(dir, order, NULL);
-    CHECK_INT(isw_stats_summarize(dir, &err), ISW_OK);
+    CHECK_INT(isw_stats_summarize(dir, NULL, &err), ISW_OK);
     char *cells2 = slurp(dir, "cells.csv"), *bnd2 = slurp(dir, "boundary.csv"),
          *fit2 = slurp(dir, "fit.csv");
     CHECK_STR(cells2, cells);
@@ -623,7 +730,7 @@ static void test_summarize(const char *dir)
 
     /* a learning rate that is not a number: file:line of the run */
     write_runs(dir, order, "fast");
-    CHECK_INT(isw_stats_summarize(dir, &err), ISW_EINVAL);
+    CHECK_INT(isw_stats_summarize(dir, NULL, &err), ISW_EINVAL);
     CHECK_CONTAINS(err.file, "runs.csv");
     CHECK_INT(err.line, 7);
     CHECK_CONTAINS(err.text, "train.lr");
@@ -656,7 +763,7 @@ static void test_summarize_no_lr(const char *dir)
     }
     fclose(f);
     isw_error_t err;
-    CHECK_INT(isw_stats_summarize(dir, &err), ISW_OK);
+    CHECK_INT(isw_stats_summarize(dir, NULL, &err), ISW_OK);
     table_t t;
     snprintf(path, sizeof path, "%s/cells.csv", dir);
     CHECK(table_read(&t, path));
@@ -690,6 +797,7 @@ int main(void)
     test_edges();
     test_phase_edges();
     test_fits();
+    test_piecewise_fits();
     char dir[] = "/tmp/isw_test_stats_XXXXXX";
     if (!mkdtemp(dir)) {
         perror("mkdtemp");
