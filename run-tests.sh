@@ -9,7 +9,7 @@ scripts/build.sh --asan
 . scripts/env.sh
 status=0
 (cd build && ctest --output-on-failure -j 2 "$@") || status=1
-(cd build-asan && ctest --output-on-failure -j 2 -LE slow "$@") || status=1
+(cd build-asan && ctest --output-on-failure -j 2 -LE "slow|install" "$@") || status=1
 # Fuzzing: every libFuzzer harness for ISW_FUZZ_SECONDS each (default 30;
 # 0 skips it).  A release runs them longer: tests/fuzz/run.sh 3600.
 fuzz_seconds=${ISW_FUZZ_SECONDS:-30}

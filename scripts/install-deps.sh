@@ -5,10 +5,12 @@
 #   --bench  PyTorch, the batched peer of bench/bench_batched.sh; GNU time
 #            (/usr/bin/time -v: bench/bench_bigmap.sh's peak memory)
 set -eu
-# clang and libclang-rt-14-dev (libFuzzer): the fuzz harnesses, tests/fuzz/run.sh
+# clang and libclang-rt-14-dev (libFuzzer): the fuzz harnesses, tests/fuzz/run.sh;
+# environment-modules and man-db: the install test (`module load initsweep`,
+# `man initsweep`); dpkg-dev: CPack's .deb (dpkg-shlibdeps)
 core="build-essential cmake pkg-config libopenmpi-dev openmpi-bin libopenblas-dev
 libgsl-dev libyaml-dev zlib1g-dev python3-matplotlib python3-numpy dataset-fashion-mnist
-clang libclang-rt-14-dev"
+clang libclang-rt-14-dev environment-modules man-db dpkg-dev"
 slurm="slurm-wlm munge"
 bench="python3-torch time"
 

@@ -226,7 +226,7 @@ void isw_cli_usage(FILE *out)
     fputs("usage:\n", out);
     for (size_t c = 0; c < NCOMMANDS; c++)
         put_synopsis(out, &COMMANDS[c]);
-    fputs("  initsweep --help | --help-keys | --schema | --version\n\n", out);
+    fputs("  initsweep --help | --help-keys | --schema | --version | --man\n\n", out);
     for (size_t c = 0; c < NCOMMANDS; c++) {
         fprintf(out, "%-10s ", COMMANDS[c].name);
         put_indented(out, COMMANDS[c].help, 11);
@@ -244,6 +244,7 @@ void isw_cli_usage(FILE *out)
     fputs("--help-keys          every spec key: its type, default and range or names\n"
           "--schema             the columns of OUTDIR's files, their types and meanings, as\n"
           "                     JSON (analysis/schema.json)\n"
+          "--man                the manual page initsweep(1), as roff\n"
           "\n"
           "OUTDIR is locked while run or summarize works in it: a second one is refused\n"
           "(\"in use by another initsweep job\"); run writes the summaries itself when it ends.\n"
@@ -252,6 +253,154 @@ void isw_cli_usage(FILE *out)
           "(permission denied, read-only or full file system, file size limit) or any\n"
           "other failure\n",
           out);
+}
+
+/* ---- the man page, initsweep(1), from the same tables ------------------- */
+
+/* text as roff: backslashes and hyphens escaped; inline, so no line of
+ * it may be a request (the callers' text has no newline). */
+static void roff_inline(FILE *out, const char *text)
+{
+    for (const char *p = text; *p; p++)
+        if (*p == '\\')
+            fputs("\\e", out);
+        else if (*p == '-')
+            fputs("\\-", out);
+        else
+            fputc(*p, out);
+}
+
+/* text as roff body lines: escaped, a line that would start with a control
+ * character (. or ') guarded, every line break of the text kept (.br). */
+static void roff_text(FILE *out, const char *text)
+{
+    int bol = 1;
+    for (const char *p = text; *p; p++) {
+        if (bol && (*p == '.' || *p == '\''))
+            fputs("\\&", out);
+        bol = *p == '\n';
+        if (*p == '\n')
+            fputs("\n.br\n", out);
+        else if (*p == '\\' || *p == '-')
+            fputs(*p == '\\' ? "\\e" : "\\-", out);
+        else
+            fputc(*p, out);
+    }
+    fputc('\n', out);
+}
+
+static void roff_synopsis(FILE *out, const command_t *cmd)
+{
+    fprintf(out, ".B initsweep %s\n", cmd->name);
+    fprintf(out, ".I %s\n", cmd->operand);
+    for (size_t o = 0; o < NOPTIONS; o++) {
+        const option_t *opt = &OPTIONS[o];
+        if (!(opt->commands & cmd->bit))
+            continue;
+        fputs("[\\fB", out);
+        roff_inline(out, opt->name);
+        if (opt->value) {
+            fputs("\\fR \\fI", out);
+            roff_inline(out, opt->value);
+        }
+        fprintf(out, "\\fR]%s\n", opt->repeats ? "..." : "");
+    }
+    fputs(".br\n", out);
+}
+
+void isw_cli_man(FILE *out)
+{
+    fprintf(out, ".TH INITSWEEP 1 \"\" \"initsweep %s\" \"User Commands\"\n", ISW_VERSION);
+    fputs(".SH NAME\ninitsweep \\- maps where neural-network training converges over weight "
+          "initialisations and learning rates\n.SH SYNOPSIS\n", out);
+    for (size_t c = 0; c < NCOMMANDS; c++)
+        roff_synopsis(out, &COMMANDS[c]);
+    fputs(".B initsweep\n\\fB\\-\\-help\\fR | \\fB\\-\\-help\\-keys\\fR | \\fB\\-\\-schema\\fR | "
+          "\\fB\\-\\-version\\fR | \\fB\\-\\-man\\fR\n", out);
+    fputs(".SH DESCRIPTION\n", out);
+    roff_text(out, "initsweep trains thousands to millions of small independent MLPs over a "
+                   "grid of initialisation families and scales, learning rates, seeds and "
+                   "any other hyperparameter of a YAML spec, labels every run (converged, "
+                   "diverged, dead, saturated, stalled, slow) and writes, per init setting, "
+                   "the learning-rate range where training is stable, with confidence "
+                   "intervals, the edges' power-law fits and the failure mechanism outside "
+                   "it.  Rank 0 hands the grid out over MPI: run it as a plain process, "
+                   "under mpirun -np N, or under srun.");
+    fputs(".SH COMMANDS\n", out);
+    for (size_t c = 0; c < NCOMMANDS; c++) {
+        fprintf(out, ".TP\n.B %s\n", COMMANDS[c].name);
+        roff_text(out, COMMANDS[c].help);
+    }
+    fputs(".SH OPTIONS\n", out);
+    for (size_t o = 0; o < NOPTIONS; o++) {
+        const option_t *opt = &OPTIONS[o];
+        fputs(".TP\n\\fB", out);
+        if (opt->alias) {
+            roff_inline(out, opt->alias);
+            fputs("\\fR, \\fB", out);
+        }
+        roff_inline(out, opt->name);
+        if (opt->value) {
+            fputs("\\fR \\fI", out);
+            roff_inline(out, opt->value);
+        }
+        fputs("\\fR\n", out);
+        roff_text(out, opt->help);
+        fputs(".br\n(", out);
+        const char *sep = "";
+        for (size_t c = 0; c < NCOMMANDS; c++)
+            if (opt->commands & COMMANDS[c].bit) {
+                fprintf(out, "%s%s", sep, COMMANDS[c].name);
+                sep = ", ";
+            }
+        fputs(")\n", out);
+    }
+    fputs(".TP\n\\fB\\-\\-help\\-keys\\fR\nevery spec key: its type, default and range or "
+          "names (the table below)\n.TP\n\\fB\\-\\-schema\\fR\nthe columns of OUTDIR's files, "
+          "their types and meanings, as JSON\n.TP\n\\fB\\-\\-man\\fR\nthis page, as roff\n",
+          out);
+    fputs(".SH SPEC KEYS\n", out);
+    roff_text(out, "A spec is a YAML mapping of the sections data, model, init, train and "
+                   "criteria (the keys below, dotted here as --set takes them), a sweep "
+                   "section whose keys are axes over any of them (a list, {linspace: [a, b, "
+                   "n]}, {logspace: [a, b, n]} or {range: [start, stop, step]}), an optional "
+                   "refine section (axis: train.lr, tolerance, rounds) that bisects each "
+                   "slice's edges, and an optional fit section (axis, range) that says how "
+                   "fit.csv fits them.");
+    isw_key_text_t t;
+    for (size_t i = 0; i < isw_spec_key_count(); i++) {
+        isw_spec_key_describe(i, &t);
+        fputs(".TP\n\\fB", out);
+        roff_inline(out, t.key);
+        fprintf(out, "\\fR (%s, default \\fI", t.type);
+        roff_inline(out, t.def);
+        fputs("\\fR)\n", out);
+        roff_text(out, t.expect);
+        fputs(".br\n", out);
+        roff_text(out, t.help);
+    }
+    fputs(".SH FILES\n", out);
+    roff_text(out, "OUTDIR (default results/<spec name>) holds runs.csv, the crash-safe "
+                   "journal with one record per run; journal.meta, its identity; spec.yaml, "
+                   "the resolved spec; cells.csv, boundary.csv and fit.csv, the summaries "
+                   "(initsweep --schema lists every column); .lock while a job works "
+                   "there.  initsweep-plot OUTDIR draws the stability map, the outcome map "
+                   "and the law plot into OUTDIR/plots.  The example sweeps, the Slurm "
+                   "templates and the plotting scripts are installed under "
+                   "share/initsweep of the installation prefix.");
+    fputs(".SH EXIT STATUS\n", out);
+    roff_text(out, "0 done; 2 bad input (spec, options, data, an OUTDIR in use or holding "
+                   "another spec's files), with a message naming the file, the line, what "
+                   "was found and what was expected; 3 interrupted (SIGINT or SIGTERM: the "
+                   "journal is flushed, the same command resumes); 1 an I/O failure or any "
+                   "other failure.");
+    fputs(".SH ENVIRONMENT\n.TP\n.B OPENBLAS_CORETYPE\n", out);
+    roff_text(out, "forces OpenBLAS's kernel set; journal.meta records each rank's, and a job "
+                   "whose ranks differ is warned about (float results near an edge can "
+                   "depend on it).");
+    fputs(".TP\n.B OPENBLAS_NUM_THREADS\n", out);
+    roff_text(out, "ignored: every rank uses one BLAS thread.");
+    fputs(".SH SEE ALSO\n.BR mpirun (1),\n.BR srun (1),\n.BR sbatch (1)\n", out);
 }
 
 /* "run, plan, train or summarize": the table's command names. */
@@ -381,6 +530,10 @@ int isw_cli_main(int argc, char **argv)
     }
     if (argc >= 2 && strcmp(argv[1], "--schema") == 0)
         return isw_cli_schema(stdout);
+    if (argc >= 2 && strcmp(argv[1], "--man") == 0) {
+        isw_cli_man(stdout);
+        return ISW_EXIT_OK;
+    }
     if (argc >= 2 && strcmp(argv[1], "--help-keys") == 0) {
         isw_spec_keys_help(stdout);
         return ISW_EXIT_OK;

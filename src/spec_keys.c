@@ -546,29 +546,42 @@ static const char *type_name(ktype_t t)
     return "?";
 }
 
+size_t isw_spec_key_count(void)
+{
+    return isw_spec_nkeys;
+}
+
+void isw_spec_key_describe(size_t i, isw_key_text_t *t)
+{
+    const keydef_t *d = &isw_spec_keys[i];
+    t->key = d->key;
+    t->type = type_name(d->type);
+    t->def = d->def ? d->def : "-";
+    t->help = d->help;
+    isw_spec_expect_text(t->expect, sizeof t->expect, d);
+    if (d->max && (d->type == K_INT || d->type == K_LONG))
+        snprintf(t->expect, sizeof t->expect, "an integer %ld..%ld", range_min(d->range), d->max);
+    else if (d->max && d->type == K_INTLIST)
+        snprintf(t->expect, sizeof t->expect, "a list of at most %d widths 1..%ld",
+                 ISW_MAX_HIDDEN, d->max);
+}
+
 void isw_spec_keys_help(FILE *out)
 {
     int wk = 3, wt = 4, wd = 7;
+    isw_key_text_t t;
     for (size_t i = 0; i < isw_spec_nkeys; i++) {
-        const keydef_t *d = &isw_spec_keys[i];
-        int k = (int)strlen(d->key), t = (int)strlen(type_name(d->type));
-        int df = d->def ? (int)strlen(d->def) : 1;
+        isw_spec_key_describe(i, &t);
+        int k = (int)strlen(t.key), ty = (int)strlen(t.type), df = (int)strlen(t.def);
         wk = k > wk ? k : wk;
-        wt = t > wt ? t : wt;
+        wt = ty > wt ? ty : wt;
         wd = df > wd ? df : wd;
     }
     fprintf(out, "%-*s  %-*s  %-*s  %s\n", wk, "key", wt, "type", wd, "default",
             "range or names: meaning");
     for (size_t i = 0; i < isw_spec_nkeys; i++) {
-        const keydef_t *d = &isw_spec_keys[i];
-        char expect[512];
-        isw_spec_expect_text(expect, sizeof expect, d);
-        if (d->max && (d->type == K_INT || d->type == K_LONG))
-            snprintf(expect, sizeof expect, "an integer %ld..%ld", range_min(d->range), d->max);
-        else if (d->max && d->type == K_INTLIST)
-            snprintf(expect, sizeof expect, "a list of at most %d widths 1..%ld",
-                     ISW_MAX_HIDDEN, d->max);
-        fprintf(out, "%-*s  %-*s  %-*s  %s: %s\n", wk, d->key, wt, type_name(d->type), wd,
-                d->def ? d->def : "-", expect, d->help);
+        isw_spec_key_describe(i, &t);
+        fprintf(out, "%-*s  %-*s  %-*s  %s: %s\n", wk, t.key, wt, t.type, wd, t.def, t.expect,
+                t.help);
     }
 }

@@ -32,6 +32,9 @@ int isw_cli_main(int argc, char **argv);
 /* Parses argv[1..] (argv[1] is the command).  On error fills err. */
 int isw_cli_parse(isw_cli_args_t *args, int argc, char **argv, isw_error_t *err);
 void isw_cli_usage(FILE *out);
+/* The manual page initsweep(1) as roff, from the command, option and key
+ * tables that --help and --help-keys print. */
+void isw_cli_man(FILE *out);
 
 int isw_cli_train(const isw_cli_args_t *args);
 int isw_cli_plan(const isw_cli_args_t *args);

@@ -6,7 +6,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define ISW_VERSION "0.1.0"
+/* The project's version: CMakeLists.txt's project(VERSION), passed in. */
+#ifndef ISW_VERSION
+#error "ISW_VERSION is defined by the build (CMakeLists.txt)"
+#endif
 
 /* Library status codes.  Every exported function that can fail returns one. */
 enum {

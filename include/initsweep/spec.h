@@ -208,4 +208,12 @@ void isw_axis_value(const isw_axis_t *axis, size_t i, isw_value_t *value);
  * allowed names (`initsweep --help-keys`). */
 void isw_spec_keys_help(FILE *out);
 
+/* One key of the key table as text (--help-keys, the man page). */
+typedef struct {
+    const char *key, *type, *def, *help;  /* def "-" when there is none */
+    char expect[512];                     /* range or names */
+} isw_key_text_t;
+size_t isw_spec_key_count(void);
+void isw_spec_key_describe(size_t i, isw_key_text_t *t);
+
 #endif
