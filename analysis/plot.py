@@ -40,16 +40,16 @@ from matplotlib import patheffects  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import initsweep_results as ir  # noqa: E402  (the shared readers, the schema)
+
 # ---- the files' contract: schema.json beside this script, written by -------------------
 # `initsweep --schema` from the tables that write the files (a ctest keeps it equal)
 
 
 def _load_schema():
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "schema.json")
-    with open(path, encoding="utf-8") as f:
-        schema = json.load(f)
-    files = schema["files"]
-    return (tuple(schema["outcomes"]),
+    files = ir.SCHEMA["files"]
+    return (ir.OUTCOMES,
             tuple(c["name"] for c in files["runs.csv"]["columns"]),
             tuple(files["cells.csv"]["columns"]),
             tuple(files["boundary.csv"]["columns"]),
@@ -106,31 +106,13 @@ STYLE = {
 }
 
 
-class PlotError(Exception):
-    """Bad input: reported as 'plot.py: PATH: MESSAGE', exit status 2."""
-
-    def __init__(self, path, message):
-        super().__init__("%s: %s" % (path, message))
-        self.path = path
+# Bad input: reported as 'plot.py: PATH: MESSAGE', exit status 2.
+PlotError = ir.ResultsError
 
 
 # ---- reading ------------------------------------------------------------------------------
 
-def num(text):
-    """A CSV field as a float: '' (not defined) is NaN, 'inf' is +inf."""
-    if text is None or text == "":
-        return math.nan
-    try:
-        return float(text)
-    except ValueError:
-        return math.nan
-
-
-def is_number(text):
-    try:
-        return math.isfinite(float(text))
-    except (TypeError, ValueError):
-        return False
+num, is_number = ir.num, ir.is_number
 
 
 class Table:
@@ -155,18 +137,7 @@ def read_table(path, stats, allow_no_rows=False):
     the first one ending the axis columns).  PlotError when the file is
     missing, empty, header-only ("no runs yet", unless allow_no_rows) or
     lacks a column."""
-    if not os.path.isfile(path):
-        raise PlotError(path, "no such file (has the sweep run? 'initsweep summarize OUTDIR' "
-                              "rewrites it from runs.csv)")
-    try:
-        with open(path, newline="") as f:
-            reader = csv.reader(f)
-            header = next(reader, None)
-            body = [r for r in reader if r]
-    except (OSError, UnicodeDecodeError, csv.Error) as e:
-        raise PlotError(path, "cannot read: %s" % e)
-    if not header:
-        raise PlotError(path, "empty file (no header)")
+    header, body = ir.read_csv_rows(path)
     missing = [c for c in stats if c not in header]
     if missing:
         raise PlotError(path, "missing column%s %s (expected %s after the axis columns)"
@@ -174,70 +145,11 @@ def read_table(path, stats, allow_no_rows=False):
                            ",".join(stats)))
     if not body and not allow_no_rows:
         raise PlotError(path, "no rows: no runs yet")
-    for i, r in enumerate(body):
-        if len(r) != len(header):
-            raise PlotError(path, "line %d has %d fields, the header %d"
-                            % (i + 2, len(r), len(header)))
     axes = header[:header.index(stats[0])]
     return Table(path, axes, [dict(zip(header, r)) for r in body])
 
 
-def parse_scalar(text):
-    """A YAML flow scalar or flow sequence as a string or list of strings
-    (quotes removed).  Enough for the resolved spec.yaml initsweep writes."""
-    text = text.strip()
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
-        return text[1:-1]
-    if text.startswith("[") and text.endswith("]"):
-        inner = text[1:-1].strip()
-        return [parse_scalar(t) for t in inner.split(",")] if inner else []
-    return text
-
-
-def strip_comment(line):
-    """The line without a trailing ' # comment' outside quotes."""
-    quote = None
-    for i, ch in enumerate(line):
-        if quote:
-            if ch == quote:
-                quote = None
-        elif ch in "\"'":
-            quote = ch
-        elif ch == "#" and (i == 0 or line[i - 1] in " \t"):
-            return line[:i]
-    return line
-
-
-def read_spec(path):
-    """The resolved spec.yaml as {dotted key: value} (values are strings or
-    lists of strings).  A deliberately small reader instead of PyYAML, so the
-    plots need no extra package on a laptop: initsweep writes this file
-    itself (isw_spec_write) as two-level 'section:' / '  key: value' blocks.
-    {} when the file is absent."""
-    spec = {}
-    if not os.path.isfile(path):
-        return spec
-    section = None
-    try:
-        with open(path) as f:
-            lines = f.read().splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise PlotError(path, "cannot read: %s" % e)
-    for line in lines:
-        line = strip_comment(line).rstrip()
-        if not line.strip():
-            continue
-        indent = len(line) - len(line.lstrip(" "))
-        key, sep, value = line.strip().partition(":")
-        if not sep:
-            continue
-        if indent == 0:
-            section = key if value.strip() == "" else None
-            if value.strip():
-                spec[key] = parse_scalar(value)
-        elif section is not None and indent <= 2:
-            spec[section + "." + key] = parse_scalar(value)
-    return spec
+parse_scalar, read_spec = ir.parse_scalar, ir.read_spec
 
 
 class Results:

@@ -7,10 +7,11 @@
 set -eu
 # clang and libclang-rt-14-dev (libFuzzer): the fuzz harnesses, tests/fuzz/run.sh;
 # environment-modules and man-db: the install test (`module load initsweep`,
-# `man initsweep`); dpkg-dev: CPack's .deb (dpkg-shlibdeps)
+# `man initsweep`); dpkg-dev: CPack's .deb (dpkg-shlibdeps); python3-pandas:
+# analysis/initsweep_results.py's pandas=True, which its test exercises
 core="build-essential cmake pkg-config libopenmpi-dev openmpi-bin libopenblas-dev
 libgsl-dev libyaml-dev zlib1g-dev python3-matplotlib python3-numpy dataset-fashion-mnist
-clang libclang-rt-14-dev environment-modules man-db dpkg-dev"
+clang libclang-rt-14-dev environment-modules man-db dpkg-dev python3-pandas"
 slurm="slurm-wlm munge"
 bench="python3-torch time"
 

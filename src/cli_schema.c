@@ -35,7 +35,14 @@ static void put_summary(FILE *out, const char *file, const char *rows, int last)
         fputs(i ? ", " : "", out);
         put_string(out, names[i]);
     }
-    fprintf(out, "]\n    }%s\n", last ? "" : ",");
+    fputs("],\n      \"types\": {", out);
+    for (int i = 0; i < n; i++) {
+        fputs(i ? ", " : "", out);
+        put_string(out, names[i]);
+        fputs(": ", out);
+        put_string(out, isw_stats_column_type(file, names[i]));
+    }
+    fprintf(out, "}\n    }%s\n", last ? "" : ",");
 }
 
 int isw_cli_schema(FILE *out)
@@ -66,8 +73,8 @@ int isw_cli_schema(FILE *out)
     put_summary(out, "boundary.csv",
                 "one per slice: cells sharing every axis value but train.lr", 0);
     put_summary(out, "fit.csv",
-                "two per group of slices differing only in init.scale: edge "
-                "boundary, then diverge",
+                "two per group of slices differing only in the fit axis (fit.axis, "
+                "else init.scale, model.width or model.depth): edge boundary, then diverge",
                 1);
     fputs("  }\n}\n", out);
     return ferror(out) ? ISW_EXIT_FAIL : ISW_EXIT_OK;

@@ -23,6 +23,31 @@ static const char *const fit_columns[] = {
     "axis", "edge", "slope", "slope_se", "intercept", "r2", "n", "model", "knee", "knee_lo",
     "knee_hi", "x_min", "x_max", "rmse", NULL};
 
+/* The summaries' columns that are not real numbers: counts, and fit.csv's
+ * names.  Every other statistics column is a real (empty: not defined). */
+static const char *const int_columns[] = {"n", "crossings_boundary", "crossings_diverge", "n_lr",
+                                          NULL};
+static const char *const name_columns[] = {"axis", "edge", "model", NULL};
+
+static int in_list(const char *name, const char *const *list)
+{
+    for (; *list; list++)
+        if (strcmp(name, *list) == 0)
+            return 1;
+    return 0;
+}
+
+const char *isw_stats_column_type(const char *file, const char *name)
+{
+    if (in_list(name, int_columns))
+        return "int";
+    if (strcmp(file, "cells.csv") == 0)
+        for (int o = 0; o < ISW_NOUTCOMES; o++)
+            if (strcmp(name, isw_outcome_name(o)) == 0)
+                return "int";
+    return in_list(name, name_columns) ? "name" : "real";
+}
+
 static int put_names(const char **names, int n, const char *const *list)
 {
     for (; *list; list++)

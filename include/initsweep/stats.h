@@ -246,6 +246,11 @@ void isw_stats_free(isw_stats_t *stats);
 #define ISW_STATS_MAX_COLUMNS 32
 int isw_stats_columns(const char *file, const char **names);
 
+/* The type of a statistics column of a summary file: "int" (a count),
+ * "name" (fit.csv's axis, edge, model) or "real" (empty when not defined,
+ * "inf" for an infinite loss quantile). */
+const char *isw_stats_column_type(const char *file, const char *name);
+
 /* Writes OUTDIR/cells.csv, boundary.csv and fit.csv atomically. */
 int isw_stats_write(const isw_stats_t *stats, const char *outdir, isw_error_t *err);
 

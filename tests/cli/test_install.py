@@ -52,7 +52,7 @@ def check_tree(prefix, what):
     share = os.path.join(prefix, "share", "initsweep")
     for rel in ("sweeps/quickstart.yaml", "sweeps/catapult_uv.yaml", "data/uv_one_sample.csv",
                 "slurm/initsweep.sbatch", "slurm/submit.sh", "analysis/plot.py",
-                "analysis/schema.json"):
+                "analysis/initsweep_results.py", "analysis/schema.json"):
         check(os.path.isfile(os.path.join(share, rel)), "%s: share/initsweep/%s" % (what, rel))
     check(os.access(os.path.join(share, "slurm", "submit.sh"), os.X_OK),
           "%s: slurm/submit.sh keeps its mode" % what)
