@@ -20,6 +20,7 @@
 #include "initsweep/run.h"
 #include "initsweep/sched.h"
 #include "initsweep/train.h"
+#include "isw_revision.h"
 
 /* ---- the tables ---------------------------------------------------------- */
 
@@ -525,7 +526,7 @@ int isw_cli_main(int argc, char **argv)
         return ISW_EXIT_OK;
     }
     if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
-        printf("initsweep %s\n", ISW_VERSION);
+        printf("initsweep %s (git %s)\n", ISW_VERSION, ISW_GIT_REVISION);
         return ISW_EXIT_OK;
     }
     if (argc >= 2 && strcmp(argv[1], "--schema") == 0)

@@ -34,6 +34,9 @@ struct isw_journal {
     isw_runs_t runs;         /* every finished run */
     char *line;              /* line buffer of line_cap bytes, grown by append */
     size_t line_cap;
+    char *meta;              /* journal.meta's new text while a resumed journal's
+                              * rewrite waits for isw_journal_write_meta; else NULL */
+    size_t meta_len;
 };
 
 /* ---- files and directories --------------------------------------------- */
@@ -295,8 +298,12 @@ static int meta_write(FILE *out, void *user, isw_error_t *err)
     /* one line per dataset: its content hash, then its source to the end */
     for (int i = 0; i < m->ndata; i++)
         fprintf(out, "data %016" PRIx64 " %s\n", m->data[i].hash, m->data[i].source);
-    if (m->platform)
-        fprintf(out, "platform %s\n", m->platform);
+    /* one "platform" line per line of facts */
+    for (const char *p = m->platform; p && *p;) {
+        size_t n = strcspn(p, "\n");
+        fprintf(out, "platform %.*s\n", (int)n, p);
+        p += n + (p[n] == '\n');
+    }
     fprintf(out, "axes %d\n", m->naxes);
     for (int i = 0; i < m->naxes; i++)
         fprintf(out, "axis %s\n", m->axes[i]);
@@ -570,8 +577,18 @@ int isw_journal_open(isw_journal_t **journal, const char *outdir, uint64_t spec_
         goto fail;
     }
     meta_t meta = {spec_hash, data, ndata, axes, naxes, platform};
-    if ((st = isw_file_write_atomic(outdir, "journal.meta", meta_write, &meta, err)) != ISW_OK)
+    if (m == 1 && !fresh) {
+        /* a resumed journal keeps its journal.meta until the caller has
+         * checked the rows it resumed: a refused resume changes nothing */
+        FILE *f = open_memstream(&j->meta, &j->meta_len);
+        if (!f || meta_write(f, &meta, err) != ISW_OK || fclose(f) != 0) {
+            st = isw_error_set(err, ISW_ENOMEM, outdir, 0, "out of memory");
+            goto fail;
+        }
+    } else if ((st = isw_file_write_atomic(outdir, "journal.meta", meta_write, &meta, err)) !=
+               ISW_OK) {
         goto fail;
+    }
 
     if (j->fd < 0 &&
         (st = open_plain(&j->fd, j->runs_path, O_RDWR | O_APPEND | O_CREAT, err)) != ISW_OK)
@@ -582,6 +599,24 @@ int isw_journal_open(isw_journal_t **journal, const char *outdir, uint64_t spec_
     return ISW_OK;
 fail:
     isw_journal_close(j, NULL);
+    return st;
+}
+
+static int write_meta_text(FILE *out, void *user, isw_error_t *err)
+{
+    const isw_journal_t *j = user;
+    if (fwrite(j->meta, 1, j->meta_len, out) != j->meta_len)
+        return isw_error_set(err, ISW_EIO, "journal.meta", 0, "cannot write");
+    return ISW_OK;
+}
+
+int isw_journal_write_meta(isw_journal_t *j, isw_error_t *err)
+{
+    if (!j->meta)
+        return ISW_OK;
+    int st = isw_file_write_atomic(j->outdir, "journal.meta", write_meta_text, j, err);
+    free(j->meta);
+    j->meta = NULL;
     return st;
 }
 
@@ -651,6 +686,7 @@ int isw_journal_close(isw_journal_t *j, isw_error_t *err)
     isw_journal_unlock(j->lock_fd);
     isw_runs_free(&j->runs);
     free(j->line);
+    free(j->meta);
     free(j);
     return st;
 }

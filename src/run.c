@@ -279,6 +279,8 @@ int isw_run_open(isw_run_job_t *run, const char *platform, isw_error_t *err)
                               run->opts.spec_path, platform, err);
     if (st == ISW_OK)
         st = check_resumed(run, err);
+    if (st == ISW_OK)
+        st = isw_journal_write_meta(run->journal, err);
     if (st == ISW_OK && !isw_journal_keeps(run->journal, "spec.yaml"))
         st = isw_run_write_spec(run->outdir, text, len, err);
     free(text);

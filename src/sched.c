@@ -20,6 +20,7 @@
 #include "initsweep/mlp.h"
 #include "initsweep/refine.h"
 #include "initsweep/train.h"
+#include "isw_revision.h"
 
 /* Set by the signal handler, read by the loops: the one piece of mutable
  * static state, as a handler can reach nothing else. */
@@ -335,20 +336,25 @@ static void unload_shared_data(isw_data_t *data, MPI_Win *win)
  * near an edge can come out differently on other kernels, so a job whose
  * ranks differ is warned about: its records may depend on which rank ran
  * which task. */
-#define CORE_NAME_MAX 32
-static char *gather_blas_cores(const ctx_t *c, int quiet)
+#define CORE_NAME_MAX 64  /* a kernel set or host name, with its NUL */
+/* Every rank's `mine` (at most CORE_NAME_MAX - 1 characters) gathered on
+ * rank 0 and summarised as "A x 3, B x 1" (first appearance order); *kinds
+ * the number of distinct values, *odd the first rank that differs from rank
+ * 0 (-1 if none).  NULL on the other ranks or without memory. */
+static char *gather_counts(const ctx_t *c, const char *mine_text, int *kinds, int *odd)
 {
     char mine[CORE_NAME_MAX] = {0};
-    snprintf(mine, sizeof mine, "%s", isw_mlp_blas_core());
+    snprintf(mine, sizeof mine, "%s", mine_text);
     char *all = c->rank == 0 ? calloc((size_t)c->size, CORE_NAME_MAX) : NULL;
     MPI_Request req;
     MPI_Igather(mine, CORE_NAME_MAX, MPI_CHAR, all, CORE_NAME_MAX, MPI_CHAR, 0, c->comm, &req);
     wait_polling(&req);
+    *kinds = 0;
+    *odd = -1;
     if (c->rank != 0 || !all)
         return NULL;
-    size_t cap = 64 + (size_t)c->size * 12, off = 0;
+    size_t cap = 64 + (size_t)c->size * (CORE_NAME_MAX + 12), off = 0;
     char *line = malloc(cap);
-    int kinds = 0, odd = -1;
     for (int r = 0; line && r < c->size; r++) {
         const char *name = all + (size_t)r * CORE_NAME_MAX;
         int seen = 0, count = 0;
@@ -358,26 +364,51 @@ static char *gather_blas_cores(const ctx_t *c, int quiet)
             continue;
         for (int q = r; q < c->size; q++)
             count += strncmp(all + (size_t)q * CORE_NAME_MAX, name, CORE_NAME_MAX) == 0;
-        if (kinds++ && odd < 0)
-            odd = r;
-        if (off < cap)
-            off += (size_t)snprintf(line + off, cap - off, "%s%.31s x %d", kinds > 1 ? ", " : "",
-                                    name, count);
+        if ((*kinds)++ && *odd < 0)
+            *odd = r;
+        off += (size_t)snprintf(line + off, cap - off, "%s%s x %d", *kinds > 1 ? ", " : "",
+                                name, count);
     }
-    if (line && kinds > 1 && !quiet)
+    free(all);
+    return line;
+}
+
+/* journal.meta's platform lines: the program and its revision, the ranks,
+ * their hosts and OpenBLAS kernels (a warning when kernels differ: float
+ * runs near an edge could then depend on the rank), and when this attempt
+ * started (UTC).  Rank 0 only; NULL elsewhere. */
+static char *gather_platform(const ctx_t *c, int quiet)
+{
+    int kinds, odd, hk, ho;
+    char host[MPI_MAX_PROCESSOR_NAME] = "?";
+    int hlen = 0;
+    MPI_Get_processor_name(host, &hlen);
+    char *cores = gather_counts(c, isw_mlp_blas_core(), &kinds, &odd);
+    char *hosts = gather_counts(c, host, &hk, &ho);
+    if (c->rank != 0 || !cores || !hosts) {
+        free(cores);
+        free(hosts);
+        return NULL;
+    }
+    if (kinds > 1 && !quiet)
         fprintf(stderr, "initsweep: warning: ranks use different OpenBLAS kernels (%s; rank %d "
                         "differs from rank 0): float runs near an edge may depend on which rank "
                         "ran them; set OPENBLAS_CORETYPE to one value for the whole job\n",
-                line, odd);
-    free(all);
-    if (line) {
-        char *full = malloc(off + 16);
-        if (full)
-            snprintf(full, off + 16, "blas_core %s", line);
-        free(line);
-        return full;
-    }
-    return NULL;
+                cores, odd);
+    char when[32] = "?";
+    time_t now = time(NULL);
+    struct tm tm;
+    if (gmtime_r(&now, &tm))
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    size_t cap = strlen(cores) + strlen(hosts) + 256;
+    char *text = malloc(cap);
+    if (text)
+        snprintf(text, cap, "program initsweep %s git %s\nranks %d\nhosts %s\nblas_core %s\n"
+                            "started %s", ISW_VERSION, ISW_GIT_REVISION, c->size, hosts, cores,
+                 when);
+    free(cores);
+    free(hosts);
+    return text;
 }
 
 /* Signals stop the loops at the next poll; the handler only sets a flag. */
@@ -429,7 +460,7 @@ static int prepare(ctx_t *c, isw_run_job_t *job, const isw_run_opts_t *opts, isw
         st = isw_run_identify_data(job, data, signalled, &err);
     if ((st = agree(c, st)) != ISW_OK)
         return refuse(c, st, &err);
-    char *platform = gather_blas_cores(c, opts->quiet);
+    char *platform = gather_platform(c, opts->quiet);
     if (c->rank == 0)
         st = isw_run_open(job, platform, &err);
     free(platform);

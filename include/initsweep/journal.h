@@ -60,14 +60,20 @@ void isw_journal_unlock(int lock_fd);
  *   (a torn last line is dropped and the file truncated to the last complete
  *   line; a corrupt line elsewhere is ISW_EINVAL naming file:line; columns
  *   that do not match `axes` are ISW_ESTATE).
- * - platform (may be NULL) is one line of facts about the machines the runs
- *   trained on, kept in journal.meta for the reader and not part of the
- *   identity (e.g. "blas_core Haswell x 64").
+ * - platform (may be NULL) is facts about the program and the machines
+ *   the runs trained on, one per line, each kept in journal.meta as a
+ *   "platform" line for the reader and not part of the identity (e.g.
+ *   "blas_core Haswell x 64").
  * axes: naxes axis keys in sweep file order.  *journal is NULL on error. */
 int isw_journal_open(isw_journal_t **journal, const char *outdir, uint64_t spec_hash,
                      const isw_journal_data_t *data, int ndata, const char *const *axes,
                      int naxes, int fresh, const char *input, const char *platform,
                      isw_error_t *err);
+/* A resumed journal's journal.meta is rewritten (new platform facts) only
+ * by this call, once the caller has checked the resumed rows; a new or
+ * fresh journal's was written by isw_journal_open.  ISW_OK when there is
+ * nothing to write. */
+int isw_journal_write_meta(isw_journal_t *journal, isw_error_t *err);
 /* 1 when OUTDIR/name must be left as it is: it is the input spec, resumed. */
 int isw_journal_keeps(const isw_journal_t *journal, const char *name);
 /* The spec hash in OUTDIR/journal.meta; ISW_EINVAL naming the file when it

@@ -172,6 +172,9 @@ tampered(lambda l: l.replace(",0.2,", ",1.5,", 1), "data.noise")
 from common import MPIEXEC
 meta = open(os.path.join(out, "journal.meta")).read()
 check("platform blas_core " in meta and " x 2" in meta, "journal.meta: %s" % meta)
+check("platform program initsweep " in meta and "\nplatform ranks 2\n" in meta and
+      "\nplatform hosts " in meta and "\nplatform started 20" in meta,
+      "journal.meta's provenance: %s" % meta)
 mixed = os.path.join(work, "mixed")
 p = run([MPIEXEC, "--oversubscribe", "-np", "1", "-x", "OPENBLAS_CORETYPE=Haswell", EXE, "run",
          spec, "-o", mixed, ":", "-np", "1", "-x", "OPENBLAS_CORETYPE=Sandybridge", EXE, "run",
