@@ -8,10 +8,13 @@ set -eu
 # clang and libclang-rt-14-dev (libFuzzer): the fuzz harnesses, tests/fuzz/run.sh;
 # environment-modules and man-db: the install test (`module load initsweep`,
 # `man initsweep`); dpkg-dev: CPack's .deb (dpkg-shlibdeps); python3-pandas:
-# analysis/initsweep_results.py's pandas=True, which its test exercises
+# analysis/initsweep_results.py's pandas=True, which its test exercises;
+# chromium, chromium-driver and python3-selenium: the report's test opens
+# report.html in headless Chromium
 core="build-essential cmake pkg-config libopenmpi-dev openmpi-bin libopenblas-dev
 libgsl-dev libyaml-dev zlib1g-dev python3-matplotlib python3-numpy dataset-fashion-mnist
-clang libclang-rt-14-dev environment-modules man-db dpkg-dev python3-pandas"
+clang libclang-rt-14-dev environment-modules man-db dpkg-dev python3-pandas
+chromium chromium-driver python3-selenium"
 slurm="slurm-wlm munge"
 bench="python3-torch time"
 

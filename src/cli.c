@@ -24,7 +24,7 @@
 
 /* ---- the tables ---------------------------------------------------------- */
 
-enum { CMD_RUN = 1, CMD_PLAN = 2, CMD_TRAIN = 4, CMD_SUMMARIZE = 8 };
+enum { CMD_RUN = 1, CMD_PLAN = 2, CMD_TRAIN = 4, CMD_SUMMARIZE = 8, CMD_REPORT = 16 };
 
 typedef struct {
     const char *name;                    /* "run" */
@@ -69,6 +69,12 @@ static int summarize_command(const isw_cli_args_t *args, int *argc, char ***argv
     return isw_cli_summarize(args);
 }
 
+static int report_command(const isw_cli_args_t *args, int *argc, char ***argv)
+{
+    (void)argc, (void)argv;
+    return isw_cli_report(args);
+}
+
 static const command_t COMMANDS[] = {
     {"run", CMD_RUN, "SPEC.yaml",
      "train every run of the spec's sweep grid (under mpirun/srun on N ranks)\n"
@@ -84,6 +90,11 @@ static const command_t COMMANDS[] = {
      "recompute cells.csv, boundary.csv and fit.csv from OUTDIR/runs.csv\n"
      "(merging a job array's OUTDIR/shard-K-of-N first)",
      summarize_command},
+    {"report", CMD_REPORT, "OUTDIR",
+     "write OUTDIR/report.html: one self-contained page with the maps, the\n"
+     "law, the edge and fit tables, the rules and the provenance\n"
+     "(analysis/report.py under /usr/bin/python3 with matplotlib)",
+     report_command},
 };
 #define NCOMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 

@@ -55,7 +55,20 @@ int isw_cli_schema(FILE *out)
         fputs(o ? ", " : "", out);
         put_string(out, isw_outcome_name(o));
     }
-    fputs("],\n  \"files\": {\n    \"runs.csv\": {\n      \"rows\": \"one per run; `task` "
+    fputs("],\n  \"outcome_rules\": [\n", out);
+    int o;
+    for (int r = 0; isw_outcome_rule(r, &o); r++) {
+        fputs(r ? ",\n    {\"outcome\": " : "    {\"outcome\": ", out);
+        put_string(out, isw_outcome_name(o));
+        fputs(", \"rule\": ", out);
+        put_string(out, isw_outcome_rule(r, &o));
+        fputc('}', out);
+    }
+    fputs("\n  ],\n  \"flat_rule\": ", out);
+    put_string(out, isw_flat_rule);
+    fputs(",\n  \"bounded_rule\": ", out);
+    put_string(out, isw_bounded_rule);
+    fputs(",\n  \"files\": {\n    \"runs.csv\": {\n      \"rows\": \"one per run; `task` "
           "and one column per sweep axis come first\",\n      \"columns\": [\n",
           out);
     for (int c = 0; c < ISW_RECORD_NCOLUMNS; c++) {

@@ -39,6 +39,45 @@ const char *isw_outcome_name(int outcome)
     return outcome_names[outcome];
 }
 
+/* The rules in order of precedence, in the spec's terms (the README's
+ * table gives the defaults; the report the spec's values). */
+static const struct {
+    isw_outcome_t outcome;
+    const char *rule;
+} outcome_rules[ISW_NOUTCOMES] = {
+    {ISW_OUTCOME_DIVERGED, "a non-finite loss or parameter, or a loss above "
+                           "criteria.diverge_ratio x the initial loss (checked after every "
+                           "step), or at the end a loss still above criteria.diverge_end_ratio "
+                           "x the initial loss; a spike that comes back down (the catapult) is "
+                           "not divergence"},
+    {ISW_OUTCOME_DEAD, "a whole ReLU hidden layer inactive on every evaluated sample, or flat "
+                       "with at least criteria.dead_fraction of the ReLU units dead"},
+    {ISW_OUTCOME_CONVERGED, "the target (criteria.target_accuracy, criteria.target_loss or "
+                            "criteria.target_loss_ratio) holds at the last evaluation"},
+    {ISW_OUTCOME_SLOW, "not flat: still improving when the epochs ran out"},
+    {ISW_OUTCOME_SATURATED, "flat, and at least criteria.saturated_fraction of the sigmoid/tanh "
+                            "hidden units have a derivative below "
+                            "criteria.saturation_derivative on 99 % of the samples, or that "
+                            "share of samples has a saturated output"},
+    {ISW_OUTCOME_STALLED, "flat for any other reason"},
+};
+
+const char *isw_outcome_rule(int rank, int *outcome)
+{
+    if (rank < 0 || rank >= ISW_NOUTCOMES)
+        return NULL;
+    *outcome = outcome_rules[rank].outcome;
+    return outcome_rules[rank].rule;
+}
+
+const char *const isw_flat_rule = "flat: the best loss of the last criteria.patience evaluations "
+                                  "improves on the best before them by less than "
+                                  "criteria.min_improvement (relative)";
+const char *const isw_bounded_rule = "criteria.rule: bounded replaces the rules above: converged "
+                                     "iff the mean of the last criteria.bounded_window losses "
+                                     "over the initial loss is below 1 (a non-finite loss "
+                                     "counting 1e6), else diverged";
+
 const char *isw_lr_unit_name(isw_lr_unit_t u)
 {
     return u == ISW_LR_ABSOLUTE ? "absolute" : u == ISW_LR_SHARPNESS ? "sharpness" : "?";

@@ -38,6 +38,8 @@ void isw_cli_man(FILE *out);
 
 int isw_cli_train(const isw_cli_args_t *args);
 int isw_cli_plan(const isw_cli_args_t *args);
+/* `report OUTDIR`: runs analysis/report.py (never returns on success). */
+int isw_cli_report(const isw_cli_args_t *args);
 int isw_cli_summarize(const isw_cli_args_t *args);
 /* --schema: the columns of OUTDIR's files as JSON (cli_schema.c). */
 int isw_cli_schema(FILE *out);

@@ -22,6 +22,13 @@ typedef enum {
 } isw_outcome_t;
 
 const char *isw_outcome_name(int outcome);
+/* The outcome rules in order of precedence (rank 0 first): the rule's text
+ * in the spec's key names, and in *outcome which outcome it gives; NULL
+ * past the last.  isw_flat_rule defines "flat"; isw_bounded_rule is
+ * criteria.rule: bounded.  (--schema exports them for the report.) */
+const char *isw_outcome_rule(int rank, int *outcome);
+extern const char *const isw_flat_rule;
+extern const char *const isw_bounded_rule;
 
 /* What train.lr means (train.lr_unit): an absolute learning rate, or c =
  * lr * lambda_0 in units of the run's own initial sharpness (each run's

@@ -46,13 +46,14 @@ def check_plots(plots, what):
 
 def check_tree(prefix, what):
     """The files an installation must hold, and that they work from there."""
-    for rel in ("bin/initsweep", "bin/initsweep-plot", "bin/initsweep-plot-trace"):
+    for rel in ("bin/initsweep", "bin/initsweep-plot", "bin/initsweep-plot-trace",
+                "bin/initsweep-report"):
         path = os.path.join(prefix, rel)
         check(os.path.isfile(path) and os.access(path, os.X_OK), "%s: %s executable" % (what, rel))
     share = os.path.join(prefix, "share", "initsweep")
     for rel in ("sweeps/quickstart.yaml", "sweeps/catapult_uv.yaml", "data/uv_one_sample.csv",
                 "slurm/initsweep.sbatch", "slurm/submit.sh", "analysis/plot.py",
-                "analysis/initsweep_results.py", "analysis/schema.json"):
+                "analysis/initsweep_results.py", "analysis/report.py", "analysis/schema.json"):
         check(os.path.isfile(os.path.join(share, rel)), "%s: share/initsweep/%s" % (what, rel))
     check(os.access(os.path.join(share, "slurm", "submit.sh"), os.X_OK),
           "%s: slurm/submit.sh keeps its mode" % what)
@@ -96,6 +97,14 @@ def check_quickstart(bindir, sweeps, work, *extra):
         check(os.path.isfile(os.path.join(out, f)), "quickstart wrote %s" % f)
     run([os.path.join(bindir, "initsweep-plot"), os.path.join("results", "quickstart")], cwd=work)
     check_plots(os.path.join(out, "plots"), "quickstart from " + bindir)
+    # `initsweep report` runs the installation's own report.py (the page
+    # names the script that made it)
+    run([os.path.join(bindir, "initsweep"), "report", os.path.join("results", "quickstart")],
+        cwd=work)
+    page = open(os.path.join(out, "report.html")).read()
+    mine = os.path.realpath(os.path.join(bindir, "..", "share", "initsweep", "analysis",
+                                         "report.py"))
+    check(mine in page, "the report was made by %s" % mine)
 
 
 work = scratch("install")
