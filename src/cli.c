@@ -24,7 +24,8 @@
 
 /* ---- the tables ---------------------------------------------------------- */
 
-enum { CMD_RUN = 1, CMD_PLAN = 2, CMD_TRAIN = 4, CMD_SUMMARIZE = 8, CMD_REPORT = 16 };
+enum { CMD_RUN = 1, CMD_PLAN = 2, CMD_TRAIN = 4, CMD_SUMMARIZE = 8, CMD_REPORT = 16,
+       CMD_EXPLAIN = 32 };
 
 typedef struct {
     const char *name;                    /* "run" */
@@ -69,6 +70,12 @@ static int summarize_command(const isw_cli_args_t *args, int *argc, char ***argv
     return isw_cli_summarize(args);
 }
 
+static int explain_command(const isw_cli_args_t *args, int *argc, char ***argv)
+{
+    (void)argc, (void)argv;
+    return isw_cli_explain(args);
+}
+
 static int report_command(const isw_cli_args_t *args, int *argc, char ***argv)
 {
     (void)argc, (void)argv;
@@ -90,6 +97,11 @@ static const command_t COMMANDS[] = {
      "recompute cells.csv, boundary.csv and fit.csv from OUTDIR/runs.csv\n"
      "(merging a job array's OUTDIR/shard-K-of-N first)",
      summarize_command},
+    {"explain", CMD_EXPLAIN, "SPEC.yaml",
+     "why the spec's run (or --task N of its grid) trains or fails: the\n"
+     "mechanism with its numbers, and one-change counterfactuals that\n"
+     "would fix it (in parallel under mpirun -np N)",
+     explain_command},
     {"report", CMD_REPORT, "OUTDIR",
      "write OUTDIR/report.html: one self-contained page with the maps, the\n"
      "law, the edge and fit tables, the rules and the provenance\n"
@@ -179,10 +191,19 @@ static int set_quiet(isw_cli_args_t *args, const char *v, isw_error_t *err)
     return ISW_OK;
 }
 
+static int set_format(isw_cli_args_t *args, const char *v, isw_error_t *err)
+{
+    if (strcmp(v, "text") != 0 && strcmp(v, "json") != 0)
+        return bad_option(err, "--format: found \"%s\", expected text or json", v);
+    args->json = strcmp(v, "json") == 0;
+    return ISW_OK;
+}
+
 static const option_t OPTIONS[] = {
     {"--outdir", "-o", "OUTDIR", 0, CMD_RUN, set_outdir,
      "where the run journals (default results/<spec name>)"},
-    {"--set", NULL, "KEY=VALUE", 1, CMD_RUN | CMD_PLAN | CMD_TRAIN | CMD_SUMMARIZE, set_set,
+    {"--set", NULL, "KEY=VALUE", 1, CMD_RUN | CMD_PLAN | CMD_TRAIN | CMD_SUMMARIZE | CMD_EXPLAIN,
+     set_set,
      "override a dotted key (train.lr=0.5, model.hidden=[15]);\n"
      "on run also a sweep axis: --set 'sweep.train.lr={logspace: [1e-3, 1, 7]}';\n"
      "on summarize only fit.axis and fit.range: --set 'fit.range=[2, 16]'"},
@@ -196,9 +217,11 @@ static const option_t OPTIONS[] = {
      "summarize OUTDIR merges the shards"},
     {"--ranks", NULL, "N", 0, CMD_PLAN, set_ranks, "estimate the time on N ranks"},
     {"--quiet", "-q", NULL, 0, CMD_RUN, set_quiet, "no progress lines"},
-    {"--task", NULL, "N", 0, CMD_TRAIN, set_task,
+    {"--task", NULL, "N", 0, CMD_TRAIN | CMD_EXPLAIN, set_task,
      "train task N of the spec's sweep grid (runs.csv's `task`) instead\n"
      "of its base run"},
+    {"--format", NULL, "text|json", 0, CMD_EXPLAIN, set_format,
+     "explain's report as text (default) or one JSON object"},
     {"--trace", NULL, "FILE", 0, CMD_TRAIN, set_trace,
      "also write every evaluation as a CSV row to FILE (loss, sharpness,\n"
      "per-layer |grad|, ...; analysis/plot_trace.py draws it)"},
@@ -505,15 +528,15 @@ int isw_cli_parse(isw_cli_args_t *args, int argc, char **argv, isw_error_t *err)
         return bad_option(err, "%s", "--resume and --fresh exclude each other");
     /* train runs the spec's base run unless --task picks one of its grid:
      * only then does a sweep axis mean anything; refinement never does */
-    if (strcmp(args->command, "train") == 0)
+    if (strcmp(args->command, "train") == 0 || strcmp(args->command, "explain") == 0)
         for (int i = 0; i < args->nsets; i++) {
             const char *v = args->sets[i];
             if ((strncmp(v, "sweep.", 6) == 0 && !args->has_task) ||
                 strncmp(v, "refine.", 7) == 0 || strncmp(v, "fit.", 4) == 0)
                 return isw_error_set(err, ISW_EINVAL, "", 0,
-                                     "--set %.200s: train runs the spec's base run%s, so %s "
+                                     "--set %.200s: %s runs the spec's base run%s, so %s "
                                      "keys do not apply (set the key itself, or use run)", v,
-                                     args->has_task ? " or a grid task" : "",
+                                     args->command, args->has_task ? " or a grid task" : "",
                                      v[0] == 's' ? "sweep" : v[0] == 'r' ? "refine" : "fit");
         }
     return ISW_OK;
@@ -694,7 +717,7 @@ static int split_path(const char *path, char *dir, size_t dn, const char **name)
 }
 
 /* The spec of grid task `task` of the spec's sweep. */
-static int task_spec(isw_spec_t *spec, const isw_sweep_t *sweep, uint64_t task, isw_error_t *err)
+int isw_cli_task_spec(isw_spec_t *spec, const isw_sweep_t *sweep, uint64_t task, isw_error_t *err)
 {
     isw_grid_t grid;
     int st = isw_grid_init(&grid, sweep, err);
@@ -714,17 +737,23 @@ static int task_spec(isw_spec_t *spec, const isw_sweep_t *sweep, uint64_t task, 
     return st;
 }
 
+int isw_cli_run_spec(isw_spec_t *spec, const isw_cli_args_t *args, isw_error_t *err)
+{
+    isw_sweep_t sweep;
+    memset(&sweep, 0, sizeof sweep);
+    int st = isw_run_load_spec(spec, &sweep, args->path, args->sets, args->nsets, err);
+    if (st == ISW_OK && args->has_task)
+        st = isw_cli_task_spec(spec, &sweep, args->task, err);
+    isw_sweep_free(&sweep);
+    return st;
+}
+
 int isw_cli_train(const isw_cli_args_t *args)
 {
     isw_error_t err;
     isw_error_clear(&err);
     isw_spec_t spec;
-    isw_sweep_t sweep;
-    memset(&sweep, 0, sizeof sweep);
-    int st = isw_run_load_spec(&spec, &sweep, args->path, args->sets, args->nsets, &err);
-    if (st == ISW_OK && args->has_task)
-        st = task_spec(&spec, &sweep, args->task, &err);
-    isw_sweep_free(&sweep);
+    int st = isw_cli_run_spec(&spec, args, &err);
     if (st != ISW_OK)
         return fail(st, &err);
     /* the trace's directory must be there, and the name free for a file,

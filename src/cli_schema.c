@@ -9,38 +9,23 @@
 #include "initsweep/stats.h"
 #include "initsweep/train.h"
 
-/* A JSON string: the schema's texts are ASCII, but quote what JSON needs. */
-static void put_string(FILE *out, const char *s)
-{
-    fputc('"', out);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            fprintf(out, "\\%c", *s);
-        else if ((unsigned char)*s < 0x20)
-            fprintf(out, "\\u%04x", (unsigned)(unsigned char)*s);
-        else
-            fputc(*s, out);
-    }
-    fputc('"', out);
-}
-
 static void put_summary(FILE *out, const char *file, const char *rows, int last)
 {
     const char *names[ISW_STATS_MAX_COLUMNS];
     int n = isw_stats_columns(file, names);
     fprintf(out, "    \"%s\": {\n      \"rows\": ", file);
-    put_string(out, rows);
+    isw_json_string(out, rows);
     fputs(",\n      \"columns\": [", out);
     for (int i = 0; i < n; i++) {
         fputs(i ? ", " : "", out);
-        put_string(out, names[i]);
+        isw_json_string(out, names[i]);
     }
     fputs("],\n      \"types\": {", out);
     for (int i = 0; i < n; i++) {
         fputs(i ? ", " : "", out);
-        put_string(out, names[i]);
+        isw_json_string(out, names[i]);
         fputs(": ", out);
-        put_string(out, isw_stats_column_type(file, names[i]));
+        isw_json_string(out, isw_stats_column_type(file, names[i]));
     }
     fprintf(out, "}\n    }%s\n", last ? "" : ",");
 }
@@ -53,32 +38,32 @@ int isw_cli_schema(FILE *out)
     fputs("  \"outcomes\": [", out);
     for (int o = 0; o < ISW_NOUTCOMES; o++) {
         fputs(o ? ", " : "", out);
-        put_string(out, isw_outcome_name(o));
+        isw_json_string(out, isw_outcome_name(o));
     }
     fputs("],\n  \"outcome_rules\": [\n", out);
     int o;
     for (int r = 0; isw_outcome_rule(r, &o); r++) {
         fputs(r ? ",\n    {\"outcome\": " : "    {\"outcome\": ", out);
-        put_string(out, isw_outcome_name(o));
+        isw_json_string(out, isw_outcome_name(o));
         fputs(", \"rule\": ", out);
-        put_string(out, isw_outcome_rule(r, &o));
+        isw_json_string(out, isw_outcome_rule(r, &o));
         fputc('}', out);
     }
     fputs("\n  ],\n  \"flat_rule\": ", out);
-    put_string(out, isw_flat_rule);
+    isw_json_string(out, isw_flat_rule);
     fputs(",\n  \"bounded_rule\": ", out);
-    put_string(out, isw_bounded_rule);
+    isw_json_string(out, isw_bounded_rule);
     fputs(",\n  \"files\": {\n    \"runs.csv\": {\n      \"rows\": \"one per run; `task` "
           "and one column per sweep axis come first\",\n      \"columns\": [\n",
           out);
     for (int c = 0; c < ISW_RECORD_NCOLUMNS; c++) {
         const isw_record_column_t *col = &isw_record_columns[c];
         fputs("        {\"name\": ", out);
-        put_string(out, col->name);
+        isw_json_string(out, col->name);
         fputs(", \"type\": ", out);
-        put_string(out, isw_col_type_name(col->type));
+        isw_json_string(out, isw_col_type_name(col->type));
         fputs(", \"meaning\": ", out);
-        put_string(out, col->meaning);
+        isw_json_string(out, col->meaning);
         fprintf(out, "}%s\n", c + 1 < ISW_RECORD_NCOLUMNS ? "," : "");
     }
     fputs("      ]\n    },\n", out);

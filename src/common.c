@@ -225,3 +225,17 @@ void *isw_grow(void *p, size_t *cap, size_t need, size_t elem, size_t first)
         *cap = n;
     return q;
 }
+
+void isw_json_string(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            fprintf(out, "\\%c", *s);
+        else if ((unsigned char)*s < 0x20)
+            fprintf(out, "\\u%04x", (unsigned)(unsigned char)*s);
+        else
+            fputc(*s, out);
+    }
+    fputc('"', out);
+}

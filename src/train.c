@@ -444,6 +444,112 @@ int isw_train_sharpness(double *top, int ntop, const isw_spec_t *spec, const isw
     return ISW_OK;
 }
 
+/* Element (i, j) of a (rows, width) activation block of lane 0. */
+static double act_at(const isw_mlp_t *net, const void *block, size_t i, size_t j, size_t width)
+{
+    return net->prec == ISW_PREC_FLOAT ? (double)((const float *)block)[i * width + j]
+                                       : ((const double *)block)[i * width + j];
+}
+
+/* The slope of the activation at pre-activation z, activation value h. */
+static double act_slope(const isw_mlp_t *net, double z, double h)
+{
+    switch (net->act) {
+    case ISW_ACT_SIGMOID: return h * (1 - h);
+    case ISW_ACT_TANH: return 1 - h * h;
+    case ISW_ACT_RELU: return z > 0;
+    case ISW_ACT_LEAKY_RELU: return z > 0 ? 1 : net->leaky_slope;
+    default: return 1;
+    }
+}
+
+int isw_train_probe_init(isw_init_probe_t *out, const isw_spec_t *spec, const isw_data_t *data,
+                         isw_error_t *err)
+{
+    memset(out, 0, sizeof *out);
+    int st = check_shapes(spec, data, err);
+    if (st != ISW_OK)
+        return st;
+    run_ws_t ws;
+    if ((st = ws_alloc(&ws, spec, data, 1, 0, err)) != ISW_OK)
+        return st;
+    isw_mlp_t *net = &ws.net;
+    gsl_rng *r = isw_init_rng(spec->base_seed, spec->seed, ISW_STREAM_INIT);
+    isw_init_params(net, 0, &spec->init, r, ws.scratch);
+    gsl_rng_free(r);
+    int L = net->L, nout = net->width[L];
+    out->nlayers = L;
+    double n = (double)ws.neval, thr = spec->criteria.saturation_derivative;
+    /* per hidden layer: sums of z, z^2, the slope and flagged (unit, sample)
+     * pairs; per output unit: sum and sum of squares over samples */
+    double *osum = calloc(2 * (size_t)nout + 1, sizeof *osum);
+    if (!osum) {
+        ws_free(&ws);
+        return isw_error_set(err, ISW_ENOMEM, "", 0, "out of memory");
+    }
+    double *osq = osum + nout;
+    double maxp = 0;
+    isw_mlp_stats_reset(net);
+    for (size_t first = 0; first < ws.neval; first += ws.chunk) {
+        size_t B = ws.neval - first < ws.chunk ? ws.neval - first : ws.chunk;
+        isw_mlp_load_batch(net, data, NULL, first, B);
+        isw_mlp_forward(net, B);
+        isw_mlp_stats_accumulate(net, B, thr);
+        isw_mlp_backward(net, B, 1.0 / n, first > 0);
+        for (int l = 0; l + 1 < L; l++) {
+            size_t w = (size_t)net->width[l + 1];
+            isw_layer_probe_t *lp = &out->layer[l];
+            for (size_t i = 0; i < B; i++)
+                for (size_t j = 0; j < w; j++) {
+                    double z = act_at(net, net->Z[l], i, j, w), h = act_at(net, net->H[l], i, j, w);
+                    double d = act_slope(net, z, h);
+                    lp->z_mean += z;
+                    lp->z_rms += z * z;
+                    lp->slope_mean += d;
+                    lp->flat_share += d < thr;
+                }
+        }
+        for (size_t i = 0; i < B; i++) {
+            double top = 0;
+            for (int j = 0; j < nout; j++) {
+                double y = act_at(net, net->H[L - 1], i, (size_t)j, (size_t)nout);
+                osum[j] += y;
+                osq[j] += y * y;
+                top = y > top ? y : top;
+            }
+            maxp += top;
+        }
+    }
+    for (int l = 0; l + 1 < L; l++) {
+        isw_layer_probe_t *lp = &out->layer[l];
+        double pairs = n * net->width[l + 1];
+        lp->width = net->width[l + 1];
+        lp->z_mean /= pairs;
+        lp->z_rms = sqrt(lp->z_rms / pairs);
+        lp->slope_mean /= pairs;
+        lp->flat_share /= pairs;
+    }
+    /* how much the output varies over the samples, relative to its size */
+    double var = 0, mag = 0;
+    for (int j = 0; j < nout; j++) {
+        double m = osum[j] / n;
+        var += fmax(osq[j] / n - m * m, 0);
+        mag += m * m;
+    }
+    out->output_spread = sqrt(var) / fmax(sqrt(mag), 1e-300);
+    out->output_max_mean = maxp / n;
+    free(osum);
+    isw_mlp_grad_norms(net, out->grad_norm);
+    isw_mlp_stats_t stt;
+    isw_mlp_stats_get(net, &stt);
+    out->loss = stt.loss;
+    out->dead_fraction = stt.dead_fraction;
+    out->saturated_fraction = stt.saturated_fraction;
+    out->output_saturated_fraction = stt.output_saturated_fraction;
+    ws_free(&ws);
+    return ISW_OK;
+}
+
 /* isw_train_check_memory for a pack of `lanes` networks: every per-network
  * size times lanes (the shared dataset and shuffle order once). */
 static int check_memory(const isw_spec_t *spec, const isw_data_t *data, int lanes,

@@ -24,6 +24,7 @@ typedef struct {
     int has_task;                        /* train --task N given */
     uint64_t task;                       /* its grid task id */
     const char *trace;                   /* train --trace FILE, or NULL */
+    int json;                            /* explain --format json */
 } isw_cli_args_t;
 
 /* The whole program: --help, --help-keys, --schema, --version, or a command. */
@@ -40,6 +41,14 @@ int isw_cli_train(const isw_cli_args_t *args);
 int isw_cli_plan(const isw_cli_args_t *args);
 /* `report OUTDIR`: runs analysis/report.py (never returns on success). */
 int isw_cli_report(const isw_cli_args_t *args);
+/* `explain SPEC`: diagnosis and counterfactuals (explain.h). */
+int isw_cli_explain(const isw_cli_args_t *args);
+/* The spec of grid task `task` of a loaded spec and sweep (train and
+ * explain --task); ISW_EINVAL past the grid. */
+int isw_cli_task_spec(isw_spec_t *spec, const isw_sweep_t *sweep, uint64_t task, isw_error_t *err);
+/* The spec of the run train and explain work on: args->path with its --set
+ * overrides, grid task --task N when given. */
+int isw_cli_run_spec(isw_spec_t *spec, const isw_cli_args_t *args, isw_error_t *err);
 int isw_cli_summarize(const isw_cli_args_t *args);
 /* --schema: the columns of OUTDIR's files as JSON (cli_schema.c). */
 int isw_cli_schema(FILE *out);

@@ -56,6 +56,10 @@ int isw_error_set(isw_error_t *err, int status, const char *file, int line,
 /* "file:line:column: text" (the parts present) followed by a newline. */
 void isw_error_print(FILE *out, const isw_error_t *err);
 
+/* s as a JSON string literal: quotes, backslashes and control characters
+ * escaped (the texts are ASCII or UTF-8, passed through). */
+void isw_json_string(FILE *out, const char *s);
+
 /* Sizes that bound the fixed-size config structs. */
 #define ISW_MAX_HIDDEN 64            /* hidden layers */
 #define ISW_MAX_LAYERS (ISW_MAX_HIDDEN + 1) /* weight layers */

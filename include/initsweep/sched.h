@@ -18,4 +18,12 @@
 /* Runs the sweep (MPI_Init .. MPI_Finalize inside); returns the exit status. */
 int isw_sched_run(const isw_run_opts_t *opts, int *argc, char ***argv);
 
+/* Runs fn(i, results + i * size, user) for the n items i: under mpirun
+ * with P ranks rank r does the items i = r (mod P), and rank 0 receives
+ * every item's bytes; as a plain process all of them.  MPI is initialised
+ * (if it is not) and finalised inside.  *root is 1 on rank 0, which alone
+ * holds every result afterwards.  ISW_EMPI when MPI cannot start. */
+typedef void (*isw_map_fn)(size_t i, void *result, void *user);
+int isw_sched_map(size_t n, size_t size, isw_map_fn fn, void *user, void *results, int *root);
+
 #endif

@@ -139,4 +139,30 @@ int isw_train_wants_sharpness(const isw_spec_t *spec);
 int isw_train_sharpness(double *top, int ntop, const isw_spec_t *spec, const isw_data_t *data,
                         isw_error_t *err);
 
+/* The network of a spec at its init, looked at on the evaluation set:
+ * what `initsweep explain` diagnoses from.  Per hidden layer l (input side
+ * first): the mean and RMS of the pre-activations z over units and
+ * samples, the mean slope of the activation (sigmoid s(1-s), tanh 1-t^2,
+ * relu 1[z>0]), and the share of (unit, sample) pairs whose slope is below
+ * criteria.saturation_derivative.  Over the outputs: their spread (RMS over
+ * samples of the deviation from the mean output, over the mean output's
+ * norm: ~0 when the output no longer depends on the input) and the mean
+ * largest output (a softmax's max p).  Per weight layer the norm of the
+ * full-data gradient, and the evaluation's loss and fractions. */
+typedef struct {
+    int width;
+    double z_mean, z_rms, slope_mean, flat_share;
+} isw_layer_probe_t;
+
+typedef struct {
+    int nlayers;                         /* weight layers */
+    isw_layer_probe_t layer[ISW_MAX_LAYERS]; /* hidden layers: nlayers - 1 */
+    double grad_norm[ISW_MAX_LAYERS];
+    double output_spread, output_max_mean;
+    double loss, dead_fraction, saturated_fraction, output_saturated_fraction;
+} isw_init_probe_t;
+
+int isw_train_probe_init(isw_init_probe_t *out, const isw_spec_t *spec, const isw_data_t *data,
+                         isw_error_t *err);
+
 #endif
