@@ -300,23 +300,25 @@ static void slow(isw_explain_t *ex, const isw_spec_t *spec)
     int k = n - 1 < 5 ? n - 1 : 5;
     double a = ex->ep[n - 1 - k].loss, b = ex->ep[n - 1].loss;
     double rate = a > 0 && b > 0 ? pow(b / a, 1.0 / k) : NAN;
-    if (r->outcome == ISW_OUTCOME_STALLED && !(rate < 1 - spec->criteria.min_improvement / 4))
+    double g0 = 0;
+    for (int l = 0; l < ex->probe.nlayers; l++)
+        g0 += ex->probe.grad_norm[l] * ex->probe.grad_norm[l];
+    g0 = sqrt(g0);
+    int tiny = g0 * r->lr_used < 1e-4;   /* the first step moves the weights by < 1e-4 */
+    if (r->outcome == ISW_OUTCOME_STALLED && !tiny &&
+        !(rate < 1 - spec->criteria.min_improvement / 4))
         return;
     isw_mechanism_t *m = mechanism(ex, "slow");
     if (!m)
         return;
-    add(m->text, sizeof m->text, "Slow: the loss fell from %.4g to %.4g in %d epochs and was "
-        "still falling by x%.4g per epoch at the end", r->loss_initial, r->loss_final,
-        r->epochs, rate);
+    add(m->text, sizeof m->text, "Slow: the loss went from %.6g to %.6g in %d epochs, x%.6g "
+        "per epoch at the end", r->loss_initial, r->loss_final, r->epochs, rate);
     if (spec->criteria.target_loss > 0 && rate < 1 && b > spec->criteria.target_loss)
         add(m->text, sizeof m->text, "; at that rate target_loss %g needs about %.0f more "
             "epochs", spec->criteria.target_loss, log(spec->criteria.target_loss / b) / log(rate));
-    double g0 = 0;
-    for (int l = 0; l < ex->probe.nlayers; l++)
-        g0 += ex->probe.grad_norm[l] * ex->probe.grad_norm[l];
-    add(m->text, sizeof m->text, ". |grad| at init %.3g with lr %g%s.", sqrt(g0), r->lr_used,
-        sqrt(g0) * r->lr_used < 1e-4 ? ": the steps are tiny (a small init makes a small "
-                                       "gradient, and the lr does not make up for it)" : "");
+    add(m->text, sizeof m->text, ". |grad| at init %.3g with lr %g%s.", g0, r->lr_used,
+        tiny ? ": the steps are tiny (a small init makes a small gradient, and the lr does not "
+               "make up for it), so the loss moves too little for the rules to see" : "");
 }
 
 void isw_explain_diagnose(isw_explain_t *ex, const isw_spec_t *spec, const isw_data_t *data)
@@ -356,9 +358,13 @@ void isw_explain_diagnose(isw_explain_t *ex, const isw_spec_t *spec, const isw_d
         add(ex->note, sizeof ex->note, "Labelled %s by the rules, but it is a saturated crawl: "
             "the units or outputs are saturated, so more epochs or a smaller lr change little. ",
             isw_outcome_name(r->outcome));
-    if (r->outcome == ISW_OUTCOME_STALLED && has(ex, "slow") && !saturated)
-        add(ex->note, sizeof ex->note, "Labelled stalled by the rules, but it is only too slow: "
-            "the loss still falls. ");
+    for (int i = 0; i < ex->nmech; i++)
+        if (r->outcome == ISW_OUTCOME_STALLED && !saturated &&
+            strcmp(ex->mech[i].name, "slow") == 0)
+            add(ex->note, sizeof ex->note, "Labelled stalled by the rules, but it is only too "
+                "slow: %s. ", strstr(ex->mech[i].text, "steps are tiny")
+                                  ? "its steps are tiny, not blocked"
+                                  : "the loss still falls");
 
     /* counterfactuals, from the mechanisms first */
     double s = spec->init.scale, lr = spec->train.lr;
@@ -391,6 +397,9 @@ void isw_explain_diagnose(isw_explain_t *ex, const isw_spec_t *spec, const isw_d
     }
     if (has(ex, "slow")) {
         try_cf(ex, "a 10x larger learning rate", "train.lr=%g", lr * 10);
+        if (s < 0.5)
+            try_cf(ex, "the family's own scale", "init.scale=1");
+        try_cf(ex, "a 100x larger learning rate", "train.lr=%g", lr * 100);
         try_cf(ex, "twice the init scale", "init.scale=%g", s * 2);
     }
     /* then the margins: how far the run is from the edges either way */

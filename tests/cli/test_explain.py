@@ -111,6 +111,16 @@ check(m and "alive at init" in m["text"], "they were alive at init: %s" % (m or 
 fix = cf(r, "train.lr=0.3")
 check(fix and fix["fixes"], "lr / 10 fixes it: %s" % fix)
 
+# ---- a tiny init at a tiny lr: `stalled` by the rules, only too slow
+r, _ = explain("quickstart.yaml", "init.scale=0.01", "train.lr=0.001", "train.epochs=30")
+m = mech(r, "slow")
+check(r["outcome"] == "stalled" and m and "steps are tiny" in m["text"],
+      "tiny init: stalled, its steps tiny (%s, %s)" % (r["outcome"], (m or {}).get("text")))
+check("only too slow" in r["note"], "the stalled label seen through: %s" % r["note"])
+check(cf(r, "init.scale=1") is not None and cf(r, "train.lr=0.01") is not None,
+      "the family's own scale and a larger lr tried: %s" % [c["set"] for c in
+                                                           r["counterfactuals"]])
+
 # ---- healthy; and the same report under mpirun -np 2
 r, out1 = explain("quickstart.yaml")
 check(r["outcome"] == "converged" and [x["name"] for x in r["mechanisms"]] == ["healthy"],
