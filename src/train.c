@@ -684,12 +684,22 @@ static double median(double *x, int m)
     return m % 2 ? x[m / 2] : 0.5 * (x[m / 2 - 1] + x[m / 2]);
 }
 
+/* The edge of stability of the run's step on a quadratic of curvature
+ * lambda: lr lambda < 2 for gradient descent, < 2 (1 + beta) with heavy-ball
+ * momentum beta (v = beta v + g, p -= lr v), so the edge is at
+ * lambda = edge_factor(tr) / lr. */
+static double edge_factor(const isw_train_spec_t *tr)
+{
+    return 2.0 * (1.0 + tr->momentum);
+}
+
 /* The record's early-training and sharpness-dynamics fields from the
  * trajectory and the probed lambda_t (sharp[0..t->n), NaN where not
  * probed); lr is the run's. */
 static void fill_dynamics(isw_record_t *rec, const isw_train_spec_t *tr,
                           const isw_trajectory_t *t, double *sharp, double lr)
 {
+    double two = edge_factor(tr);
     int early = tr->early_steps < t->n - 1 ? tr->early_steps : t->n - 1;
     if (early >= 1) {
         rec->loss_early_ratio = -INFINITY;
@@ -698,7 +708,7 @@ static void fill_dynamics(isw_record_t *rec, const isw_train_spec_t *tr,
     }
     if (tr->sharpness_every <= 0 || !isfinite(sharp[0]))
         return;
-    double l0 = sharp[0], edge = 2.0 / lr;
+    double l0 = sharp[0], edge = two / lr;
     int m = 0;
     rec->sharpness_max = l0;
     for (int i = 0; i < t->n; i++) {
@@ -715,21 +725,22 @@ static void fill_dynamics(isw_record_t *rec, const isw_train_spec_t *tr,
         /* from the crossing on, lambda_t lr / 2 gathered at the front of
          * sharp (already read: i >= m) for the median */
         if (rec->eos_epoch >= 0)
-            sharp[m++] = sharp[i] * lr / 2;
+            sharp[m++] = sharp[i] * lr / two;
     }
     rec->eos_ratio = median(sharp, m);
 }
 
 /* The batch sharpness fields from bs[0..t->n) (NaN where not probed). */
-static void fill_batch_dynamics(isw_record_t *rec, const isw_trajectory_t *t, double *bs,
-                                double lr)
+static void fill_batch_dynamics(isw_record_t *rec, const isw_train_spec_t *tr,
+                                const isw_trajectory_t *t, double *bs, double lr)
 {
     int m = 0, crossed = 0;
+    double two = edge_factor(tr);
     for (int i = 0; i < t->n; i++) {
         if (isnan(bs[i]))
             continue;
         rec->batch_sharpness_final = bs[i];
-        double r = bs[i] * lr / 2;
+        double r = bs[i] * lr / two;
         crossed |= r >= 1.0;
         if (crossed)
             bs[m++] = r;   /* gathered at the front (already read: i >= m) */
@@ -856,7 +867,7 @@ static void finish_lane(pack_t *p, int k)
     isw_record_t *rec = &p->recs[ln->run];
     fill_record(rec, &p->specs[ln->run].criteria, &ln->t, ln->acc);
     fill_dynamics(rec, &p->specs[ln->run].train, &ln->t, ln->sharp, ln->lr);
-    fill_batch_dynamics(rec, &ln->t, ln->bsharp, ln->lr);
+    fill_batch_dynamics(rec, &p->specs[ln->run].train, &ln->t, ln->bsharp, ln->lr);
     rec->seconds = ln->seconds;
     if (p->done)
         p->done(rec, p->done_user);

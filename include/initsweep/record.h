@@ -57,15 +57,17 @@ typedef enum { ISW_COL_OUTCOME, ISW_COL_INT, ISW_COL_EPOCH, ISW_COL_REAL } isw_c
       "largest probed sharpness lambda_t (train.sharpness_every); empty without")               \
     X(sharpness_final, REAL, NAN, "the last probed lambda_t; empty without sharpness_every")     \
     X(eos_epoch, EPOCH, -1,                                                                     \
-      "first probed evaluation with lambda_t >= 2 / lr_used (the edge of stability); "         \
-      "empty: never, or not probed")                                                            \
+      "first probed evaluation with lambda_t >= 2 (1 + momentum) / lr_used (the edge of "      \
+      "stability); empty: never, or not probed")                                                \
     X(eos_ratio, REAL, NAN,                                                                     \
-      "median of lambda_t lr_used / 2 over the probes from eos_epoch on (1: at the edge)")     \
+      "median of lambda_t lr_used / (2 (1 + momentum)) over the probes from eos_epoch on (1: "  \
+      "at the edge)")                                                                           \
     X(batch_sharpness_final, REAL, NAN,                                                         \
       "the last probe's batch sharpness (train.batch_sharpness: mini-batch curvature along "   \
       "its own step, which SGD drives to 2 / lr)")                                              \
     X(batch_eos_ratio, REAL, NAN,                                                               \
-      "median of lr_used * batch sharpness / 2 over the probes from its first >= 1 on")        \
+      "median of lr_used * batch sharpness / (2 (1 + momentum)) over the probes from its "     \
+      "first >= 1 on")                                                                          \
     X(loss_early_ratio, REAL, NAN,                                                              \
       "largest loss_t / loss_initial over evaluations 1..train.early_steps (> 1: the loss "    \
       "rose early, a catapult or a divergence)")                                                \

@@ -289,6 +289,24 @@ static void test_least_squares_threshold(void)
         CHECK_INT(rec[1].eos_epoch, 0);
         CHECK_NEAR(rec[1].eos_ratio, 1.02, 1e-9);
         CHECK(rec[1].loss_early_ratio > 1.0);
+        /* heavy-ball momentum beta moves the edge to lr lambda = 2 (1 + beta):
+         * with beta = 0.5, c = 2.9 trains and never reaches the edge, c =
+         * 3.1 diverges, past it from the start by exactly 3.1 / 3 */
+        {
+            isw_spec_t mom[2] = {two[0], two[1]};
+            isw_record_t mrec[2] = {{.task = 0}, {.task = 1}};
+            for (int k = 0; k < 2; k++) {
+                mom[k].train.momentum = 0.5;
+                mom[k].train.lr = k == 0 ? 2.9 : 3.1;
+            }
+            CHECK_INT(isw_train_pack(mrec, mom, 2, &d, NULL, NULL, NULL, NULL, &err), ISW_OK);
+            CHECK(mrec[0].outcome != ISW_OUTCOME_DIVERGED);
+            CHECK(mrec[0].loss_final < mrec[0].loss_initial);
+            CHECK_INT(mrec[0].eos_epoch, -1);
+            CHECK_INT(mrec[1].outcome, ISW_OUTCOME_DIVERGED);
+            CHECK_INT(mrec[1].eos_epoch, 0);
+            CHECK_NEAR(mrec[1].eos_ratio, 3.1 / 3.0, 1e-9);
+        }
         /* a layer lr multiplier moves the absolute edge, not c: the
          * sharpness is taken in the step's metric (0.5 lambda_max) */
         for (int k = 0; k < 2; k++) {
