@@ -481,11 +481,117 @@ static void test_forward_only_evaluation(void)
     isw_data_free(&d);
 }
 
+/* explain's init probe against the same network computed in one batch
+ * here: per-layer pre-activation mean and RMS, tanh slopes and the share
+ * below the threshold, the output spread and mean max p, over 5000 samples
+ * (three evaluation chunks there, one here); the gradient norms and the loss
+ * equal epoch 0's of a run of the spec. */
+static int first_epoch(const isw_epoch_t *ep, void *user)
+{
+    if (ep->epoch == 0)
+        *(isw_epoch_t *)user = *ep;
+    return 0;
+}
+
+static void test_init_probe(void)
+{
+    isw_spec_t s;
+    isw_spec_defaults(&s);
+    s.base_seed = s.seed = 3;
+    s.data.kind = ISW_DATA_SYNTHETIC;
+    s.data.generator = ISW_GEN_BLOBS;
+    s.data.samples = 5000;
+    s.data.inputs = 6;
+    s.data.classes = 3;
+    s.model.nhidden = 2;
+    s.model.hidden[0] = 7;
+    s.model.hidden[1] = 5;
+    s.model.activation = ISW_ACT_TANH;
+    s.init.dist = ISW_DIST_NORMAL;
+    s.init.scale = 1.5;                  /* enough for some saturated pairs */
+    s.init.bias = ISW_BIAS_NORMAL;
+    s.train.precision = ISW_PREC_DOUBLE;
+    s.train.epochs = 1;
+    s.train.eval_gradient = 1;
+    s.criteria.saturation_derivative = 0.05;
+    isw_error_t err;
+    CHECK_INT(isw_spec_validate(&s, "test", &err), ISW_OK);
+    isw_data_t d;
+    if (!CHECK_INT(isw_data_load(&d, &s, &err), ISW_OK))
+        return;
+    isw_init_probe_t pr;
+    CHECK_INT(isw_train_probe_init(&pr, &s, &d, &err), ISW_OK);
+    CHECK_INT(pr.nlayers, 3);
+
+    isw_mlp_t net;
+    CHECK_INT(isw_mlp_alloc(&net, &s.model, d.nin, d.nout, ISW_PREC_DOUBLE, d.n), ISW_OK);
+    double *scratch = malloc(net.nparams * sizeof *scratch);
+    gsl_rng *r = isw_init_rng(s.base_seed, s.seed, ISW_STREAM_INIT);
+    isw_init_params(&net, 0, &s.init, r, scratch);
+    gsl_rng_free(r);
+    isw_mlp_load_batch(&net, &d, NULL, 0, d.n);
+    isw_mlp_forward(&net, d.n);
+    int flat_any = 0;
+    for (int l = 0; l < 2; l++) {
+        size_t w = (size_t)net.width[l + 1];
+        const double *Z = net.Z[l], *H = net.H[l];
+        double zs = 0, zz = 0, sl = 0, flat = 0, m = (double)(d.n * w);
+        for (size_t i = 0; i < d.n * w; i++) {
+            zs += Z[i];
+            zz += Z[i] * Z[i];
+            double slope = 1 - tanh(Z[i]) * tanh(Z[i]);
+            CHECK_NEAR(H[i], tanh(Z[i]), 1e-12);
+            sl += slope;
+            flat += slope < 0.05;
+        }
+        CHECK_INT(pr.layer[l].width, (int)w);
+        CHECK_NEAR(pr.layer[l].z_mean, zs / m, 1e-10);
+        CHECK_NEAR(pr.layer[l].z_rms, sqrt(zz / m), 1e-10);
+        CHECK_NEAR(pr.layer[l].slope_mean, sl / m, 1e-10);
+        CHECK_NEAR(pr.layer[l].flat_share, flat / m, 1e-12);
+        flat_any |= flat > 0 && flat < m;
+    }
+    CHECK(flat_any);      /* the threshold was exercised, not trivially 0 or 1 */
+    double var = 0, mag = 0, top = 0;
+    const double *O = net.H[2];
+    for (size_t j = 0; j < d.nout; j++) {
+        double a = 0, b = 0;
+        for (size_t i = 0; i < d.n; i++) {
+            a += O[i * d.nout + j];
+            b += O[i * d.nout + j] * O[i * d.nout + j];
+        }
+        a /= (double)d.n;
+        var += b / (double)d.n - a * a;
+        mag += a * a;
+    }
+    for (size_t i = 0; i < d.n; i++) {
+        double t = 0;
+        for (size_t j = 0; j < d.nout; j++)
+            t = fmax(t, O[i * d.nout + j]);
+        top += t / (double)d.n;
+    }
+    CHECK_NEAR(pr.output_spread, sqrt(var) / sqrt(mag), 1e-9);
+    CHECK_NEAR(pr.output_max_mean, top, 1e-12);
+    free(scratch);
+    isw_mlp_free(&net);
+
+    isw_record_t rec;
+    isw_record_init(&rec, 0);
+    isw_epoch_t e0;
+    memset(&e0, 0, sizeof e0);
+    CHECK_INT(isw_train_run(&rec, &s, &d, first_epoch, &e0, &err), ISW_OK);
+    CHECK_NEAR(pr.loss, rec.loss_initial, 1e-12);
+    for (int l = 0; l < 3; l++)
+        CHECK_NEAR(pr.grad_norm[l], e0.grad_norm[l], 1e-12 * (1 + e0.grad_norm[l]));
+    isw_data_free(&d);
+}
+
 int main(void)
 {
     gsl_set_error_handler_off();
     test_rules();
     test_least_squares_threshold();
+    test_init_probe();
     test_sigmoid_saturation();
     test_determinism();
     test_forward_only_evaluation();
