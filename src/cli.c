@@ -16,6 +16,8 @@
 #include "initsweep/data.h"
 #include "initsweep/grid.h"
 #include "initsweep/hessian.h"
+#include "initsweep/init.h"
+#include "initsweep/meanfield.h"
 #include "initsweep/mlp.h"
 #include "initsweep/run.h"
 #include "initsweep/sched.h"
@@ -997,6 +999,38 @@ static void plan_estimate(const isw_run_job_t *job, const isw_data_t *data, int 
 
 /* plan checks what run checks before training (the spec, the grid, every
  * data group's dataset, the memory), then prints and calibrates. */
+/* The mean-field picture of the first task's init (meanfield.h): sigma_w^2
+ * = Var(w) fan_in of a hidden-to-hidden layer (the first layer when there is
+ * one hidden layer), sigma_b^2 the biases' variance. */
+static void plan_meanfield(const isw_spec_t *spec, const isw_data_t *data)
+{
+    const isw_model_spec_t *m = &spec->model;
+    if (m->nhidden < 1)
+        return;
+    size_t fan_in = m->nhidden >= 2 ? (size_t)m->hidden[0] : data->nin;
+    size_t fan_out = (size_t)m->hidden[m->nhidden >= 2 ? 1 : 0];
+    double sd = isw_init_stddev(&spec->init, fan_in, fan_out);
+    double sw2 = sd * sd * (double)fan_in, sb2 = 0;
+    if (m->bias)
+        sb2 = spec->init.bias == ISW_BIAS_NORMAL ? spec->init.bias_scale * spec->init.bias_scale
+              : spec->init.bias == ISW_BIAS_SAME ? sd * sd : 0;
+    isw_meanfield_t mf;
+    if (isw_meanfield(&mf, m->activation, m->leaky_slope, sw2, sb2) != ISW_OK)
+        return;
+    printf("mean field task 0: sigma_w^2 %.4g, sigma_b^2 %.4g (%s, fan-in %zu): ", sw2, sb2,
+           isw_act_name(m->activation), fan_in);
+    if (isinf(mf.q_star)) {
+        printf("q* infinite (the signal grows without bound with depth)\n");
+        return;
+    }
+    printf("q* %.4g, chi_1 %.4g (%s), c* %.4g, xi_c %.4g layers%s\n", mf.q_star, mf.chi1,
+           mf.chi1 < 0.99 ? "ordered: gradients vanish with depth"
+           : mf.chi1 > 1.01 ? "chaotic: gradients explode with depth" : "at the order-chaos line",
+           mf.c_star, mf.xi_c,
+           spec->init.mean != 0 ? " (the theory assumes zero-mean weights; init.mean is not 0)"
+                                : "");
+}
+
 int isw_cli_plan(const isw_cli_args_t *args)
 {
     isw_error_t err;
@@ -1019,6 +1053,7 @@ int isw_cli_plan(const isw_cli_args_t *args)
         st = isw_grid_check_memory(&job.grid, &job.spec, &data, &err);
     if (st == ISW_OK) {
         plan_cost(&job.grid, &first, &data);
+        plan_meanfield(&first, &data);
         plan_estimate(&job, &data, args->ranks > 0 ? args->ranks : 1);
     } else if (err.file[0] == '\0') {
         snprintf(err.file, sizeof err.file, "%s", args->path);

@@ -1,6 +1,7 @@
 """The commands as a user meets them: --help/--version, train's epoch lines
 and record, plan's figures, summarize's errors, bad options."""
 import os
+import re
 
 from common import EXE, SRC, check, done, run, scratch, write
 
@@ -43,6 +44,25 @@ p = run([EXE, "plan", spec, "--ranks", "4"])
 check("runs       15" in p.stdout, "plan counts 5 x 3 runs: %s" % p.stdout)
 check("estimate" in p.stdout and "4 ranks" in p.stdout, "plan estimates time for 4 ranks")
 check("train.lr" in p.stdout and "logspace" in p.stdout, "plan lists the axes")
+
+# plan's mean-field line: tanh at sigma_w^2 = 64 x 0.165831^2 = 1.76, sigma_b^2 = 0.05,
+# the order-chaos line (chi_1 = 1; meanfield.h, tests/unit/test_meanfield.c)
+mf = write(os.path.join(work, "mf.yaml"), """\
+name: mf
+data: {kind: synthetic, generator: blobs, samples: 200, inputs: 8, classes: 3}
+model: {hidden: [64, 64, 64], activation: tanh}
+init: {dist: normal, scale: 0.165831, bias: normal, bias_scale: 0.223607}
+""")
+p = run([EXE, "plan", mf])
+line = next((l for l in p.stdout.splitlines() if l.startswith("mean field")), "")
+nums = dict(re.findall(r"(q\*|chi_1) ([0-9.e+-]+)", line))
+check("sigma_w^2 1.76, sigma_b^2 0.05 (tanh, fan-in 64)" in line and
+      "(at the order-chaos line)" in line and abs(float(nums.get("chi_1", "nan")) - 1) < 0.002
+      and abs(float(nums.get("q*", "nan")) - 0.570) < 0.003, "plan's mean-field line: %s" % line)
+p = run([EXE, "plan", mf, "--set", "init.scale=0.125"])
+line = next((l for l in p.stdout.splitlines() if l.startswith("mean field")), "")
+check("sigma_w^2 1, " in line and "chi_1 0.759" in line and "ordered" in line,
+      "sigma_w^2 = 1: chi_1 = 0.759, ordered: %s" % line)
 
 # errors
 p = run([EXE, "frobnicate", spec], expect=2)
