@@ -680,7 +680,10 @@ static int write_trace(FILE *out, void *user, isw_error_t *err)
     for (int l = 0; l < L; l++)
         fprintf(out, ",grad_norm_%d", l);
     fputs(",sharpness,lr,lr_times_sharpness_over_2,dead_fraction,saturated_fraction,"
-          "output_saturated_fraction,layer_dead\n", out);
+          "output_saturated_fraction,layer_dead", out);
+    for (int l = 0; l + 1 < L; l++)
+        fprintf(out, ",act_mean_%d,q_%d,flat_share_%d", l, l, l);
+    fputc('\n', out);
     double loss0 = t->n ? t->ep[0].loss : NAN;
     for (size_t i = 0; i < t->n; i++) {
         const isw_epoch_t *e = &t->ep[i];
@@ -697,7 +700,13 @@ static int write_trace(FILE *out, void *user, isw_error_t *err)
                       e->saturated_fraction, e->output_saturated_fraction};
         for (size_t k = 0; k < 6; k++)
             put_real(out, w[k]);
-        fprintf(out, ",%d\n", e->layer_dead);
+        fprintf(out, ",%d", e->layer_dead);
+        for (int l = 0; l + 1 < L; l++) {
+            put_real(out, e->act_mean[l]);
+            put_real(out, e->q[l]);
+            put_real(out, e->flat_share[l]);
+        }
+        fputc('\n', out);
     }
     return ISW_OK;
 }
@@ -999,24 +1008,15 @@ static void plan_estimate(const isw_run_job_t *job, const isw_data_t *data, int 
 
 /* plan checks what run checks before training (the spec, the grid, every
  * data group's dataset, the memory), then prints and calibrates. */
-/* The mean-field picture of the first task's init (meanfield.h): sigma_w^2
- * = Var(w) fan_in of a hidden-to-hidden layer (the first layer when there is
- * one hidden layer), sigma_b^2 the biases' variance. */
+/* The mean-field picture of the first task's init (isw_train_meanfield). */
 static void plan_meanfield(const isw_spec_t *spec, const isw_data_t *data)
 {
     const isw_model_spec_t *m = &spec->model;
-    if (m->nhidden < 1)
+    isw_meanfield_t mf;
+    double sw2, sb2;
+    if (isw_train_meanfield(&mf, &sw2, &sb2, spec, data) != ISW_OK)
         return;
     size_t fan_in = m->nhidden >= 2 ? (size_t)m->hidden[0] : data->nin;
-    size_t fan_out = (size_t)m->hidden[m->nhidden >= 2 ? 1 : 0];
-    double sd = isw_init_stddev(&spec->init, fan_in, fan_out);
-    double sw2 = sd * sd * (double)fan_in, sb2 = 0;
-    if (m->bias)
-        sb2 = spec->init.bias == ISW_BIAS_NORMAL ? spec->init.bias_scale * spec->init.bias_scale
-              : spec->init.bias == ISW_BIAS_SAME ? sd * sd : 0;
-    isw_meanfield_t mf;
-    if (isw_meanfield(&mf, m->activation, m->leaky_slope, sw2, sb2) != ISW_OK)
-        return;
     printf("mean field task 0: sigma_w^2 %.4g, sigma_b^2 %.4g (%s, fan-in %zu): ", sw2, sb2,
            isw_act_name(m->activation), fan_in);
     if (isinf(mf.q_star)) {

@@ -93,8 +93,28 @@ static double shape_stddev(shape_t shape)
     return 0;
 }
 
-double isw_init_value(const isw_init_spec_t *init, double u, size_t fan_in, size_t fan_out)
+/* The spec with init.sigma_w2 / sigma_b2 folded in: lecun_normal whose
+ * scale carries sqrt(sigma_w^2), biases N(0, sigma_b^2). */
+static isw_init_spec_t folded(const isw_init_spec_t *in)
 {
+    isw_init_spec_t f = *in;
+    if (!isnan(in->sigma_w2)) {
+        f.dist = ISW_DIST_LECUN_NORMAL;
+        f.scale = in->scale * sqrt(in->sigma_w2);
+        f.sigma_w2 = NAN;
+    }
+    if (!isnan(in->sigma_b2)) {
+        f.bias = ISW_BIAS_NORMAL;
+        f.bias_scale = sqrt(in->sigma_b2);
+        f.sigma_b2 = NAN;
+    }
+    return f;
+}
+
+double isw_init_value(const isw_init_spec_t *spec, double u, size_t fan_in, size_t fan_out)
+{
+    isw_init_spec_t f = folded(spec);
+    const isw_init_spec_t *init = &f;
     isw_dist_t d = (unsigned)init->dist < ISW_NDISTS ? init->dist : ISW_DIST_ZERO;
     double unit = dist_table[d].shape == SHAPE_ZERO
                       ? 0.0
@@ -103,18 +123,33 @@ double isw_init_value(const isw_init_spec_t *init, double u, size_t fan_in, size
     return init->scale * unit + init->mean;
 }
 
-double isw_init_stddev(const isw_init_spec_t *init, size_t fan_in, size_t fan_out)
+double isw_init_stddev(const isw_init_spec_t *spec, size_t fan_in, size_t fan_out)
 {
-    isw_dist_t d = (unsigned)init->dist < ISW_NDISTS ? init->dist : ISW_DIST_ZERO;
-    return fabs(init->scale) * fan_factor(d, fan_in, fan_out) *
-           shape_stddev(dist_table[d].shape);
+    isw_init_spec_t f = folded(spec);
+    isw_dist_t d = (unsigned)f.dist < ISW_NDISTS ? f.dist : ISW_DIST_ZERO;
+    return fabs(f.scale) * fan_factor(d, fan_in, fan_out) * shape_stddev(dist_table[d].shape);
 }
+
+void isw_init_sigmas(const isw_init_spec_t *spec, int bias, double alpha, size_t fan_in,
+                     size_t fan_out, double *sigma_w2, double *sigma_b2)
+{
+    isw_init_spec_t f = folded(spec);
+    double sd = isw_init_stddev(&f, fan_in, fan_out);
+    *sigma_w2 = alpha * alpha * sd * sd * (double)fan_in;
+    *sigma_b2 = !bias ? 0
+                : f.bias == ISW_BIAS_NORMAL ? f.bias_scale * f.bias_scale
+                : f.bias == ISW_BIAS_SAME ? sd * sd : 0;
+}
+
+/* NaN (not given) equals NaN here. */
+static int same_real(double a, double b) { return a == b || (isnan(a) && isnan(b)); }
 
 int isw_init_spec_equal(const isw_init_spec_t *a, const isw_init_spec_t *b)
 {
     return a->dist == b->dist && a->scale == b->scale && a->mean == b->mean &&
            a->bias == b->bias && a->bias_scale == b->bias_scale &&
-           a->last_dist == b->last_dist && a->last_scale == b->last_scale;
+           a->last_dist == b->last_dist && a->last_scale == b->last_scale &&
+           same_real(a->sigma_w2, b->sigma_w2) && same_real(a->sigma_b2, b->sigma_b2);
 }
 
 const char *isw_bias_init_name(isw_bias_init_t b)
@@ -128,9 +163,11 @@ const char *isw_last_dist_name(int v)
     return v == 0 ? "same" : v > 0 && v <= ISW_NDISTS ? isw_dist_name((isw_dist_t)(v - 1)) : "?";
 }
 
-void isw_init_params(isw_mlp_t *net, int lane, const isw_init_spec_t *init, gsl_rng *r,
+void isw_init_params(isw_mlp_t *net, int lane, const isw_init_spec_t *spec, gsl_rng *r,
                      double *scratch)
 {
+    isw_init_spec_t f = folded(spec);
+    const isw_init_spec_t *init = &f;
     /* the output layer's family and gain */
     isw_init_spec_t last = *init;
     if (init->last_dist > 0)

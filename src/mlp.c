@@ -149,17 +149,11 @@ static int mlp_layout(isw_mlp_t *net, mlp_sizes_t *sz, const isw_model_spec_t *m
     for (int l = 0; l < net->L; l++) {
         size_t in = (size_t)net->width[l], out = (size_t)net->width[l + 1];
         int last = l == net->L - 1;
-        net->alpha[l] = 1.0;
+        net->alpha[l] = isw_mlp_alpha(m->parameterization, in, last);
         net->lr_scale[l] = 1.0;
-        if (m->parameterization == ISW_PARAM_MEAN_FIELD)
-            net->alpha[l] = !last ? 1.0 / sqrt((double)in) : 1.0 / (double)in;
-        else if (m->parameterization == ISW_PARAM_NTK)
-            net->alpha[l] = 1.0 / sqrt((double)in);
-        else if (m->parameterization == ISW_PARAM_MUP) {
-            net->alpha[l] = last ? 1.0 / sqrt((double)in) : 1.0;
-            /* the input layer of a net with hidden layers: lr x its width */
+        /* muP: the input layer of a net with hidden layers: lr x its width */
+        if (m->parameterization == ISW_PARAM_MUP)
             net->lr_scale[l] = l == 0 && !last ? (double)out : 1.0;
-        }
         net->woff[l] = off;
         net->boff[l] = off + out * in;
         net->lsize[l] = out * in + (net->bias ? out : 0);
@@ -181,6 +175,16 @@ static int mlp_layout(isw_mlp_t *net, mlp_sizes_t *sz, const isw_model_spec_t *m
     sz->nacts = max_batch * (nin + nout + K * (2 * sum_widths + 2 * maxw));
     sz->nstats = 2 * K * units;
     return ISW_OK;
+}
+
+double isw_mlp_alpha(isw_param_t p, size_t fan_in, int last)
+{
+    switch (p) {
+    case ISW_PARAM_MEAN_FIELD: return !last ? 1.0 / sqrt((double)fan_in) : 1.0 / (double)fan_in;
+    case ISW_PARAM_NTK: return 1.0 / sqrt((double)fan_in);
+    case ISW_PARAM_MUP: return last ? 1.0 / sqrt((double)fan_in) : 1.0;
+    default: return 1.0;
+    }
 }
 
 size_t isw_mlp_nparams(const isw_model_spec_t *m, size_t nin, size_t nout)

@@ -30,6 +30,7 @@ void isw_spec_defaults(isw_spec_t *spec)
     }
     /* the defaults of output and loss are resolved from the data (validate) */
     spec->model.output_set = spec->model.loss_set = 0;
+    spec->init.dist_set = spec->init.bias_set = 0;
 }
 
 int isw_spec_layers(const isw_spec_t *spec) { return spec->model.nhidden + 1; }

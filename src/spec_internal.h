@@ -35,7 +35,10 @@ enum {
     F_OUTPUT = 2,     /* sets model.output_set; `auto` clears it */
     F_LOSS = 4,       /* sets model.loss_set; `auto` clears it */
     F_DATASEED = 8,   /* sets data.has_seed */
-    F_CLASSES = 16    /* clears data.classes_default */
+    F_CLASSES = 16,   /* clears data.classes_default */
+    F_NULL = 32,      /* a real that null unsets (NaN: not given); not written then */
+    F_DISTSET = 64,   /* sets init.dist_set */
+    F_BIASSET = 128   /* sets init.bias_set */
 };
 
 /* The names of an enum key, read from the owning module's table: value v

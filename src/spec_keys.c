@@ -103,15 +103,20 @@ const keydef_t isw_spec_keys[] = {
      "every hidden layer's width (0: model.hidden's)"},
     {"model.depth", K_INT, FLD(model.depth), R_NONNEG, ISW_MAX_HIDDEN, NONE, 0, "0",
      "hidden layers of model.width (0: model.hidden's count)"},
-    {"init.dist", K_ENUM, FLD(init.dist), R_ANY, 0, DISTS, 0, "he_normal",
+    {"init.dist", K_ENUM, FLD(init.dist), R_ANY, 0, DISTS, F_DISTSET, "he_normal",
      "weight distribution"},
     {"init.scale", K_DBL, FLD(init.scale), R_NONNEG, 0, NONE, 0, "1",
      "multiplies every weight"},
     {"init.mean", K_DBL, FLD(init.mean), R_ANY, 0, NONE, 0, "0", "added to every weight"},
-    {"init.bias", K_ENUM, FLD(init.bias), R_ANY, 0, IBIAS, 0, "zero",
+    {"init.bias", K_ENUM, FLD(init.bias), R_ANY, 0, IBIAS, F_BIASSET, "zero",
      "biases: drawn like the layer's weights, zero, or N(0, bias_scale^2)"},
     {"init.bias_scale", K_DBL, FLD(init.bias_scale), R_NONNEG, 0, NONE, 0, "1",
      "init.bias: normal: the biases' standard deviation sigma_b"},
+    {"init.sigma_w2", K_DBL, FLD(init.sigma_w2), R_NONNEG, 0, NONE, F_NULL, "null",
+     "weights N(0, sigma_w2 / fan_in) in every layer (lecun_normal x sqrt(sigma_w2)); "
+     "null: init.dist decides"},
+    {"init.sigma_b2", K_DBL, FLD(init.sigma_b2), R_NONNEG, 0, NONE, F_NULL, "null",
+     "biases N(0, sigma_b2) (init.bias normal); null: init.bias decides"},
     {"init.last_dist", K_ENUM, FLD(init.last_dist), R_ANY, 0, LASTS, 0, "same",
      "the output layer's weight distribution (same: init.dist)"},
     {"init.last_scale", K_DBL, FLD(init.last_scale), R_NONNEG, 0, NONE, 0, "1",
@@ -149,6 +154,9 @@ const keydef_t isw_spec_keys[] = {
      "evaluation samples, 0 = all"},
     {"train.eval_gradient", K_BOOL, FLD(train.eval_gradient), R_ANY, 0, NONE, 0, "false",
      "full-data gradient at every evaluation, not only at initialisation"},
+    {"train.signal", K_BOOL, FLD(train.signal), R_ANY, 0, NONE, 0, "false",
+     "signal propagation at init in the record: q and c of the last hidden layer, the "
+     "measured per-layer gradient factor chi_1, and the mean-field q*, chi_1, c*, xi_c"},
     {"train.pack", K_INT, FLD(train.pack), R_NONNEG, 0, NONE, 0, "0",
      "networks trained together as one pack: 0 = chosen from the shapes, 1 = one at a time"},
     {"criteria.target_accuracy", K_DBL, FLD(criteria.target_accuracy), R_UNIT, 0, NONE,
@@ -307,7 +315,7 @@ void isw_spec_expect_text(char *buf, size_t size, const keydef_t *d)
     case K_DBL:
     case K_LRK:
         snprintf(buf, size, "%s%s", range_text(d->range, 0),
-                 (d->flags & F_TARGET) ? " (or null to unset)" : "");
+                 (d->flags & (F_TARGET | F_NULL)) ? " (or null to unset)" : "");
         break;
     case K_ENUM: {
         char list[400];
@@ -485,7 +493,7 @@ static int check_field(const isw_spec_t *s, const keydef_t *d, const vctx_t *c)
         return check_integer(d, *(const long *)field, c);
     case K_DBL: {
         double x = *(const double *)field;
-        if ((d->flags & F_TARGET) && isnan(x))
+        if ((d->flags & (F_TARGET | F_NULL)) && isnan(x))
             return ISW_OK;
         if (isfinite(x) && isw_spec_range_ok(d->range, x))
             return ISW_OK;

@@ -393,7 +393,7 @@ static void write_key(isw_sb_t *b, const isw_spec_t *s, const keydef_t *d)
         return;
     if (strcmp(d->key, "data.seed") == 0 && !s->data.has_seed)
         return;
-    if ((d->flags & F_TARGET) && isnan(*(const double *)((const char *)s + d->off)))
+    if ((d->flags & (F_TARGET | F_NULL)) && isnan(*(const double *)((const char *)s + d->off)))
         return;
     /* Values validate resolved from the data are written as comments, so the
      * text reads back to the same spec (and re-resolves the same way). */

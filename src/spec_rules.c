@@ -117,6 +117,37 @@ static int rule_lr_layer(const isw_spec_t *s, const vctx_t *v)
     return ISW_OK;
 }
 
+/* init.sigma_w2 and sigma_b2 fix the family they draw from (init.h):
+ * lecun_normal weights and normal biases, set here so records name them;
+ * a different family given beside them is a contradiction. */
+static int rule_init(isw_spec_t *s, const vctx_t *v)
+{
+    isw_init_spec_t *in = &s->init;
+    if (!isnan(in->sigma_w2)) {
+        if (in->dist_set && in->dist != ISW_DIST_LECUN_NORMAL)
+            return isw_spec_verr(v, "init.dist", "found %s beside init.sigma_w2, which draws "
+                                 "the weights N(0, sigma_w2 / fan_in): expected lecun_normal "
+                                 "or no init.dist", isw_dist_name(in->dist));
+        in->dist = ISW_DIST_LECUN_NORMAL;
+    }
+    if (!isnan(in->sigma_b2)) {
+        if (in->bias_set && in->bias != ISW_BIAS_NORMAL)
+            return isw_spec_verr(v, "init.bias", "found %s beside init.sigma_b2, which draws "
+                                 "the biases N(0, sigma_b2): expected normal or no init.bias",
+                                 isw_bias_init_name((isw_bias_init_t)in->bias));
+        if (!s->model.bias && in->sigma_b2 > 0)
+            return isw_spec_verr(v, "init.sigma_b2", "found %g, but model.bias is false (the "
+                                 "layers have no biases): expected no init.sigma_b2 or "
+                                 "model.bias: true", in->sigma_b2);
+        in->bias = ISW_BIAS_NORMAL;
+    }
+    /* The flags say what was given since the last validation (a grid
+     * point's axis values, a file's keys); validated specs compare equal
+     * with memcmp whatever they were loaded from. */
+    in->dist_set = in->bias_set = 0;
+    return ISW_OK;
+}
+
 /* A pack holds at most ISW_MAX_LANES networks (mlp.h). */
 static int rule_pack(const isw_spec_t *s, const vctx_t *v)
 {
@@ -181,7 +212,7 @@ int isw_spec_validate_at(isw_spec_t *s, const char *file, const keylines_t *kl,
     int st;
     if ((st = rule_name(s, &v)) || (st = isw_spec_check_fields(s, "data", &v)) ||
         (st = rule_data(s, &v)) || (st = isw_spec_check_fields(s, "model", &v)) ||
-        (st = rule_model(s, &v)) || (st = rule_shape(s, &v)) || (st = isw_spec_check_fields(s, "init", &v)) ||
+        (st = rule_model(s, &v)) || (st = rule_shape(s, &v)) || (st = isw_spec_check_fields(s, "init", &v)) || (st = rule_init(s, &v)) ||
         (st = isw_spec_check_fields(s, "train", &v)) || (st = rule_lr_layer(s, &v)) ||
         (st = rule_pack(s, &v)) ||
         (st = rule_target(s, &v)) || (st = isw_spec_check_fields(s, "criteria", &v)))

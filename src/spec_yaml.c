@@ -306,7 +306,8 @@ static int assign_real(isw_spec_t *s, const keydef_t *d, double v)
 {
     if (d->type != K_DBL)
         return 0;
-    if (!((d->flags & F_TARGET) && isnan(v)) && !(isfinite(v) && isw_spec_range_ok(d->range, v)))
+    if (!((d->flags & (F_TARGET | F_NULL)) && isnan(v)) &&
+        !(isfinite(v) && isw_spec_range_ok(d->range, v)))
         return 0;
     if (d->flags & F_TARGET) {
         /* a target given replaces the default one */
@@ -345,7 +346,7 @@ static int set_plain(isw_spec_t *s, const keydef_t *d, const char *t)
     case K_U64:
         return isw_spec_parse_u64(t, &uv) && assign_integer(s, d, (long long)uv);
     case K_DBL:
-        if ((d->flags & F_TARGET) && isw_spec_is_null(t))
+        if ((d->flags & (F_TARGET | F_NULL)) && isw_spec_is_null(t))
             return assign_real(s, d, NAN);
         return isw_parse_finite(t, &dv) && assign_real(s, d, dv);
     default:
@@ -404,6 +405,10 @@ static int set_enum(isw_spec_t *s, const keydef_t *d, const char *key, yaml_docu
         s->model.output_set = 1;
     if (d->flags & F_LOSS)
         s->model.loss_set = 1;
+    if (d->flags & F_DISTSET)
+        s->init.dist_set = 1;
+    if (d->flags & F_BIASSET)
+        s->init.bias_set = 1;
     return ISW_OK;
 }
 

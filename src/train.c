@@ -20,6 +20,7 @@
 
 #include "initsweep/hessian.h"
 #include "initsweep/init.h"
+#include "initsweep/meanfield.h"
 #include "initsweep/mlp.h"
 
 /* Rows per evaluation chunk: large enough for efficient gemm, small enough
@@ -223,6 +224,7 @@ typedef struct {
     size_t neval;          /* evaluation rows: the first neval samples */
     size_t chunk;          /* rows per evaluation chunk */
     int grad_every;        /* train.eval_gradient: every evaluation runs backward */
+    int layer_stats;       /* evaluations fill isw_epoch_t's per-layer means */
     double *scratch;       /* (nparams) doubles: init draws, a lane's parameters */
     isw_hess_t hess;       /* curvature probes (wants_sharpness), else zeroed */
 } run_ws_t;
@@ -317,20 +319,58 @@ static int ws_alloc(run_ws_t *ws, const isw_spec_t *spec, const isw_data_t *data
  * mean-loss gradient over the evaluation rows into net->grads and its norms
  * into ep[lane].grad_norm (else those are NaN and net->grads is left as it
  * was). */
+static double act_at(const isw_mlp_t *net, const void *block, size_t i, size_t j, size_t width);
+static double act_slope(const isw_mlp_t *net, double z, double h);
+
+/* Adds lane k's per-layer sums over the B rows of the last forward into
+ * ep: activations, squared pre-activations and flat (unit, sample) pairs. */
+static void layer_sums(const isw_mlp_t *net, int k, size_t B, double thr, isw_epoch_t *ep)
+{
+    int relu = isw_act_kinked(net->act);
+    for (int l = 0; l + 1 < net->L; l++) {
+        size_t w = (size_t)net->width[l + 1], stride = (size_t)net->lanes * w;
+        double sh = 0, szz = 0, sf = 0;
+        for (size_t i = 0; i < B; i++)
+            for (size_t j = (size_t)k * w; j < (size_t)(k + 1) * w; j++) {
+                double z = act_at(net, net->Z[l], i, j, stride);
+                double h = act_at(net, net->H[l], i, j, stride);
+                sh += h;
+                szz += z * z;
+                sf += relu ? z <= 0 : act_slope(net, z, h) < thr;
+            }
+        ep->act_mean[l] += sh;
+        ep->q[l] += szz;
+        ep->flat_share[l] += sf;
+    }
+}
+
 static void evaluate(run_ws_t *ws, const isw_data_t *data, double sat_derivative,
                      int with_grad, isw_epoch_t *ep)
 {
     isw_mlp_t *net = &ws->net;
     double scale = 1.0 / (double)ws->neval;
     isw_mlp_stats_reset(net);
+    for (int k = 0; k < net->lanes; k++)
+        for (int l = 0; l < ISW_MAX_HIDDEN; l++)
+            ep[k].act_mean[l] = ep[k].q[l] = ep[k].flat_share[l] =
+                ws->layer_stats && l + 1 < net->L ? 0 : NAN;
     for (size_t first = 0; first < ws->neval; first += ws->chunk) {
         size_t B = ws->neval - first < ws->chunk ? ws->neval - first : ws->chunk;
         isw_mlp_load_batch(net, data, NULL, first, B);
         isw_mlp_forward(net, B);
         isw_mlp_stats_accumulate(net, B, sat_derivative);
+        for (int k = 0; ws->layer_stats && k < net->lanes; k++)
+            layer_sums(net, k, B, sat_derivative, &ep[k]);
         if (with_grad)
             isw_mlp_backward(net, B, scale, first > 0);
     }
+    for (int k = 0; ws->layer_stats && k < net->lanes; k++)
+        for (int l = 0; l + 1 < net->L; l++) {
+            double pairs = (double)ws->neval * net->width[l + 1];
+            ep[k].act_mean[l] /= pairs;
+            ep[k].q[l] /= pairs;
+            ep[k].flat_share[l] /= pairs;
+        }
     for (int k = 0; k < net->lanes; k++) {
         isw_mlp_stats_t st;
         isw_mlp_stats_get_lane(net, k, &st);
@@ -463,6 +503,53 @@ static double act_slope(const isw_mlp_t *net, double z, double h)
     }
 }
 
+/* The per-sample backward signal of the probe: for each of the first
+ * ISW_PROBE_DELTA_SAMPLES samples alone, d loss / d W_l = alpha_l delta_l
+ * h_{l-1}^T and d loss / d b_l = delta_l, so ||delta_l||^2 is the layer's
+ * squared gradient norm over alpha_l^2 ||h_{l-1}||^2 (+ 1 with biases); then
+ * chi_1 from the slope of ln delta_sq over the hidden layers. */
+static void probe_signal(isw_init_probe_t *out, isw_mlp_t *net, const isw_data_t *data,
+                         size_t neval)
+{
+    int L = net->L;
+    size_t ns = neval < ISW_PROBE_DELTA_SAMPLES ? neval : ISW_PROBE_DELTA_SAMPLES;
+    double norms[ISW_MAX_LAYERS];
+    for (size_t i = 0; i < ns; i++) {
+        isw_mlp_load_batch(net, data, NULL, i, 1);
+        isw_mlp_forward(net, 1);
+        isw_mlp_backward(net, 1, 1.0, 0);
+        isw_mlp_grad_norms(net, norms);
+        for (int l = 0; l + 1 < L; l++) {
+            size_t in = (size_t)net->width[l];
+            const void *h = l == 0 ? net->X : net->H[l - 1];
+            double hh = 0;
+            for (size_t j = 0; j < in; j++) {
+                double x = act_at(net, h, 0, j, in);
+                hh += x * x;
+            }
+            double den = net->alpha[l] * net->alpha[l] * hh + (net->bias ? 1 : 0);
+            out->layer[l].delta_sq += den > 0 ? norms[l] * norms[l] / den / (double)ns : 0;
+        }
+    }
+    /* least squares of ln delta_sq on the layer index, skipping the first
+     * hidden layer (its q is still the data's, not q*) when there are three
+     * or more */
+    int lo = L - 1 >= 3 ? 1 : 0, n = 0;
+    double sx = 0, sy = 0, sxx = 0, sxy = 0;
+    for (int l = lo; l + 1 < L; l++) {
+        double d = out->layer[l].delta_sq;
+        if (!(d > 0) || !isfinite(d)) {
+            n = 0;
+            break;
+        }
+        double x = l, y = log(d);
+        sx += x, sy += y, sxx += x * x, sxy += x * y;
+        n++;
+    }
+    double det = n * sxx - sx * sx;
+    out->chi1 = n >= 2 && det > 0 ? exp(-(n * sxy - sx * sy) / det) : NAN;
+}
+
 int isw_train_probe_init(isw_init_probe_t *out, const isw_spec_t *spec, const isw_data_t *data,
                          isw_error_t *err)
 {
@@ -488,7 +575,7 @@ int isw_train_probe_init(isw_init_probe_t *out, const isw_spec_t *spec, const is
         return isw_error_set(err, ISW_ENOMEM, "", 0, "out of memory");
     }
     double *osq = osum + nout;
-    double maxp = 0;
+    double maxp = 0, npairs = 0;
     isw_mlp_stats_reset(net);
     for (size_t first = 0; first < ws.neval; first += ws.chunk) {
         size_t B = ws.neval - first < ws.chunk ? ws.neval - first : ws.chunk;
@@ -496,9 +583,21 @@ int isw_train_probe_init(isw_init_probe_t *out, const isw_spec_t *spec, const is
         isw_mlp_forward(net, B);
         isw_mlp_stats_accumulate(net, B, thr);
         isw_mlp_backward(net, B, 1.0 / n, first > 0);
+        npairs += (double)(B / 2);
         for (int l = 0; l + 1 < L; l++) {
             size_t w = (size_t)net->width[l + 1];
             isw_layer_probe_t *lp = &out->layer[l];
+            /* pairs within the chunk: (first, first+1), ... */
+            for (size_t i = 0; i + 1 < B; i += 2) {
+                double ab = 0, aa = 0, bb = 0;
+                for (size_t j = 0; j < w; j++) {
+                    double a = act_at(net, net->Z[l], i, j, w), b = act_at(net, net->Z[l], i + 1, j, w);
+                    ab += a * b;
+                    aa += a * a;
+                    bb += b * b;
+                }
+                lp->corr += aa > 0 && bb > 0 ? ab / sqrt(aa * bb) : 0;
+            }
             for (size_t i = 0; i < B; i++)
                 for (size_t j = 0; j < w; j++) {
                     double z = act_at(net, net->Z[l], i, j, w), h = act_at(net, net->H[l], i, j, w);
@@ -528,6 +627,7 @@ int isw_train_probe_init(isw_init_probe_t *out, const isw_spec_t *spec, const is
         lp->z_rms = sqrt(lp->z_rms / pairs);
         lp->slope_mean /= pairs;
         lp->flat_share /= pairs;
+        lp->corr = npairs > 0 ? lp->corr / npairs : NAN;
     }
     /* how much the output varies over the samples, relative to its size */
     double var = 0, mag = 0;
@@ -542,6 +642,7 @@ int isw_train_probe_init(isw_init_probe_t *out, const isw_spec_t *spec, const is
     isw_mlp_grad_norms(net, out->grad_norm);
     isw_mlp_stats_t stt;
     isw_mlp_stats_get(net, &stt);
+    probe_signal(out, net, data, ws.neval);
     out->loss = stt.loss;
     out->dead_fraction = stt.dead_fraction;
     out->saturated_fraction = stt.saturated_fraction;
@@ -820,6 +921,44 @@ typedef struct {
     double clock;          /* isw_now() at the last share-out of wall time */
 } pack_t;
 
+int isw_train_meanfield(isw_meanfield_t *mf, double *sigma_w2, double *sigma_b2,
+                        const isw_spec_t *s, const isw_data_t *data)
+{
+    const isw_model_spec_t *m = &s->model;
+    if (m->nhidden < 1)
+        return ISW_EINVAL;
+    size_t fan_in = m->nhidden >= 2 ? (size_t)m->hidden[0] : data->nin;
+    size_t fan_out = (size_t)m->hidden[m->nhidden >= 2 ? 1 : 0];
+    isw_init_sigmas(&s->init, m->bias, isw_mlp_alpha(m->parameterization, fan_in, 0), fan_in,
+                    fan_out, sigma_w2, sigma_b2);
+    return isw_meanfield(mf, m->activation, m->leaky_slope, *sigma_w2, *sigma_b2);
+}
+
+/* train.signal: the probe of the run's init (isw_train_probe_init: q, c and
+ * the measured chi_1) and the mean-field theory of its hidden layers.  Left
+ * empty when they cannot be had. */
+static void record_signal(isw_record_t *rec, const isw_spec_t *s, const isw_data_t *data)
+{
+    int nh = s->model.nhidden;
+    isw_init_probe_t *pr = malloc(sizeof *pr);
+    if (pr && nh >= 1 && isw_train_probe_init(pr, s, data, NULL) == ISW_OK) {
+        const isw_layer_probe_t *top = &pr->layer[nh - 1];
+        rec->signal_q = top->z_rms * top->z_rms;
+        rec->signal_q_ratio = rec->signal_q / (pr->layer[0].z_rms * pr->layer[0].z_rms);
+        rec->signal_c = top->corr;
+        rec->chi1_measured = pr->chi1;
+    }
+    free(pr);
+    isw_meanfield_t mf;
+    double sw2, sb2;
+    if (isw_train_meanfield(&mf, &sw2, &sb2, s, data) != ISW_OK)
+        return;
+    rec->mf_q_star = mf.q_star;
+    rec->mf_chi1 = mf.chi1;
+    rec->mf_c_star = mf.c_star;
+    rec->mf_xi_c = mf.xi_c;
+}
+
 /* Lane k takes run p->next: record, init draws, fresh momentum. */
 static void start_lane(pack_t *p, int k)
 {
@@ -827,6 +966,8 @@ static void start_lane(pack_t *p, int k)
     const isw_spec_t *s = &p->specs[i];
     lane_t *ln = &p->lane[k];
     isw_record_init(&p->recs[i], p->recs[i].task);
+    if (s->train.signal)
+        record_signal(&p->recs[i], s, p->data);
     ln->run = i;
     ln->epoch = 0;
     ln->lr = s->train.lr;
@@ -1207,6 +1348,7 @@ int isw_train_pack(isw_record_t *recs, const isw_spec_t *specs, size_t n,
     st = ws_alloc(&p.ws, spec, data, K, isw_train_wants_sharpness(spec), err);
     if (st != ISW_OK)
         return st;
+    p.ws.layer_stats = fn != NULL;
     p.bl = malloc((size_t)K * sizeof *p.bl);
     p.hist = malloc((size_t)K * 4 * ((size_t)p.E + 1) * sizeof *p.hist);
     if (!p.full && spec->train.batch_sharpness > 0 && data->n >= p.B &&

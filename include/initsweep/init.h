@@ -23,7 +23,15 @@
  * The output layer may have its own family and gain (init.last_dist,
  * init.last_scale): its weights are that family times init.scale times
  * last_scale (zero: the zero-initialised last layer of Kalra & Barkeshli
- * 2023), and with init.bias: same its biases follow its family. */
+ * 2023), and with init.bias: same its biases follow its family.
+ *
+ * In mean-field terms (Poole et al. 2016): init.sigma_w2 gives every weight
+ * layer N(0, sigma_w^2 / fan_in), i.e. lecun_normal times sqrt(sigma_w^2)
+ * (times init.scale, and the output layer's last_dist/last_scale when
+ * given); init.sigma_b2 gives the biases N(0, sigma_b^2).  Validation sets
+ * init.dist to lecun_normal and init.bias to normal for them, so records
+ * name the family that was drawn; the draws stay one uniform per parameter,
+ * so a sigma_w2 axis is paired draw by draw like an init.scale axis. */
 #ifndef ISW_INIT_H
 #define ISW_INIT_H
 
@@ -55,6 +63,10 @@ typedef struct {
     double bias_scale;                   /* init.bias: normal: sigma_b, default 1 */
     int last_dist;                       /* output layer: 0 = init.dist, else isw_dist_t + 1 */
     double last_scale;                   /* output layer's extra gain, default 1 */
+    double sigma_w2;                     /* init.sigma_w2: Var(w) fan_in; NaN: not given */
+    double sigma_b2;                     /* init.sigma_b2: Var(b); NaN: not given */
+    int dist_set, bias_set;              /* init.dist / init.bias given since the last
+                                          * validation (which checks and clears them) */
 } isw_init_spec_t;
 
 /* init.bias: drawn like the layer's weights, zero, or N(0, bias_scale^2). */
@@ -72,6 +84,12 @@ double isw_init_value(const isw_init_spec_t *init, double u, size_t fan_in, size
 
 /* Standard deviation of the family (before the mean offset), for tests. */
 double isw_init_stddev(const isw_init_spec_t *init, size_t fan_in, size_t fan_out);
+
+/* The mean-field variances of a hidden layer of fan_in inputs and fan_out
+ * units whose pre-activations are multiplied by alpha (mlp.h): sigma_w^2 =
+ * alpha^2 Var(w) fan_in and sigma_b^2 = Var(b) (0 without biases). */
+void isw_init_sigmas(const isw_init_spec_t *init, int bias, double alpha, size_t fan_in,
+                     size_t fan_out, double *sigma_w2, double *sigma_b2);
 
 /* Initialises all parameters of one lane of net from r (lane 0 of a net
  * with one).  scratch holds nparams doubles. */

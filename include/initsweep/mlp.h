@@ -175,6 +175,10 @@ typedef struct {
     size_t n;
 } isw_mlp_stats_t;
 
+/* The pre-activation multiplier alpha of a layer with fan_in inputs under
+ * parameterisation p; last: the output layer. */
+double isw_mlp_alpha(isw_param_t p, size_t fan_in, int last);
+
 /* Number of parameters of a model spec for given input/output widths. */
 size_t isw_mlp_nparams(const isw_model_spec_t *m, size_t nin, size_t nout);
 /* Bytes isw_mlp_alloc_lanes will allocate for `lanes` lanes. */

@@ -73,6 +73,25 @@ typedef enum { ISW_COL_OUTCOME, ISW_COL_INT, ISW_COL_EPOCH, ISW_COL_REAL } isw_c
       "rose early, a catapult or a divergence)")                                                \
     X(sharpness_early_ratio, REAL, NAN,                                                         \
       "largest lambda_t / lambda_0 over the probes in evaluations 1..train.early_steps")       \
+    X(signal_q, REAL, NAN,                                                                      \
+      "train.signal: pre-activation variance q (mean z^2) of the last hidden layer at init")   \
+    X(signal_q_ratio, REAL, NAN,                                                                \
+      "train.signal: q of the last hidden layer over q of the first (2^-(L-1) when each of L " \
+      "ReLU layers halves the signal)")                                                         \
+    X(signal_c, REAL, NAN,                                                                      \
+      "train.signal: correlation c of two inputs' pre-activations in the last hidden layer "   \
+      "at init (mean over sample pairs)")                                                       \
+    X(chi1_measured, REAL, NAN,                                                                 \
+      "train.signal: per-layer factor of the squared backward signal ||d loss / d z_l||^2 "    \
+      "at init, exp(-slope) of its log over hidden layers 2..L (< 1: gradients vanish toward " \
+      "the input); empty with fewer than two hidden layers")                                    \
+    X(mf_q_star, REAL, NAN,                                                                     \
+      "train.signal: mean-field fixed point q* for the activation and (sigma_w^2, sigma_b^2) " \
+      "of a hidden layer; inf when the signal grows without bound")                             \
+    X(mf_chi1, REAL, NAN, "train.signal: mean-field chi_1 at q* (1: the order-chaos line)")    \
+    X(mf_c_star, REAL, NAN, "train.signal: mean-field correlation fixed point c*")             \
+    X(mf_xi_c, REAL, NAN,                                                                       \
+      "train.signal: mean-field depth scale xi_c of correlations, in layers (inf at the line)") \
     X(seconds, REAL, 0, "wall time of the run in seconds (differs run to run)")
 
 /* One run's record: the task, then one field per column.  Fixed size, so it

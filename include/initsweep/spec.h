@@ -44,6 +44,8 @@ typedef struct {
     int eval_gradient;                   /* gradient norms at every evaluation, default 0:
                                           * mini-batch evaluations after the first are
                                           * forward only (full batch always has them) */
+    int signal;                          /* train.signal: signal propagation at init
+                                          * (probe and mean field) in the record */
     int pack;                            /* lanes of a pack (DESIGN.md): 0 = from the
                                           * shapes, 1 = unpacked; at most ISW_MAX_LANES */
 } isw_train_spec_t;

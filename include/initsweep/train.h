@@ -7,6 +7,7 @@
 #include <gsl/gsl_rng.h>
 
 #include "initsweep/common.h"
+#include "initsweep/meanfield.h"
 #include "initsweep/spec.h"
 #include "initsweep/data.h"
 #include "initsweep/record.h"
@@ -55,6 +56,13 @@ typedef struct {
     int layer_dead;                      /* a relu hidden layer entirely dead */
     double sharpness;                    /* lambda_t where probed (train.sharpness_every,
                                           * epoch 0 with any sharpness), else NaN */
+    /* Per hidden layer l (input side first; nlayers - 1 of them), over its
+     * units and the evaluation samples, when the run reports its epochs
+     * (an isw_epoch_fn: `train --trace`, explain), else NaN: the mean
+     * activation, the mean squared pre-activation q_l, and the share of
+     * (unit, sample) pairs on the flat part (sigmoid/tanh: slope below
+     * criteria.saturation_derivative; relu: z <= 0). */
+    double act_mean[ISW_MAX_HIDDEN], q[ISW_MAX_HIDDEN], flat_share[ISW_MAX_HIDDEN];
 } isw_epoch_t;
 
 /* Called after every evaluation (of a pack: once per round, with one
@@ -152,15 +160,35 @@ int isw_train_sharpness(double *top, int ntop, const isw_spec_t *spec, const isw
 typedef struct {
     int width;
     double z_mean, z_rms, slope_mean, flat_share;
+    /* Signal propagation (mean-field terms): q = mean z^2 over units and
+     * samples (z_rms^2), corr the correlation c_l of the pre-activation
+     * vectors of two inputs (mean over the sample pairs (0,1), (2,3), ...),
+     * delta_sq the mean over samples of ||d loss_n / d z_l||^2 (backward one
+     * sample at a time, on the first ISW_PROBE_DELTA_SAMPLES samples). */
+    double corr, delta_sq;
 } isw_layer_probe_t;
+
+#define ISW_PROBE_DELTA_SAMPLES 64
 
 typedef struct {
     int nlayers;                         /* weight layers */
     isw_layer_probe_t layer[ISW_MAX_LAYERS]; /* hidden layers: nlayers - 1 */
+    /* exp(-slope) of the least-squares line through ln delta_sq against the
+     * hidden layer's index, over hidden layers 1..last (all of them with two
+     * hidden layers; NaN with one): the measured per-layer factor chi_1 by
+     * which squared gradients shrink (< 1) or grow toward the input. */
+    double chi1;
     double grad_norm[ISW_MAX_LAYERS];
     double output_spread, output_max_mean;
     double loss, dead_fraction, saturated_fraction, output_saturated_fraction;
 } isw_init_probe_t;
+
+/* The mean-field picture of a spec's init (meanfield.h): sigma_w^2 =
+ * alpha^2 Var(w) fan_in of the first hidden-to-hidden layer (the input
+ * layer when there is one hidden layer), sigma_b^2 the biases' variance.
+ * ISW_EINVAL without hidden layers. */
+int isw_train_meanfield(isw_meanfield_t *mf, double *sigma_w2, double *sigma_b2,
+                        const isw_spec_t *spec, const isw_data_t *data);
 
 int isw_train_probe_init(isw_init_probe_t *out, const isw_spec_t *spec, const isw_data_t *data,
                          isw_error_t *err);

@@ -270,6 +270,102 @@ def check_he_vs_xavier():
     check(rows["xavier_normal"]["lr_stable_min"] == "", "he_vs_xavier: Xavier has a stable range")
 
 
+def check_he_vs_xavier_signal():
+    # The same nets at init (epochs 0, train.signal): each ReLU layer halves
+    # the second moment under Xavier (= lecun here: equal widths), so q of
+    # the 30th hidden layer over the first's is 2^-29 in expectation; He
+    # keeps it.  The typical (log) ratio also drifts by about -2 in log2 at
+    # width 32 for both (finite-width fluctuation), so the test takes the
+    # difference, and each alone within a wide band.
+    out = sweep("he_vs_xavier.yaml", "train.epochs=0", "train.signal=true",
+                "sweep.train.lr=[0.01]", "sweep.seed={range: [0, 8]}")
+    runs = read_csv(os.path.join(out, "runs.csv"))
+    log2 = {d: [math.log2(num(r["signal_q_ratio"])) for r in runs if r["init.dist"] == d]
+            for d in ("he_normal", "xavier_normal")}
+    he, xa = (sum(v) / len(v) for v in (log2["he_normal"], log2["xavier_normal"]))
+    check(len(log2["he_normal"]) == 8 and len(log2["xavier_normal"]) == 8, "8 seeds each")
+    check(abs(xa - he + 29) <= 3, "he_vs_xavier: log2 q_30/q_1 Xavier - He = %.2f, expected "
+          "-29 +- 3" % (xa - he))
+    check(-34 <= xa <= -26 and -5 <= he <= 1, "he_vs_xavier: log2 q_30/q_1: Xavier %.2f, "
+          "He %.2f" % (xa, he))
+    for r in runs:
+        want = 0.5 if r["init.dist"] == "xavier_normal" else 1.0
+        check_near(num(r["mf_chi1"]), want, 1e-12, "he_vs_xavier: mean-field chi_1 of ReLU is "
+                   "sigma_w^2 / 2")
+
+
+def check_signal_propagation():
+    if SANITIZED:
+        out = sweep("signal_propagation.yaml", "model.width=64", "model.depth=12",
+                    "data.inputs=64", "sweep.init.sigma_w2=[1.0, 1.76, 4.0]",
+                    "sweep.seed={range: [0, 2]}")
+    else:
+        out = sweep("signal_propagation.yaml")
+    runs = read_csv(os.path.join(out, "runs.csv"))
+    published = {1.0: 0.759, 1.5: 0.939, 1.76: 1.0, 2.5: 1.134, 4.0: 1.342}
+    by = {}
+    for r in runs:
+        by.setdefault(float(r["init.sigma_w2"]), []).append(r)
+    for sw2, rows in sorted(by.items()):
+        mf = num(rows[0]["mf_chi1"])
+        if sw2 in published:
+            check_near(mf, published[sw2], 1.5e-3, "mean-field chi_1 at sigma_w^2 %g" % sw2)
+        got = sum(num(r["chi1_measured"]) for r in rows) / len(rows)
+        tol = 0.03 if not SANITIZED else 0.15
+        check(abs(got / mf - 1) <= tol, "signal_propagation: measured chi_1 %.4f against mean "
+              "field %.4f at sigma_w^2 %g (tolerance %g)" % (got, mf, sw2, tol))
+        q = sum(num(r["signal_q"]) for r in rows) / len(rows)
+        check(abs(q / num(rows[0]["mf_q_star"]) - 1) <= 0.2, "signal_propagation: q %.4g "
+              "against q* %s" % (q, rows[0]["mf_q_star"]))
+    p = run(["/usr/bin/python3", os.path.join(SRC, "analysis", "signal.py"), out, "--plot",
+             os.path.join(out, "signal.png")], env=ENV)
+    line = [x for x in p.stdout.splitlines() if x.startswith("chi_1 = 1 along init.sigma_w2")]
+    check(len(line) == 1, "signal.py locates chi_1 = 1: %s" % p.stdout[-500:])
+    if line:
+        parts = line[0].split("measured ", 1)[1].split()
+        where = float(parts[0])
+        tol = 0.05 if not SANITIZED else 0.4
+        check(abs(where - 1.761) <= tol, "signal_propagation: measured order-chaos line at "
+              "sigma_w^2 %.4f, expected 1.761 +- %g" % (where, tol))
+    rows = read_csv(os.path.join(out, "signal.csv"))
+    check(len(rows) == len(by), "signal.csv: one row per sigma_w^2: %d" % len(rows))
+    check(os.path.getsize(os.path.join(out, "signal.png")) > 10000, "signal.png drawn")
+
+
+def trace(name, *sets):
+    """`initsweep train --trace` on one spec: the trace's rows."""
+    path = os.path.join(scratch(name.replace(".yaml", "") + "-trace"), "trace.csv")
+    args = [EXE, "train", spec(name), "--trace", path]
+    for s in sets:
+        args += ["--set", s]
+    run(args, env=ENV)
+    return read_csv(path)
+
+
+def check_glorot_sigmoid():
+    finals = {}
+    for label, more in (("standard", ()), ("xavier_uniform", ("init.dist=xavier_uniform",
+                                                               "init.scale=1"))):
+        rows = trace("glorot_sigmoid.yaml", *more)
+        act = lambda e, l: num(rows[e]["act_mean_%d" % l])  # noqa: E731
+        check(all(abs(act(0, l) - 0.5) < 0.02 for l in range(4)),
+              "glorot_sigmoid %s: every layer starts near 0.5" % label)
+        check(act(1, 3) < 0.1 and act(1, 0) > 0.4, "glorot_sigmoid %s: after epoch 1 the top "
+              "layer's mean activation %.3f < 0.1, the first's %.3f > 0.4"
+              % (label, act(1, 3), act(1, 0)))
+        check(act(1, 2) > act(0, 2), "glorot_sigmoid %s: the layer below rises" % label)
+        finals[label] = num(rows[-1]["accuracy"])
+    # the standard init stays at chance; the normalized one escapes
+    check(finals["standard"] < 0.2 and finals["xavier_uniform"] > 0.4,
+          "glorot_sigmoid: final accuracy standard %.3f (< 0.2), xavier_uniform %.3f (> 0.4)"
+          % (finals["standard"], finals["xavier_uniform"]))
+    # a zero-mean activation does not collapse
+    rows = trace("glorot_sigmoid.yaml", "model.activation=tanh", "train.epochs=2")
+    check(abs(num(rows[1]["act_mean_3"])) < 0.1 and num(rows[-1]["accuracy"]) > 0.5,
+          "glorot_sigmoid tanh: no collapse and learns: %s, %s" % (rows[1]["act_mean_3"],
+                                                                 rows[-1]["accuracy"]))
+
+
 def check_fractal_boundary():
     out = sweep("fractal_boundary.yaml",
                 "sweep.train.lr_layer.0={logspace: [100, 3000, 32]}",
@@ -386,10 +482,12 @@ CHECKS = {
     "least_squares.yaml": check_least_squares,
     "scale_law.yaml": check_scale_law,
     "relu_softmax_mse.yaml": check_relu_softmax_mse,
-    "he_vs_xavier.yaml": check_he_vs_xavier,
+    "he_vs_xavier.yaml": lambda: (check_he_vs_xavier(), check_he_vs_xavier_signal()),
+    "signal_propagation.yaml": check_signal_propagation,
+    "glorot_sigmoid.yaml": check_glorot_sigmoid,
     "fractal_boundary.yaml": check_fractal_boundary,
 }
-NEEDS_FMNIST = {"edge_of_stability.yaml", "fmnist_sigmoid.yaml", "fmnist_sigmoid_train.yaml", "relu_softmax_mse.yaml"}
+NEEDS_FMNIST = {"edge_of_stability.yaml", "glorot_sigmoid.yaml", "fmnist_sigmoid.yaml", "fmnist_sigmoid_train.yaml", "relu_softmax_mse.yaml"}
 
 specs = sorted(f for f in os.listdir(SWEEPS) if f.endswith(".yaml"))
 for name in specs:

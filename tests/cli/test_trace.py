@@ -21,6 +21,12 @@ rows = read_csv(trace)
 check(len(rows) == 301, "one row per evaluation: %d" % len(rows))
 check(rows and "grad_norm_0" in rows[0] and "grad_norm_1" in rows[0],
       "per-layer gradient norms: %s" % (list(rows[0]) if rows else None))
+# the uv model is one linear hidden layer: its per-layer columns, with q_0
+# its mean squared pre-activation and nothing flat (linear never saturates)
+check(rows and all(c in rows[0] for c in ("act_mean_0", "q_0", "flat_share_0")) and
+      "q_1" not in rows[0], "per-hidden-layer columns: %s" % (list(rows[0]) if rows else None))
+check(all(float(r["q_0"]) > 0 and float(r["flat_share_0"]) == 0 for r in rows),
+      "q_0 positive, flat_share_0 zero for a linear layer")
 ratio = [float(r["loss_ratio"]) for r in rows]
 edge = [float(r["lr_times_sharpness_over_2"]) for r in rows]
 peak = max(range(len(ratio)), key=lambda i: ratio[i])

@@ -30,7 +30,8 @@ static int alloc_net(isw_mlp_t *net, isw_prec_t prec)
 static isw_init_spec_t spec(isw_dist_t dist, double scale)
 {
     isw_init_spec_t s = {.dist = dist, .scale = scale, .mean = 0, .bias = ISW_BIAS_SAME,
-                         .bias_scale = 1, .last_dist = 0, .last_scale = 1};
+                         .bias_scale = 1, .last_dist = 0, .last_scale = 1,
+                         .sigma_w2 = NAN, .sigma_b2 = NAN};
     return s;
 }
 
@@ -345,6 +346,58 @@ static void test_layers(void)
     isw_mlp_free(&net);
 }
 
+/* init.sigma_w2 / sigma_b2: every weight is lecun_normal's draw times
+ * sqrt(sigma_w^2) (paired, bit for bit up to that one rounding), so
+ * Var(w) fan_in = sigma_w^2 in every layer; the biases are the normal
+ * biases of sd sqrt(sigma_b^2); isw_init_sigmas reads both back (with a
+ * pre-activation multiplier alpha: alpha^2 sigma_w^2). */
+static void test_sigmas(void)
+{
+    isw_mlp_t net;
+    CHECK_INT(alloc_net(&net, ISW_PREC_DOUBLE), ISW_OK);
+    size_t n = net.nparams;
+    double *scratch = malloc(n * sizeof *scratch);
+    double *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
+    isw_init_spec_t lecun = spec(ISW_DIST_LECUN_NORMAL, 1);
+    lecun.bias = ISW_BIAS_NORMAL;
+    lecun.bias_scale = sqrt(0.05);
+    draw(&net, &lecun, 4, 2, scratch, a);
+    isw_init_spec_t mf = spec(ISW_DIST_HE_NORMAL, 1); /* the family is replaced */
+    mf.bias = ISW_BIAS_ZERO;
+    mf.sigma_w2 = 1.76;
+    mf.sigma_b2 = 0.05;
+    draw(&net, &mf, 4, 2, scratch, b);
+    double worst = 0, root = sqrt(1.76);
+    for (int l = 0; l < net.L; l++) {
+        size_t nw = (size_t)net.width[l] * (size_t)net.width[l + 1];
+        for (size_t k = net.woff[l]; k < net.woff[l] + nw; k++)
+            worst = fmax(worst, fabs(b[k] - root * a[k]) / fmax(fabs(a[k]), 1e-300));
+        CHECK(memcmp(a + net.boff[l], b + net.boff[l], (size_t)net.width[l + 1] * sizeof *a) ==
+              0);
+    }
+    CHECK(worst < 4e-16);
+    /* Var(w) fan_in of the first layer (fan_in 200) is sigma_w^2 */
+    size_t nw0 = (size_t)net.width[0] * (size_t)net.width[1];
+    CHECK(moments_ok(b + net.woff[0], nw0, 0.0, 1.76 / net.width[0], "sigma_w2 weights"));
+    double sw2, sb2;
+    isw_init_sigmas(&mf, 1, 1.0, 100, 100, &sw2, &sb2);
+    CHECK_NEAR(sw2, 1.76, 1e-14);
+    CHECK_NEAR(sb2, 0.05, 1e-15);
+    isw_init_sigmas(&mf, 0, 0.5, 100, 100, &sw2, &sb2);
+    CHECK_NEAR(sw2, 0.44, 1e-14);
+    CHECK(sb2 == 0);
+    /* without them, the family's own: he_normal's 2, biases same: Var(w) */
+    isw_init_spec_t he = spec(ISW_DIST_HE_NORMAL, 1);
+    isw_init_sigmas(&he, 1, 1.0, 50, 100, &sw2, &sb2);
+    CHECK_NEAR(sw2, 2.0, 1e-14);
+    CHECK_NEAR(sb2, 2.0 / 50, 1e-15);
+    CHECK(isw_init_spec_equal(&he, &he) && !isw_init_spec_equal(&he, &mf));
+    free(scratch);
+    free(a);
+    free(b);
+    isw_mlp_free(&net);
+}
+
 /* Seeds: the same (base, seed) repeats exactly, another seed, base or
  * stream differs; a float net holds the rounded double draws. */
 static void test_seeds(void)
@@ -394,6 +447,7 @@ int main(void)
     test_families();
     test_values();
     test_layers();
+    test_sigmas();
     test_pairing();
     test_seeds();
     return CHECK_DONE();

@@ -532,13 +532,15 @@ static void test_init_probe(void)
     isw_mlp_load_batch(&net, &d, NULL, 0, d.n);
     isw_mlp_forward(&net, d.n);
     int flat_any = 0;
+    double hmean[2], qmean[2], fmean[2];
     for (int l = 0; l < 2; l++) {
         size_t w = (size_t)net.width[l + 1];
         const double *Z = net.Z[l], *H = net.H[l];
-        double zs = 0, zz = 0, sl = 0, flat = 0, m = (double)(d.n * w);
+        double zs = 0, zz = 0, sl = 0, flat = 0, hs = 0, m = (double)(d.n * w);
         for (size_t i = 0; i < d.n * w; i++) {
             zs += Z[i];
             zz += Z[i] * Z[i];
+            hs += H[i];
             double slope = 1 - tanh(Z[i]) * tanh(Z[i]);
             CHECK_NEAR(H[i], tanh(Z[i]), 1e-12);
             sl += slope;
@@ -550,7 +552,52 @@ static void test_init_probe(void)
         CHECK_NEAR(pr.layer[l].slope_mean, sl / m, 1e-10);
         CHECK_NEAR(pr.layer[l].flat_share, flat / m, 1e-12);
         flat_any |= flat > 0 && flat < m;
+        hmean[l] = hs / m, qmean[l] = zz / m, fmean[l] = flat / m;
+        /* two inputs' correlation: the pairs (0,1), (2,3), ... */
+        double corr = 0;
+        for (size_t i = 0; i + 1 < d.n; i += 2) {
+            double ab = 0, aa = 0, bb = 0;
+            for (size_t j = 0; j < w; j++) {
+                ab += Z[i * w + j] * Z[(i + 1) * w + j];
+                aa += Z[i * w + j] * Z[i * w + j];
+                bb += Z[(i + 1) * w + j] * Z[(i + 1) * w + j];
+            }
+            corr += ab / sqrt(aa * bb);
+        }
+        CHECK_NEAR(pr.layer[l].corr, corr / (double)(d.n / 2), 1e-10);
     }
+    /* the backward signal sample by sample, by hand: softmax with
+     * cross-entropy gives d loss / d z_out = p - y; then delta_l = tanh'(z_l)
+     * (W_{l+1}^T delta_{l+1}) */
+    const double *O0 = net.H[2], *Y = net.Y, *P = scratch;
+    double dsq[2] = {0, 0};
+    for (size_t i = 0; i < ISW_PROBE_DELTA_SAMPLES; i++) {
+        double up[16], cur[16];
+        size_t wu = d.nout;
+        for (size_t j = 0; j < wu; j++)
+            up[j] = O0[i * wu + j] - Y[i * wu + j];
+        for (int l = 1; l >= 0; l--) {
+            size_t w = (size_t)net.width[l + 1];
+            const double *W = P + net.woff[l + 1];     /* (wu, w) */
+            const double *Z = net.Z[l];
+            double ss = 0;
+            for (size_t j = 0; j < w; j++) {
+                double g = 0;
+                for (size_t u = 0; u < wu; u++)
+                    g += W[u * w + j] * up[u];
+                double t = tanh(Z[i * w + j]);
+                cur[j] = (1 - t * t) * g;
+                ss += cur[j] * cur[j];
+            }
+            dsq[l] += ss / ISW_PROBE_DELTA_SAMPLES;
+            memcpy(up, cur, w * sizeof *up);
+            wu = w;
+        }
+    }
+    for (int l = 0; l < 2; l++)
+        CHECK_NEAR(pr.layer[l].delta_sq, dsq[l], 1e-9 * dsq[l]);
+    /* two hidden layers: the fit is their ratio */
+    CHECK_NEAR(pr.chi1, dsq[0] / dsq[1], 1e-9 * dsq[0] / dsq[1]);
     CHECK(flat_any);      /* the threshold was exercised, not trivially 0 or 1 */
     double var = 0, mag = 0, top = 0;
     const double *O = net.H[2];
@@ -583,6 +630,26 @@ static void test_init_probe(void)
     CHECK_NEAR(pr.loss, rec.loss_initial, 1e-12);
     for (int l = 0; l < 3; l++)
         CHECK_NEAR(pr.grad_norm[l], e0.grad_norm[l], 1e-12 * (1 + e0.grad_norm[l]));
+    /* a run that reports its epochs has the per-layer means at epoch 0 */
+    for (int l = 0; l < 2; l++) {
+        CHECK_NEAR(e0.act_mean[l], hmean[l], 1e-10);
+        CHECK_NEAR(e0.q[l], qmean[l], 1e-10);
+        CHECK_NEAR(e0.flat_share[l], fmean[l], 1e-12);
+    }
+    CHECK(isnan(e0.act_mean[2]));
+    /* and train.signal puts the probe and the mean field in the record */
+    s.train.signal = 1;
+    CHECK_INT(isw_train_run(&rec, &s, &d, NULL, NULL, &err), ISW_OK);
+    CHECK_NEAR(rec.signal_q, pr.layer[1].z_rms * pr.layer[1].z_rms, 1e-12);
+    CHECK_NEAR(rec.signal_q_ratio, rec.signal_q / (pr.layer[0].z_rms * pr.layer[0].z_rms), 1e-12);
+    CHECK_NEAR(rec.signal_c, pr.layer[1].corr, 1e-12);
+    CHECK_NEAR(rec.chi1_measured, pr.chi1, 1e-12);
+    isw_meanfield_t mf;
+    double sw2, sb2;
+    CHECK_INT(isw_train_meanfield(&mf, &sw2, &sb2, &s, &d), ISW_OK);
+    CHECK_NEAR(sw2, 1.5 * 1.5 * 7, 1e-12);    /* normal x 1.5, fan-in 7 */
+    CHECK_NEAR(sb2, 1.0, 1e-15);              /* bias normal, bias_scale 1 */
+    CHECK(rec.mf_chi1 == mf.chi1 && rec.mf_q_star == mf.q_star && rec.mf_xi_c == mf.xi_c);
     isw_data_free(&d);
 }
 
