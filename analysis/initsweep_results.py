@@ -28,7 +28,7 @@ import re
 
 import numpy as np
 
-TABLES = ("runs", "cells", "boundary", "fit")
+TABLES = ("runs", "cells", "boundary", "fit", "geometry")
 _INT = re.compile(r"^-?[0-9]+$")
 
 

@@ -88,7 +88,7 @@ static const command_t COMMANDS[] = {
     {"run", CMD_RUN, "SPEC.yaml",
      "train every run of the spec's sweep grid (under mpirun/srun on N ranks)\n"
      "into OUTDIR (default results/<spec name>): runs.csv, cells.csv,\n"
-     "boundary.csv, fit.csv, spec.yaml; resumes a journal of the same spec",
+     "boundary.csv, fit.csv, geometry.csv, spec.yaml; resumes a journal of the same spec",
      run_command},
     {"plan", CMD_PLAN, "SPEC.yaml", "print the grid, its size and a cost estimate; trains nothing",
      plan_command},
@@ -96,7 +96,7 @@ static const command_t COMMANDS[] = {
      "one run of the spec (its base run, or with --task one of its grid):\n"
      "a line per epoch, then its record", train_command},
     {"summarize", CMD_SUMMARIZE, "OUTDIR",
-     "recompute cells.csv, boundary.csv and fit.csv from OUTDIR/runs.csv\n"
+     "recompute cells.csv, boundary.csv, fit.csv and geometry.csv from OUTDIR/runs.csv\n"
      "(merging a job array's OUTDIR/shard-K-of-N first)",
      summarize_command},
     {"explain", CMD_EXPLAIN, "SPEC.yaml",
@@ -419,7 +419,7 @@ void isw_cli_man(FILE *out)
     fputs(".SH FILES\n", out);
     roff_text(out, "OUTDIR (default results/<spec name>) holds runs.csv, the crash-safe "
                    "journal with one record per run; journal.meta, its identity; spec.yaml, "
-                   "the resolved spec; cells.csv, boundary.csv and fit.csv, the summaries "
+                   "the resolved spec; cells.csv, boundary.csv, fit.csv and geometry.csv, the summaries "
                    "(initsweep --schema lists every column); .lock while a job works "
                    "there.  initsweep-plot OUTDIR draws the stability map, the outcome map "
                    "and the law plot into OUTDIR/plots.  The example sweeps, the Slurm "

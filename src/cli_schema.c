@@ -73,6 +73,12 @@ int isw_cli_schema(FILE *out)
     put_summary(out, "fit.csv",
                 "two per group of slices differing only in the fit axis (fit.axis, "
                 "else init.scale, model.width or model.depth): edge boundary, then diverge",
+                0);
+    put_summary(out, "geometry.csv",
+                "one per plane and box scale: the cells sharing every axis value but seed "
+                "and a pair of numeric axes with 8 or more values each (axis_x, axis_y; "
+                "their columns empty), box counting of the edge between trainable "
+                "(p_converged >= 0.5) and not",
                 1);
     fputs("  }\n}\n", out);
     return ferror(out) ? ISW_EXIT_FAIL : ISW_EXIT_OK;

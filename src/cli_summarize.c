@@ -316,6 +316,6 @@ int isw_cli_summarize(const isw_cli_args_t *args)
         isw_error_print(stderr, &err);
         return isw_exit_status(st);
     }
-    printf("wrote %s/cells.csv, boundary.csv, fit.csv\n", args->path);
+    printf("wrote %s/cells.csv, boundary.csv, fit.csv, geometry.csv\n", args->path);
     return ISW_EXIT_OK;
 }

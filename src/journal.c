@@ -20,7 +20,8 @@
  * anything else stay).  The journal comes last, so an interrupted --fresh
  * leaves a journal that the next run still recognises. */
 static const char *const outdir_outputs[] = {
-    "cells.csv", "boundary.csv", "fit.csv", "spec.yaml", "runs.csv", "journal.meta"};
+    "cells.csv", "boundary.csv", "fit.csv", "geometry.csv", "spec.yaml", "runs.csv",
+    "journal.meta"};
 #define NOUTPUTS (sizeof outdir_outputs / sizeof outdir_outputs[0])
 
 struct isw_journal {

@@ -794,6 +794,171 @@ out:
 const char *const isw_stats_fit_axes[ISW_STATS_NFIT_AXES] = {"init.scale", "model.width",
                                                                "model.depth"};
 
+/* ---- geometry planes ------------------------------------------------------------------ */
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Sorted distinct values of vals[0..n), in place; their count. */
+static size_t unique_sorted(double *vals, size_t n)
+{
+    qsort(vals, n, sizeof *vals, cmp_double);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (m == 0 || vals[i] != vals[m - 1])
+            vals[m++] = vals[i];
+    return m;
+}
+
+static long index_of(const double *vals, size_t n, double v)
+{
+    const double *p = bsearch(&v, vals, n, sizeof *vals, cmp_double);
+    return p ? (long)(p - vals) : -1;
+}
+
+static int cmp_cells_key(size_t a, size_t b, const void *ctx)
+{
+    const key_ctx_t *k = ctx;
+    const isw_stats_cell_t *ca = &k->s->cells[a], *cb = &k->s->cells[b];
+    int c = key_cmp(k, ca->run, cb->run);
+    return c ? c : cmp_u64(ca->first_task, cb->first_task);
+}
+
+/* The mask and geometry of one plane: cells idx[0..n) of axes ax, ay. */
+static int plane_geometry(isw_stats_georow_t *row, const isw_stats_t *s, const size_t *idx,
+                          size_t n, int ax, int ay, const double *vx, const double *vy)
+{
+    double *xs = malloc((2 * n + 1) * sizeof *xs), *ys = xs ? xs + n : NULL;
+    if (!xs)
+        return ISW_ENOMEM;
+    row->first_task = UINT64_MAX;
+    for (size_t i = 0; i < n; i++) {
+        const isw_stats_cell_t *c = &s->cells[idx[i]];
+        xs[i] = vx[idx[i]];
+        ys[i] = vy[idx[i]];
+        if (c->first_task < row->first_task) {
+            row->first_task = c->first_task;
+            row->run = c->run;
+        }
+    }
+    size_t nx = unique_sorted(xs, n), ny = unique_sorted(ys, n);
+    int st = ISW_OK;
+    signed char *mask = NULL;
+    if (nx < 2 || ny < 2 || nx > INT32_MAX / ny) {
+        st = ISW_EINVAL;                 /* not a plane: left out */
+        goto out;
+    }
+    if (!(mask = malloc(nx * ny))) {
+        st = ISW_ENOMEM;
+        goto out;
+    }
+    memset(mask, -1, nx * ny);
+    for (size_t i = 0; i < n; i++) {
+        const isw_stats_cell_t *c = &s->cells[idx[i]];
+        long ix = index_of(xs, nx, vx[idx[i]]), iy = index_of(ys, ny, vy[idx[i]]);
+        mask[(size_t)ix * ny + (size_t)iy] = c->converged.p >= 0.5;
+    }
+    row->axis_x = ax;
+    row->axis_y = ay;
+    st = isw_geo_compute(&row->geo, mask, (int)nx, (int)ny);
+out:
+    free(mask);
+    free(xs);
+    return st;
+}
+
+/* Every pair of axes with ISW_STATS_GEO_MIN_VALUES or more distinct numeric
+ * values (seed aside), every plane of the other axes' values. */
+static int compute_geometry(isw_stats_t *s, isw_error_t *err)
+{
+    const isw_runs_t *runs = s->runs;
+    size_t n = s->ncells;
+    int cand[ISW_MAX_AXES], nc = 0;
+    double *vals[ISW_MAX_AXES] = {NULL};    /* per candidate: each cell's value */
+    double *v = malloc((n + 1) * sizeof *v), *tmp = malloc((n + 1) * sizeof *tmp);
+    size_t *idx = index_alloc(n);
+    int st = ISW_OK;
+    if (!v || !tmp || !idx) {
+        st = isw_error_set(err, ISW_ENOMEM, "", 0, "out of memory");
+        goto out;
+    }
+    for (int a = 0; a < runs->naxes && a < ISW_MAX_AXES; a++) {
+        if (a == s->seed_axis)
+            continue;
+        int numeric = 1;
+        for (size_t i = 0; i < n && numeric; i++)
+            numeric = isw_parse_finite(runs->runs[s->cells[i].run].values[a], &v[i]);
+        if (!numeric)
+            continue;
+        memcpy(tmp, v, n * sizeof *tmp);
+        if (unique_sorted(tmp, n) < ISW_STATS_GEO_MIN_VALUES)
+            continue;
+        vals[nc] = v;
+        cand[nc++] = a;
+        if (!(v = malloc((n + 1) * sizeof *v))) {
+            st = isw_error_set(err, ISW_ENOMEM, "", 0, "out of memory");
+            goto out;
+        }
+    }
+    size_t cap = 0;
+    for (int p = 0; p < nc; p++)
+        for (int q = p + 1; q < nc; q++) {
+            key_ctx_t k = {s, {s->seed_axis, cand[p], cand[q], -1}};
+            for (size_t i = 0; i < n; i++)
+                idx[i] = i;
+            if (merge_sort(idx, n, cmp_cells_key, &k) != ISW_OK) {
+                st = isw_error_set(err, ISW_ENOMEM, "", 0, "out of memory");
+                goto out;
+            }
+            for (size_t a = 0; a < n;) {
+                size_t b = a + 1;
+                while (b < n && key_cmp(&k, s->cells[idx[a]].run, s->cells[idx[b]].run) == 0)
+                    b++;
+                if (s->ngeo == cap) {
+                    size_t nc2 = cap ? 2 * cap : 8;
+                    isw_stats_georow_t *g = realloc(s->geo, nc2 * sizeof *g);
+                    if (!g) {
+                        st = isw_error_set(err, ISW_ENOMEM, "", 0, "out of memory");
+                        goto out;
+                    }
+                    s->geo = g;
+                    cap = nc2;
+                }
+                int gs = plane_geometry(&s->geo[s->ngeo], s, idx + a, b - a, cand[p], cand[q],
+                                        vals[p], vals[q]);
+                if (gs == ISW_OK)
+                    s->ngeo++;
+                else if (gs != ISW_EINVAL) {
+                    st = isw_error_set(err, gs, "", 0, "geometry of %s x %s: %s",
+                                       runs->axes[cand[p]], runs->axes[cand[q]],
+                                       isw_strerror(gs));
+                    goto out;
+                }
+                a = b;
+            }
+            /* this pair's planes in task order */
+            size_t first = 0;
+            while (first < s->ngeo && (s->geo[first].axis_x != cand[p] ||
+                                       s->geo[first].axis_y != cand[q]))
+                first++;
+            if (order_by_first_task(s->geo + first, s->ngeo - first, sizeof *s->geo,
+                                    offsetof(isw_stats_georow_t, first_task)) != ISW_OK) {
+                st = isw_error_set(err, ISW_ENOMEM, "", 0, "out of memory");
+                goto out;
+            }
+        }
+out:
+    for (int p = 0; p < nc; p++)
+        free(vals[p]);
+    free(v);
+    free(tmp);
+    free(idx);
+    return st;
+}
+
 int isw_stats_compute(isw_stats_t *s, const isw_runs_t *runs, const isw_stats_opts_t *opts,
                       isw_error_t *err)
 {
@@ -833,6 +998,8 @@ int isw_stats_compute(isw_stats_t *s, const isw_runs_t *runs, const isw_stats_op
         st = compute_slices(s, err);
     if (st == ISW_OK && s->lr_axis >= 0 && s->scale_axis >= 0)
         st = compute_fits(s, err);
+    if (st == ISW_OK)
+        st = compute_geometry(s, err);
     if (st != ISW_OK)
         isw_stats_free(s);
     return st;
@@ -848,5 +1015,6 @@ void isw_stats_free(isw_stats_t *s)
             free(s->slices[i].points);
     free(s->slices);
     free(s->fits);
+    free(s->geo);
     memset(s, 0, sizeof *s);
 }

@@ -19,15 +19,20 @@ static const char *const boundary_columns[] = {
     "lr_diverge", "lr_diverge_lo", "lr_diverge_hi", "crossings_boundary", "crossings_diverge",
     "n_lr", "c_loss", "c_loss_lo", "c_loss_hi", "c_sharp", "c_sharp_lo", "c_sharp_hi", "c_max",
     NULL};
+static const char *const geometry_columns[] = {
+    "axis_x", "axis_y", "nx", "ny", "n_converged", "n_other", "scale", "boxes", "boxes_known",
+    "local_dimension", "switches_x", "switches_y", "in_fit", "dimension", "dimension_se",
+    "dimension_1d_x", "dimension_1d_y", NULL};
 static const char *const fit_columns[] = {
     "axis", "edge", "slope", "slope_se", "intercept", "r2", "n", "model", "knee", "knee_lo",
     "knee_hi", "x_min", "x_max", "rmse", NULL};
 
 /* The summaries' columns that are not real numbers: counts, and fit.csv's
  * names.  Every other statistics column is a real (empty: not defined). */
-static const char *const int_columns[] = {"n", "crossings_boundary", "crossings_diverge", "n_lr",
-                                          NULL};
-static const char *const name_columns[] = {"axis", "edge", "model", NULL};
+static const char *const int_columns[] = {"n",     "crossings_boundary", "crossings_diverge",
+                                          "n_lr",  "nx",  "ny",   "n_converged", "n_other",
+                                          "scale", "boxes", "boxes_known", "in_fit", NULL};
+static const char *const name_columns[] = {"axis", "edge", "model", "axis_x", "axis_y", NULL};
 
 static int in_list(const char *name, const char *const *list)
 {
@@ -68,6 +73,8 @@ int isw_stats_columns(const char *file, const char **names)
         return put_names(names, 0, boundary_columns);
     if (strcmp(file, "fit.csv") == 0)
         return put_names(names, 0, fit_columns);
+    if (strcmp(file, "geometry.csv") == 0)
+        return put_names(names, 0, geometry_columns);
     return -1;
 }
 
@@ -181,6 +188,56 @@ static int write_fit(FILE *out, void *user, isw_error_t *err)
     return ISW_OK;
 }
 
+/* geometry.csv: one row per plane and scale.  Its axis columns are every
+ * axis but seed, so planes of different pairs share one header; a plane's
+ * own two axes vary across it and are left empty (axis_x, axis_y name
+ * them). */
+static void put_geo_axes(FILE *out, const isw_stats_t *s, const isw_stats_georow_t *g)
+{
+    const isw_runs_t *runs = s->runs;
+    for (int i = 0; i < runs->naxes; i++) {
+        if (i == s->seed_axis)
+            continue;
+        if (i != g->axis_x && i != g->axis_y)
+            isw_csv_write_field(out, runs->runs[g->run].values[i]);
+        fputc(',', out);
+    }
+}
+
+static int write_geometry(FILE *out, void *user, isw_error_t *err)
+{
+    (void)err;
+    const isw_stats_t *s = user;
+    int skip[3] = {s->seed_axis, -1, -1};
+    put_header(out, s, skip, "geometry.csv");
+    for (size_t r = 0; r < s->ngeo; r++) {
+        const isw_stats_georow_t *g = &s->geo[r];
+        const isw_geo_t *e = &g->geo;
+        for (int k = 0; k < e->nscales; k++) {
+            put_geo_axes(out, s, g);
+            isw_csv_write_field(out, s->runs->axes[g->axis_x]);
+            fputc(',', out);
+            isw_csv_write_field(out, s->runs->axes[g->axis_y]);
+            fprintf(out, ",%d,%d,%ld,%ld,%ld,%ld,%ld", e->nx, e->ny, e->n_true, e->n_false,
+                    e->scale[k], e->boxes[k], e->boxes_known[k]);
+            /* the slope of ln N between this scale and the next */
+            double local = k + 1 < e->nscales && e->boxes[k] > 0 && e->boxes[k + 1] > 0
+                               ? -log((double)e->boxes[k + 1] / (double)e->boxes[k]) /
+                                     log((double)e->scale[k + 1] / (double)e->scale[k])
+                               : NAN;
+            put_double(out, local);
+            put_double(out, e->switches_x[k]);
+            put_double(out, e->switches_y[k]);
+            fprintf(out, ",%d", e->in_fit[k]);
+            const double d[] = {e->dimension, e->dimension_se, e->dimension_1d_x,
+                                e->dimension_1d_y};
+            put_doubles(out, d, sizeof d / sizeof d[0]);
+            fputc('\n', out);
+        }
+    }
+    return ISW_OK;
+}
+
 int isw_stats_write(const isw_stats_t *s, const char *outdir, isw_error_t *err)
 {
     int st = isw_file_write_atomic(outdir, "cells.csv", write_cells, (void *)s, err);
@@ -188,6 +245,8 @@ int isw_stats_write(const isw_stats_t *s, const char *outdir, isw_error_t *err)
         st = isw_file_write_atomic(outdir, "boundary.csv", write_boundary, (void *)s, err);
     if (st == ISW_OK)
         st = isw_file_write_atomic(outdir, "fit.csv", write_fit, (void *)s, err);
+    if (st == ISW_OK)
+        st = isw_file_write_atomic(outdir, "geometry.csv", write_geometry, (void *)s, err);
     return st;
 }
 

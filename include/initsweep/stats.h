@@ -58,6 +58,7 @@
 #define ISW_STATS_H
 
 #include "initsweep/common.h"
+#include "initsweep/geometry.h"
 #include "initsweep/journal.h"
 
 /* Confidence of every interval written (two-sided). */
@@ -206,6 +207,21 @@ typedef struct {
     isw_stats_fit_t fit;
 } isw_stats_fitrow_t;
 
+/* One geometry plane: the cells that share every axis value except seed
+ * and the two numeric axes axis_x, axis_y (geometry.h), their mask a point
+ * per pair of values: 1 when p_converged >= 0.5, 0 otherwise, -1 where no
+ * cell is. */
+typedef struct {
+    size_t run;          /* a run of the plane (its lowest task) */
+    uint64_t first_task;
+    int axis_x, axis_y;  /* column indices, axis_x < axis_y */
+    isw_geo_t geo;
+} isw_stats_georow_t;
+
+/* Axes with at least this many distinct numeric values (seed aside) span
+ * geometry planes, every pair of them. */
+#define ISW_STATS_GEO_MIN_VALUES 8
+
 typedef struct {
     const isw_runs_t *runs;      /* borrowed: must outlive the summary */
     int seed_axis, lr_axis;      /* column indices, -1 when absent */
@@ -218,6 +234,8 @@ typedef struct {
     size_t nfits;
     isw_stats_fitrow_t *fits;    /* ordered by first_task, boundary then diverge;
                                   * 0 without train.lr or init.scale */
+    size_t ngeo;
+    isw_stats_georow_t *geo;     /* ordered by (axis_x, axis_y), then first_task */
 } isw_stats_t;
 
 /* The axes fits are made against by default, in order of preference: the
@@ -240,8 +258,8 @@ int isw_stats_compute(isw_stats_t *stats, const isw_runs_t *runs, const isw_stat
 /* Frees the contents and zeroes it; accepts NULL. */
 void isw_stats_free(isw_stats_t *stats);
 
-/* The statistics columns of a summary file ("cells.csv", "boundary.csv" or
- * "fit.csv") after its axis columns, in order, into names (room for
+/* The statistics columns of a summary file ("cells.csv", "boundary.csv",
+ * "fit.csv" or "geometry.csv") after its axis columns, in order, into names (room for
  * ISW_STATS_MAX_COLUMNS).  Returns their number, -1 for another file. */
 #define ISW_STATS_MAX_COLUMNS 32
 int isw_stats_columns(const char *file, const char **names);
@@ -251,7 +269,8 @@ int isw_stats_columns(const char *file, const char **names);
  * "inf" for an infinite loss quantile). */
 const char *isw_stats_column_type(const char *file, const char *name);
 
-/* Writes OUTDIR/cells.csv, boundary.csv and fit.csv atomically. */
+/* Writes OUTDIR/cells.csv, boundary.csv, fit.csv and geometry.csv
+ * atomically. */
 int isw_stats_write(const isw_stats_t *stats, const char *outdir, isw_error_t *err);
 
 /* `initsweep summarize`: reads OUTDIR/runs.csv, computes, writes the three

@@ -387,6 +387,21 @@ def check_fractal_boundary():
     check(multi >= 5, "fractal_boundary: only %d columns switch more than once" % multi)
     check(grid[(lr0[0], lr1[0])] == "converged" and grid[(lr0[-1], lr1[-1])] == "diverged",
           "fractal_boundary: corners %s / %s" % (grid[(lr0[0], lr1[0])], grid[(lr0[-1], lr1[-1])]))
+    # geometry.csv: the plane of the two rates, box counts at s = 1, 2, 4, 8
+    # (s <= 31 / 2), the edge between a line (1) and noise (2)
+    geo = read_csv(os.path.join(out, "geometry.csv"))
+    check([r["scale"] for r in geo] == ["1", "2", "4", "8"] and
+          all(r["axis_x"] == "train.lr_layer.0" and r["axis_y"] == "train.lr_layer.1" and
+              r["nx"] == "32" and r["ny"] == "32" and r["train.lr_layer.0"] == "" for r in geo),
+          "fractal_boundary: geometry.csv rows %s" % [(r["scale"], r["axis_x"]) for r in geo])
+    if geo:
+        n_conv_geo = int(geo[0]["n_converged"])
+        check(n_conv_geo == n_conv, "geometry counts the converged points: %d" % n_conv_geo)
+        boxes = [int(r["boxes"]) for r in geo]
+        check(all(a > b for a, b in zip(boxes, boxes[1:])), "boxes fall with scale: %s" % boxes)
+        d = num(geo[0]["dimension"])
+        check(1.05 < d < 1.95, "fractal_boundary: box-counting dimension %.3f" % d)
+        check(all(r["dimension"] == geo[0]["dimension"] for r in geo), "one dimension per plane")
 
 
 def check_catapult_uv():
