@@ -59,7 +59,7 @@ static int fit_dimension(const isw_geo_t *g, const double *y, double *dim, doubl
     double c0, c1, cov00, cov01, cov11, sumsq;
     if (gsl_fit_linear(lx, 1, ly, 1, n, &c0, &c1, &cov00, &cov01, &cov11, &sumsq) != 0)
         return ISW_EGSL;
-    *dim = -c1;
+    *dim = -c1 + 0.0;              /* + 0.0: a flat fit is 0, not -0 */
     if (n >= 3)
         *se = sqrt(cov11);
     return ISW_OK;

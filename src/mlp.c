@@ -149,7 +149,7 @@ static int mlp_layout(isw_mlp_t *net, mlp_sizes_t *sz, const isw_model_spec_t *m
     for (int l = 0; l < net->L; l++) {
         size_t in = (size_t)net->width[l], out = (size_t)net->width[l + 1];
         int last = l == net->L - 1;
-        net->alpha[l] = isw_mlp_alpha(m->parameterization, in, last);
+        net->alpha[l] = isw_mlp_alpha(m, in, last);
         net->lr_scale[l] = 1.0;
         /* muP: the input layer of a net with hidden layers: lr x its width */
         if (m->parameterization == ISW_PARAM_MUP)
@@ -177,14 +177,19 @@ static int mlp_layout(isw_mlp_t *net, mlp_sizes_t *sz, const isw_model_spec_t *m
     return ISW_OK;
 }
 
-double isw_mlp_alpha(isw_param_t p, size_t fan_in, int last)
+double isw_mlp_alpha(const isw_model_spec_t *m, size_t fan_in, int last)
 {
-    switch (p) {
-    case ISW_PARAM_MEAN_FIELD: return !last ? 1.0 / sqrt((double)fan_in) : 1.0 / (double)fan_in;
-    case ISW_PARAM_NTK: return 1.0 / sqrt((double)fan_in);
-    case ISW_PARAM_MUP: return last ? 1.0 / sqrt((double)fan_in) : 1.0;
-    default: return 1.0;
+    double a = 1.0;
+    switch (m->parameterization) {
+    case ISW_PARAM_MEAN_FIELD: a = !last ? 1.0 / sqrt((double)fan_in) : 1.0 / (double)fan_in; break;
+    case ISW_PARAM_NTK: a = 1.0 / sqrt((double)fan_in); break;
+    case ISW_PARAM_MUP: a = last ? 1.0 / sqrt((double)fan_in) : 1.0; break;
+    default: break;
     }
+    /* the activation gain: phi(gain z) on hidden layers, folded into the
+     * weight term (biases are added after it); 0 is a model spec built
+     * without the key, gain 1 (the key itself must be positive) */
+    return last || !(m->gain > 0) ? a : a * m->gain;
 }
 
 size_t isw_mlp_nparams(const isw_model_spec_t *m, size_t nin, size_t nout)

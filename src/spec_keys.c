@@ -99,6 +99,8 @@ const keydef_t isw_spec_keys[] = {
      "standard", "pre-activation multipliers"},
     {"model.leaky_slope", K_DBL, FLD(model.leaky_slope), R_NONNEG, 0, NONE, 0, "0.01",
      "leaky_relu: slope below 0"},
+    {"model.gain", K_DBL, FLD(model.gain), R_POS, 0, NONE, 0, "1",
+     "hidden units compute activation(gain * z) (z without the bias: biases add after)"},
     {"model.width", K_INT, FLD(model.width), R_NONNEG, ISW_MAX_WIDTH, NONE, 0, "0",
      "every hidden layer's width (0: model.hidden's)"},
     {"model.depth", K_INT, FLD(model.depth), R_NONNEG, ISW_MAX_HIDDEN, NONE, 0, "0",

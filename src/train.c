@@ -929,7 +929,7 @@ int isw_train_meanfield(isw_meanfield_t *mf, double *sigma_w2, double *sigma_b2,
         return ISW_EINVAL;
     size_t fan_in = m->nhidden >= 2 ? (size_t)m->hidden[0] : data->nin;
     size_t fan_out = (size_t)m->hidden[m->nhidden >= 2 ? 1 : 0];
-    isw_init_sigmas(&s->init, m->bias, isw_mlp_alpha(m->parameterization, fan_in, 0), fan_in,
+    isw_init_sigmas(&s->init, m->bias, isw_mlp_alpha(m, fan_in, 0), fan_in,
                     fan_out, sigma_w2, sigma_b2);
     return isw_meanfield(mf, m->activation, m->leaky_slope, *sigma_w2, *sigma_b2);
 }

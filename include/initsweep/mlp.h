@@ -8,7 +8,8 @@
  * are row-major (B, width).  Pre-activation of layer l:
  *     Z_l = alpha[l] * H_{l-1} W_l^T + b_l
  * with alpha = 1 (standard) or, for mean_field, 1/sqrt(fan_in) on hidden
- * layers and 1/fan_in on the output layer.
+ * layers and 1/fan_in on the output layer, times model.gain on hidden
+ * layers (isw_mlp_alpha).
  *
  * Lanes.  A net can hold K independent networks of the same shape (a pack,
  * DESIGN.md): every lane has its own parameters, all lanes share the batch
@@ -106,6 +107,10 @@ typedef struct {
     int bias;                            /* default 1 */
     isw_param_t parameterization;        /* default standard */
     double leaky_slope;                  /* model.leaky_slope, default 0.01 */
+    /* model.gain g, default 1: a hidden unit computes phi(g alpha h.w + b)
+     * -- phi(g z) without biases: tanh(sqrt 2 z), sqrt 2 relu(z) (the
+     * fractal paper's nets) -- by multiplying alpha of hidden layers */
+    double gain;
     /* model.width / model.depth: when either is given (> 0), validation
      * makes `hidden` depth copies of width (the other taken from hidden:
      * its first width, its length), so either can be a numeric axis */
@@ -176,8 +181,9 @@ typedef struct {
 } isw_mlp_stats_t;
 
 /* The pre-activation multiplier alpha of a layer with fan_in inputs under
- * parameterisation p; last: the output layer. */
-double isw_mlp_alpha(isw_param_t p, size_t fan_in, int last);
+ * the model's parameterisation, times model.gain on hidden layers; last:
+ * the output layer. */
+double isw_mlp_alpha(const isw_model_spec_t *m, size_t fan_in, int last);
 
 /* Number of parameters of a model spec for given input/output widths. */
 size_t isw_mlp_nparams(const isw_model_spec_t *m, size_t nin, size_t nout);

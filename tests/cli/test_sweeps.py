@@ -368,8 +368,8 @@ def check_glorot_sigmoid():
 
 def check_fractal_boundary():
     out = sweep("fractal_boundary.yaml",
-                "sweep.train.lr_layer.0={logspace: [100, 3000, 32]}",
-                "sweep.train.lr_layer.1={logspace: [200, 360, 32]}")
+                "sweep.train.lr_layer.0={logspace: [150, 600, 32]}",
+                "sweep.train.lr_layer.1={logspace: [125, 155, 32]}")
     runs = read_csv(os.path.join(out, "runs.csv"))
     check(len(runs) == 32 * 32, "fractal_boundary: 1024 runs, got %d" % len(runs))
     grid = {(float(r["train.lr_layer.0"]), float(r["train.lr_layer.1"])): r["outcome"] for r in runs}

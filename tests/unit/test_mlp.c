@@ -185,6 +185,52 @@ static void test_gradients_all_cases(void)
            "worst float-vs-double relative difference %.3g\n", cases, worst_fd, worst_prec);
 }
 
+/* model.gain g: hidden units compute phi(g alpha h.w + b), so alpha of
+ * the hidden layers is g times the parameterisation's and the output
+ * layer's is not; the gradient stays exact (finite differences), and
+ * without biases a relu net with gain g is the net whose hidden weights
+ * are g times larger, exactly for a power of two. */
+static void test_gain(void)
+{
+    const size_t B = 4;
+    for (int act = ISW_ACT_SIGMOID; act <= ISW_ACT_LINEAR; act++)
+        for (int bias = 0; bias <= 1; bias++) {
+            isw_model_spec_t m = model(act, ISW_OUT_LINEAR, ISW_LOSS_MSE, bias,
+                                       ISW_PARAM_MEAN_FIELD, 2, hidden45);
+            m.gain = 1.7;
+            isw_mlp_t net;
+            CHECK_INT(isw_mlp_alloc(&net, &m, 3, 2, ISW_PREC_DOUBLE, B), ISW_OK);
+            CHECK_NEAR(net.alpha[0], 1.7 / sqrt(3.0), 1e-15);
+            CHECK_NEAR(net.alpha[1], 1.7 / sqrt(4.0), 1e-15);
+            CHECK_NEAR(net.alpha[2], 1.0 / 5.0, 1e-15);
+            fill_random(&net, B, 77 + (unsigned long)(2 * act + bias));
+            double worst;
+            CHECK(grad_check(&net, B, 1e-5, 1e-6, &worst));
+            isw_mlp_free(&net);
+        }
+    /* relu, no biases: gain 2 == hidden weights x 2 */
+    isw_model_spec_t m = model(ISW_ACT_RELU, ISW_OUT_LINEAR, ISW_LOSS_MSE, 0, ISW_PARAM_STANDARD,
+                               2, hidden45);
+    isw_mlp_t a, b;
+    CHECK_INT(isw_mlp_alloc(&a, &m, 3, 2, ISW_PREC_DOUBLE, B), ISW_OK);
+    m.gain = 2;
+    CHECK_INT(isw_mlp_alloc(&b, &m, 3, 2, ISW_PREC_DOUBLE, B), ISW_OK);
+    fill_random(&a, B, 5);
+    fill_random(&b, B, 5);
+    size_t n = a.nparams;
+    double *theta = malloc(n * sizeof *theta);
+    isw_mlp_params_get(&a, theta);
+    for (size_t k = 0; k < a.woff[2]; k++)
+        theta[k] *= 2;
+    isw_mlp_params_set(&a, theta);
+    isw_mlp_forward(&a, B);
+    isw_mlp_forward(&b, B);
+    CHECK(isw_mlp_loss(&a, B) == isw_mlp_loss(&b, B));
+    free(theta);
+    isw_mlp_free(&a);
+    isw_mlp_free(&b);
+}
+
 /* 2 -> 2 linear layer with W = [[1, 2], [3, 4]], b = [0.5, -1], x = [1, -1],
  * y = [0, 1]: z = [-0.5, -2], loss = 1/2 (0.25 + 9) = 4.625.  Mean field
  * (alpha = 1/2): z = [0, -1.5], loss = 1/2 (0 + 6.25) = 3.125. */
@@ -871,5 +917,6 @@ int main(void)
         test_lanes_all_cases(prec);
     }
     test_sizes_norms_finite();
+    test_gain();
     return CHECK_DONE();
 }
