@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Signal propagation at init, measured against mean-field theory.
 
-    /usr/bin/python3 analysis/signal.py OUTDIR [--axis KEY] [--plot FILE]
+    /usr/bin/python3 analysis/signal.py OUTDIR [--axis KEY] [--plot FILE] [--depth-plot FILE]
 
 Reads OUTDIR/runs.csv of a sweep run with `train.signal: true` and groups
 its runs by every axis but the seed.  Per group it prints and writes
@@ -20,6 +20,13 @@ grid values around it; the mean over seeds with its 95 % interval, beside
 the same interpolation of the mean-field chi_1.  --plot draws chi1_measured
 (mean and interval) and mf_chi1 against that axis, with 1 and the located
 line.
+
+With init.sigma_w2 and model.depth both swept, it also prints per
+sigma_w^2 the trainable depth to the grid -- between the deepest depth
+whose runs converge in half or more (p_converged >= 0.5) and the next
+depth, which does not -- beside 3, 6 and 12 xi_c (mf_xi_c); --depth-plot
+draws p_converged over sigma_w^2 x depth with those curves (Schoenholz et
+al. 2017, figure 6).
 
 Bad input (no such directory, a runs.csv without the train.signal columns,
 an axis that is not swept) is one line on stderr and exit status 2;
@@ -82,7 +89,62 @@ def first_crossing(xs, ys):
     return math.nan
 
 
+def trainable_depth(runs, plot_path):
+    """Per sigma_w^2: the grid bracket of the largest trainable depth
+    against 3, 6, 12 xi_c; the map with those curves when plot_path."""
+    sws = sorted(set(float(v) for v in runs["init.sigma_w2"]))
+    depths = sorted(set(int(v) for v in runs["model.depth"]))
+    p = np.full((len(depths), len(sws)), np.nan)
+    xi = []
+    print("trainable depth (p_converged >= 0.5) against xi_c:")
+    for j, sw in enumerate(sws):
+        sub = runs[runs["init.sigma_w2"] == sw]
+        xi.append(float(np.nanmean(sub["mf_xi_c"])))
+        for i, d in enumerate(depths):
+            dd = sub[sub["model.depth"] == d]
+            if len(dd):
+                p[i, j] = float(np.mean(dd["outcome"] == "converged"))
+        ok = [d for i, d in enumerate(depths) if p[i, j] >= 0.5]
+        last = max(ok) if ok else 0
+        nxt = [d for d in depths if d > last]
+        hi = nxt[0] if nxt else math.inf
+        lo3, hi12 = 3 * xi[-1], 12 * xi[-1]
+        overlap = last <= hi12 and hi >= lo3
+        print("  sigma_w^2 %-6g xi_c %-8s trainable to [%s, %s)  3 xi_c %-8s 12 xi_c %-8s %s"
+              % (sw, fmt(xi[-1]), last, "inf" if math.isinf(hi) else hi, fmt(lo3), fmt(hi12),
+                 "overlaps" if overlap else "outside"))
+    if not plot_path:
+        return
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6, 4), layout="constrained")
+    x = np.arange(len(sws))
+    y = np.arange(len(depths))
+    im = ax.imshow(p, origin="lower", aspect="auto", cmap="viridis", vmin=0, vmax=1,
+                   extent=(-0.5, len(sws) - 0.5, -0.5, len(depths) - 0.5))
+    fig.colorbar(im, ax=ax, label="p_converged")
+    ax.set_xticks(x, ["%g" % v for v in sws])
+    ax.set_yticks(y, [str(d) for d in depths])
+    # depth -> row position: log-linear between grid rows
+    ld = np.log(depths)
+
+    def row(dep):
+        return np.interp(np.log(dep), ld, y, left=-0.5, right=len(depths) - 0.5)
+    for k, style in ((3, ":"), (6, "--"), (12, "-.")):
+        ys = [row(k * v) if np.isfinite(v) else len(depths) - 0.5 for v in xi]
+        ax.plot(x, ys, style, color="w", lw=1.5, label="%d xi_c" % k)
+    ax.set_xlabel("init.sigma_w2")
+    ax.set_ylabel("model.depth")
+    ax.set_title("trainable depth against the mean-field depth scale")
+    ax.legend(fontsize=8, loc="upper right")
+    fig.savefig(plot_path, dpi=100)
+    print("wrote %s" % plot_path)
+
+
 def fmt(x, digits=4):
+    if isinstance(x, float) and math.isinf(x):
+        return "inf" if x > 0 else "-inf"
     return "" if not np.isfinite(x) else "%.*g" % (digits, x)
 
 
@@ -91,6 +153,7 @@ def main(argv):
     ap.add_argument("outdir")
     ap.add_argument("--axis", help="the axis along which to locate chi_1 = 1")
     ap.add_argument("--plot", help="write the chi_1 plot to this file (.png, .pdf, .svg)")
+    ap.add_argument("--depth-plot", help="write the trainable-depth map to this file")
     args = ap.parse_args(argv)
     try:
         runs, axes = ir.read_table(args.outdir, "runs")
@@ -109,6 +172,11 @@ def main(argv):
     elif axis not in numeric:
         print("signal.py: %s: found no numeric axis %s, expected one of %s" %
               (path, axis, ", ".join(numeric) or "(none)"), file=sys.stderr)
+        return 2
+    depth_map = "init.sigma_w2" in axes and "model.depth" in axes
+    if args.depth_plot and not depth_map:
+        print("signal.py: %s: --depth-plot needs init.sigma_w2 and model.depth swept, found "
+              "axes %s" % (path, ", ".join(axes)), file=sys.stderr)
         return 2
     if args.plot and axis is None:
         print("signal.py: %s: --plot needs an axis to draw chi_1 along: init.sigma_w2 swept, "
@@ -176,6 +244,8 @@ def main(argv):
                   "mean field %s" % (axis, " (%s)" % where if where else "", fmt(mean),
                                      fmt(half, 2), n, len(per), fmt(mfx)))
             lines.append((okey, mean, half, mfx))
+    if depth_map:
+        trainable_depth(runs, args.depth_plot)
     if args.plot:
         import matplotlib
         matplotlib.use("Agg")

@@ -71,26 +71,56 @@ static double expect2(const rule_t *r, isw_act_t a, double leaky, double s, doub
     return sum;
 }
 
+/* One step of the length map: sigma_w2 E[phi(sqrt(q) z)^2] + sigma_b2. */
+static double length_step(const rule_t *r, isw_act_t act, double leaky, double sigma_w2,
+                          double sigma_b2, double q)
+{
+    double s = sqrt(q), e = 0;
+    for (int i = 0; i < ISW_MF_NODES; i++) {
+        double f = phi(act, leaky, s * r->z[i]);
+        e += r->w[i] * f * f;
+    }
+    return sigma_w2 * e + sigma_b2;
+}
+
 /* The length map's fixed point q* (+inf if none) and chi_1 with rule r. */
 static void length_map(const rule_t *r, isw_act_t act, double leaky, double sigma_w2,
                        double sigma_b2, double *q_star, double *chi1)
 {
     /* monotone from q = 1, to q* or off to infinity */
-    double q = 1;
+    double q = 1, next = 1;
     int finite = 0;
     for (int it = 0; it < 100000 && q < 1e12; it++) {
-        double s = sqrt(q), e = 0;
-        for (int i = 0; i < ISW_MF_NODES; i++) {
-            double f = phi(act, leaky, s * r->z[i]);
-            e += r->w[i] * f * f;
-        }
-        double next = sigma_w2 * e + sigma_b2;
+        next = length_step(r, act, leaky, sigma_w2, sigma_b2, q);
         if (fabs(next - q) <= 1e-13 * (1 + q)) {
             q = next;
             finite = 1;
             break;
         }
-        q = next;
+        if (it + 1 < 100000)
+            q = next;
+    }
+    /* Still falling after the iterations: the approach is algebraic, not
+     * geometric (the map touches the diagonal, e.g. tanh at sigma_w2 = 1
+     * without biases, where q_l ~ 1/(2l)).  A fixed point lies in [0, q):
+     * 0 itself when the map fixes it (no biases, phi(0) = 0), else the
+     * root of map(q) - q found by bisection. */
+    if (!finite && next < q) {
+        double g0 = length_step(r, act, leaky, sigma_w2, sigma_b2, 0);
+        if (g0 == 0) {
+            q = 0;
+        } else {
+            double lo = 0, hi = q;       /* map - q: > 0 at lo, < 0 at hi */
+            for (int it = 0; it < 200 && hi - lo > 1e-15 * hi; it++) {
+                double mid = 0.5 * (lo + hi);
+                if (length_step(r, act, leaky, sigma_w2, sigma_b2, mid) > mid)
+                    lo = mid;
+                else
+                    hi = mid;
+            }
+            q = 0.5 * (lo + hi);
+        }
+        finite = 1;
     }
     *q_star = finite ? q : INFINITY;
     *chi1 = NAN;

@@ -61,7 +61,7 @@ void isw_error_print(FILE *out, const isw_error_t *err);
 void isw_json_string(FILE *out, const char *s);
 
 /* Sizes that bound the fixed-size config structs. */
-#define ISW_MAX_HIDDEN 64            /* hidden layers */
+#define ISW_MAX_HIDDEN 128           /* hidden layers */
 #define ISW_MAX_LAYERS (ISW_MAX_HIDDEN + 1) /* weight layers */
 #define ISW_MAX_TARGETS 64           /* CSV target columns */
 #define ISW_PATH_MAX 1024

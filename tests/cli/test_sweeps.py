@@ -366,6 +366,38 @@ def check_glorot_sigmoid():
                                                                  rows[-1]["accuracy"]))
 
 
+def check_trainable_depth():
+    if SANITIZED:
+        out = sweep("trainable_depth.yaml", "model.width=32", "data.limit=500",
+                    "train.epochs=2", "sweep.model.depth=[10, 20]",
+                    "sweep.init.sigma_w2=[0.5, 1.0]", "sweep.seed={range: [0, 1]}")
+    else:
+        out = sweep("trainable_depth.yaml")
+    png = os.path.join(out, "depth.png")
+    p = run(["/usr/bin/python3", os.path.join(SRC, "analysis", "signal.py"), out,
+             "--depth-plot", png], env=ENV)
+    check(os.path.getsize(png) > 10000, "trainable_depth: the map drawn")
+    lines = [x for x in p.stdout.splitlines() if x.strip().startswith("sigma_w^2")]
+    check(len(lines) == (2 if SANITIZED else 9), "a line per sigma_w^2: %s" % lines)
+    if SANITIZED:
+        return
+    check(all(x.endswith("overlaps") for x in lines), "trainable_depth: the largest trainable "
+          "depth overlaps [3 xi_c, 12 xi_c] at every sigma_w^2:\n%s" % "\n".join(lines))
+    runs = read_csv(os.path.join(out, "runs.csv"))
+
+    def conv(sw2, depth):
+        rs = [r for r in runs if float(r["init.sigma_w2"]) == sw2 and r["model.depth"] == str(depth)]
+        return sum(r["outcome"] == "converged" for r in rs), len(rs)
+    check(conv(1.0, 80) == (2, 2), "trainable_depth: depth 80 trains at the critical line")
+    check(conv(0.5, 20)[0] == 0 and conv(4.0, 80)[0] == 0,
+          "trainable_depth: deep nets far from the line do not")
+    for r in runs:
+        sw2 = float(r["init.sigma_w2"])
+        if sw2 < 1:
+            check_near(num(r["mf_xi_c"]), -1 / math.log(sw2), 1e-6,
+                       "xi_c = -1 / ln sigma_w^2 in the ordered phase")
+
+
 def check_fractal_boundary():
     out = sweep("fractal_boundary.yaml",
                 "sweep.train.lr_layer.0={logspace: [150, 600, 32]}",
@@ -500,9 +532,10 @@ CHECKS = {
     "he_vs_xavier.yaml": lambda: (check_he_vs_xavier(), check_he_vs_xavier_signal()),
     "signal_propagation.yaml": check_signal_propagation,
     "glorot_sigmoid.yaml": check_glorot_sigmoid,
+    "trainable_depth.yaml": check_trainable_depth,
     "fractal_boundary.yaml": check_fractal_boundary,
 }
-NEEDS_FMNIST = {"edge_of_stability.yaml", "glorot_sigmoid.yaml", "fmnist_sigmoid.yaml", "fmnist_sigmoid_train.yaml", "relu_softmax_mse.yaml"}
+NEEDS_FMNIST = {"edge_of_stability.yaml", "glorot_sigmoid.yaml", "trainable_depth.yaml", "fmnist_sigmoid.yaml", "fmnist_sigmoid_train.yaml", "relu_softmax_mse.yaml"}
 
 specs = sorted(f for f in os.listdir(SWEEPS) if f.endswith(".yaml"))
 for name in specs:

@@ -35,6 +35,28 @@ static void test_closed_forms(void)
     /* ReLU past sigma_w2 = 2: the length map has no finite fixed point */
     CHECK_INT(isw_meanfield(&m, ISW_ACT_RELU, 0, 2.5, 0.1), ISW_OK);
     CHECK(isinf(m.q_star) && isinf(m.xi_c) && isnan(m.chi1));
+    /* tanh without biases: q* = 0, chi_1 = sigma_w2 (tanh'(0) = 1), and at
+     * sigma_w2 = 1 the map touches the diagonal (q_l ~ 1/(2l)): still a
+     * fixed point at 0, the critical line, xi_c infinite */
+    CHECK_INT(isw_meanfield(&m, ISW_ACT_TANH, 0, 1.0, 0), ISW_OK);
+    CHECK(m.q_star == 0 && m.c_star == 1 && isinf(m.xi_c));
+    CHECK_NEAR(m.chi1, 1.0, 1e-12);
+    CHECK_INT(isw_meanfield(&m, ISW_ACT_TANH, 0, 0.5, 0), ISW_OK);
+    CHECK(m.q_star < 1e-12);
+    CHECK_NEAR(m.chi1, 0.5, 1e-9);
+    CHECK_NEAR(m.xi_c, 1 / log(2.0), 1e-8);
+    /* a tiny bias at sigma_w2 = 1: the slow approach ends in bisection, and
+     * q* is a fixed point of the map (computed here by adaptive quadrature) */
+    CHECK_INT(isw_meanfield(&m, ISW_ACT_TANH, 0, 1.0, 1e-4), ISW_OK);
+    CHECK(m.q_star > 0 && m.q_star < 0.1);
+    {
+        gsl_integration_workspace *ws = gsl_integration_workspace_alloc(1000);
+        gsl_function f = {tanh_sq, &m.q_star};
+        double e, abserr;
+        gsl_integration_qagi(&f, 1e-14, 1e-12, 1000, ws, &e, &abserr);
+        CHECK_NEAR(e + 1e-4, m.q_star, 1e-9 * m.q_star);
+        gsl_integration_workspace_free(ws);
+    }
     CHECK_INT(isw_meanfield(&m, ISW_ACT_TANH, 0, -1, 0.1), ISW_EINVAL);
     CHECK_INT(isw_meanfield(&m, ISW_ACT_TANH, 0, 1, NAN), ISW_EINVAL);
 }

@@ -409,8 +409,8 @@ static void test_lr_layer(void)
     CHECK_INT(isw_spec_set(&s, "train.lr_layer.3", "1", &err), ISW_OK);
     CHECK_INT(isw_spec_validate(&s, "", &err), ISW_EINVAL);
     CHECK_CONTAINS(err.text, "train.lr_layer.3: layer 3 does not exist: the model has 3 weight");
-    CHECK_INT(isw_spec_set(&s, "train.lr_layer.65", "1", &err), ISW_EINVAL);
-    CHECK_CONTAINS(err.text, "train.lr_layer.65: layer index 65 out of range, expected 0..64");
+    CHECK_INT(isw_spec_set(&s, "train.lr_layer.129", "1", &err), ISW_EINVAL);
+    CHECK_CONTAINS(err.text, "train.lr_layer.129: layer index 129 out of range, expected 0..128");
     CHECK_INT(isw_spec_set(&s, "train.lr_layer.x", "1", &err), ISW_EINVAL);
     CHECK_CONTAINS(err.text, "train.lr_layer.x: unknown key");
 
@@ -689,7 +689,7 @@ static void test_errors(void)
     CHECK_CONTAINS(load_error("train:\n  lr: {a: 1}\n"),
                    "spec.yaml:2: train.lr: found a mapping {a: 1}, expected a positive number");
     CHECK_CONTAINS(load_error("model:\n  hidden: [4, x]\n"),
-                   "spec.yaml:2: model.hidden: found \"x\", expected a list of at most 64 "
+                   "spec.yaml:2: model.hidden: found \"x\", expected a list of at most 128 "
                    "integers >= 1");
     CHECK_CONTAINS(load_error("model: 3\n"), "spec.yaml:1: model: found \"3\", expected a mapping");
     CHECK_CONTAINS(load_error("train:\n  lr: 1\n  lr: 2\n"),
