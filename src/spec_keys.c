@@ -138,6 +138,11 @@ const keydef_t isw_spec_keys[] = {
      "batch size, 0 = full batch"},
     {"train.shuffle", K_BOOL, FLD(train.shuffle), R_ANY, 0, NONE, 0, "true",
      "shuffle every epoch"},
+    {"train.replacement", K_BOOL, FLD(train.replacement), R_ANY, 0, NONE, 0, "false",
+     "each step draws its batch uniformly with replacement (one sequence per seed)"},
+    {"train.epoch_steps", K_INT, FLD(train.epoch_steps), R_NONNEG, 1000000000, NONE, 0, "0",
+     "with train.replacement: steps between evaluations (0: n / batch; 1: the full-data loss "
+     "at every step)"},
     {"train.sharpness", K_BOOL, FLD(train.sharpness), R_ANY, 0, NONE, 0, "false",
      "compute sharpness_initial"},
     {"train.sharpness_iters", K_INT, FLD(train.sharpness_iters), R_GE1, 1000, NONE, 0, "20",

@@ -148,6 +148,21 @@ static int rule_init(isw_spec_t *s, const vctx_t *v)
     return ISW_OK;
 }
 
+/* train.epoch_steps counts draws with replacement: without them an epoch
+ * is one pass, and with full batch there are no draws. */
+static int rule_steps(const isw_spec_t *s, const vctx_t *v)
+{
+    const isw_train_spec_t *t = &s->train;
+    if (t->epoch_steps > 0 && !t->replacement)
+        return isw_spec_verr(v, "train.epoch_steps", "found %d, but train.replacement is false "
+                             "(an epoch is one pass over the shuffled data): expected 0, or "
+                             "train.replacement: true", t->epoch_steps);
+    if (t->replacement && t->batch <= 0)
+        return isw_spec_verr(v, "train.replacement", "needs mini-batches, found train.batch "
+                             "%ld (full batch): expected a train.batch > 0", t->batch);
+    return ISW_OK;
+}
+
 /* A pack holds at most ISW_MAX_LANES networks (mlp.h). */
 static int rule_pack(const isw_spec_t *s, const vctx_t *v)
 {
@@ -214,7 +229,7 @@ int isw_spec_validate_at(isw_spec_t *s, const char *file, const keylines_t *kl,
         (st = rule_data(s, &v)) || (st = isw_spec_check_fields(s, "model", &v)) ||
         (st = rule_model(s, &v)) || (st = rule_shape(s, &v)) || (st = isw_spec_check_fields(s, "init", &v)) || (st = rule_init(s, &v)) ||
         (st = isw_spec_check_fields(s, "train", &v)) || (st = rule_lr_layer(s, &v)) ||
-        (st = rule_pack(s, &v)) ||
+        (st = rule_pack(s, &v)) || (st = rule_steps(s, &v)) ||
         (st = rule_target(s, &v)) || (st = isw_spec_check_fields(s, "criteria", &v)))
         return st;
     return ISW_OK;

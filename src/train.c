@@ -745,11 +745,33 @@ static int run_ends(const isw_criteria_spec_t *cr, isw_trajectory_t *t, const is
 /* The record of a finished trajectory: its outcome and loss summary.
  * acc[0..t->n): the accuracy per evaluation (NaN for regression, where t
  * holds none). */
+/* The fractal paper's signed convergence score of a bounded-rule run
+ * (Sohl-Dickstein 2024): with v_i = loss_i / loss_0 as the rule counts it
+ * (non-finite as 1e6, capped there), -sum v_i over the budget when it
+ * converged, sum 1 / v_i when it diverged, so the magnitude orders runs
+ * within each side (how fast they converge, how fast they blow up).  The
+ * evaluations after a run stopped at a non-finite or capped loss count as
+ * 1e6, as the paper's do. */
+static double bounded_score(const isw_trajectory_t *t, isw_outcome_t o, int budget)
+{
+    double sum = 0;
+    int conv = o == ISW_OUTCOME_CONVERGED;
+    for (int i = 0; i < t->n; i++) {
+        double v = fmin(bounded_ratio(t->loss, i), BOUNDED_NONFINITE);
+        sum += conv ? v : 1 / fmax(v, 1e-300);
+    }
+    if (!conv && budget > t->n)
+        sum += (double)(budget - t->n) / BOUNDED_NONFINITE;
+    return conv ? -sum : sum;
+}
+
 static void fill_record(isw_record_t *rec, const isw_criteria_spec_t *cr,
-                        const isw_trajectory_t *t, const double *acc)
+                        const isw_trajectory_t *t, const double *acc, int budget)
 {
     int ec;
     rec->outcome = isw_train_classify(cr, t, &ec);
+    if (cr->rule == ISW_RULE_BOUNDED)
+        rec->bounded_score = bounded_score(t, rec->outcome, budget);
     rec->epoch_converged = ec;
     rec->epochs = t->n - 1;
     rec->layer_dead = t->layer_dead;
@@ -868,7 +890,8 @@ int isw_train_pack_compatible(const isw_spec_t *a, const isw_spec_t *b)
     const isw_model_spec_t *ma = &a->model, *mb = &b->model;
     if (ma->nhidden != mb->nhidden || ma->activation != mb->activation ||
         ma->output != mb->output || ma->loss != mb->loss || ma->bias != mb->bias ||
-        ma->parameterization != mb->parameterization || ma->leaky_slope != mb->leaky_slope)
+        ma->parameterization != mb->parameterization || ma->leaky_slope != mb->leaky_slope ||
+        ma->gain != mb->gain)
         return 0;
     for (int l = 0; l < ma->nhidden; l++)
         if (ma->hidden[l] != mb->hidden[l])
@@ -876,6 +899,7 @@ int isw_train_pack_compatible(const isw_spec_t *a, const isw_spec_t *b)
     const isw_train_spec_t *ta = &a->train, *tb = &b->train;
     return ta->precision == tb->precision && ta->epochs == tb->epochs &&
            ta->batch == tb->batch && ta->shuffle == tb->shuffle &&
+           ta->replacement == tb->replacement && ta->epoch_steps == tb->epoch_steps &&
            ta->sharpness == tb->sharpness && ta->sharpness_iters == tb->sharpness_iters &&
            ta->sharpness_method == tb->sharpness_method && ta->lr_unit == tb->lr_unit &&
            ta->sharpness_every == tb->sharpness_every &&
@@ -1006,7 +1030,7 @@ static void finish_lane(pack_t *p, int k)
 {
     lane_t *ln = &p->lane[k];
     isw_record_t *rec = &p->recs[ln->run];
-    fill_record(rec, &p->specs[ln->run].criteria, &ln->t, ln->acc);
+    fill_record(rec, &p->specs[ln->run].criteria, &ln->t, ln->acc, p->E + 1);
     fill_dynamics(rec, &p->specs[ln->run].train, &ln->t, ln->sharp, ln->lr);
     fill_batch_dynamics(rec, &p->specs[ln->run].train, &ln->t, ln->bsharp, ln->lr);
     rec->seconds = ln->seconds;
@@ -1175,7 +1199,14 @@ static int pack_evaluate(pack_t *p, int *ended)
 static void minibatch_epoch(pack_t *p)
 {
     isw_mlp_t *net = &p->ws.net;
-    size_t n = p->data->n, B = p->B, nbatches = (n + B - 1) / B;
+    const isw_train_spec_t *tr0 = &p->specs[p->lane[0].run].train;
+    /* train.replacement: every step draws its B rows uniformly from the
+     * seed's shuffle stream (shared by the pack: one sequence for every run
+     * of the seed), train.epoch_steps of them per evaluation; else one pass
+     * over the shuffled order */
+    int repl = tr0->replacement;
+    size_t n = p->data->n, B = p->B;
+    size_t nbatches = repl && tr0->epoch_steps > 0 ? (size_t)tr0->epoch_steps : (n + B - 1) / B;
     int K = net->lanes, live = K;
     double cap[ISW_MAX_LANES], lr[ISW_MAX_LANES];
     const double *mult[ISW_MAX_LANES];
@@ -1192,8 +1223,14 @@ static void minibatch_epoch(pack_t *p)
         fused &= tr->momentum == 0;
     }
     for (size_t b = 0; b < nbatches && live > 0; b++) {
-        size_t rows = b + 1 < nbatches ? B : n - b * B;
-        isw_mlp_load_batch(net, p->data, p->perm + b * B, 0, rows);
+        size_t rows = repl || b + 1 < nbatches ? B : n - b * B;
+        const size_t *idx = p->perm + b * B;
+        if (repl) {
+            for (size_t i = 0; i < B; i++)
+                p->perm[i] = (size_t)gsl_rng_uniform_int(p->rshuf, (unsigned long)n);
+            idx = p->perm;
+        }
+        isw_mlp_load_batch(net, p->data, idx, 0, rows);
         isw_mlp_forward(net, rows);
         isw_mlp_loss_lanes(net, rows, p->bl);
         int stepping = 0;
@@ -1296,7 +1333,8 @@ static int pack_train(pack_t *p, int K, isw_error_t *err)
                 ln->epoch++;
             }
         } else {
-            if (p->specs[p->lane[0].run].train.shuffle)
+            const isw_train_spec_t *tr0 = &p->specs[p->lane[0].run].train;
+            if (tr0->shuffle && !tr0->replacement)
                 isw_train_shuffle(p->perm, p->data->n, p->rshuf);
             minibatch_epoch(p);
             for (int k = 0; k < net->lanes; k++)

@@ -73,6 +73,9 @@ typedef enum { ISW_COL_OUTCOME, ISW_COL_INT, ISW_COL_EPOCH, ISW_COL_REAL } isw_c
       "rose early, a catapult or a divergence)")                                                \
     X(sharpness_early_ratio, REAL, NAN,                                                         \
       "largest lambda_t / lambda_0 over the probes in evaluations 1..train.early_steps")       \
+    X(bounded_score, REAL, NAN,                                                                 \
+      "criteria.rule: bounded: the fractal paper's signed score, -sum of loss_t / loss_0 over "\
+      "the budget when converged, sum of loss_0 / loss_t when diverged (non-finite as 1e6)")  \
     X(signal_q, REAL, NAN,                                                                      \
       "train.signal: pre-activation variance q (mean z^2) of the last hidden layer at init")   \
     X(signal_q_ratio, REAL, NAN,                                                                \

@@ -31,6 +31,10 @@ typedef struct {
     int epochs;                          /* default 30 */
     long batch;                          /* 0 = full batch, default 32 */
     int shuffle;                         /* default 1 */
+    int replacement;                     /* train.replacement: batches drawn with
+                                          * replacement, default 0 */
+    int epoch_steps;                     /* with replacement: steps per evaluation,
+                                          * 0 = ceil(n / batch) */
     int sharpness;                       /* compute sharpness_initial, default 0 */
     int sharpness_iters;                 /* power iterations or Lanczos steps, default 20 */
     int sharpness_method;                /* isw_sharp_method_t (hessian.h), default power */

@@ -434,6 +434,41 @@ def check_fractal_boundary():
         d = num(geo[0]["dimension"])
         check(1.05 < d < 1.95, "fractal_boundary: box-counting dimension %.3f" % d)
         check(all(r["dimension"] == geo[0]["dimension"] for r in geo), "one dimension per plane")
+    # the signed score: negative exactly for the converged, and for one run
+    # of each side the sum over its trace (-sum v_t; sum 1/v_t, the steps
+    # after a blow-up counting 1e-6 each)
+    for r in runs:
+        sc = num(r["bounded_score"])
+        check((sc < 0) == (r["outcome"] == "converged"), "score sign of task %s" % r["task"])
+    # (runs far from the edge: near it the trajectory is chaotic, and a
+    # single net's rounding differs from the pack's)
+    for want in ("converged", "diverged"):
+        side = [x for x in runs if x["outcome"] == want]
+        r = max(side, key=lambda x: num(x["bounded_score"])) if want == "converged" else \
+            min(side, key=lambda x: num(x["bounded_score"]))
+        path = os.path.join(out, "trace-%s.csv" % want)
+        # train's own record: the sweep trained this run in a pack, whose
+        # GEMMs round differently from a single net's
+        p = run([EXE, "train", spec("fractal_boundary.yaml"), "--task", r["task"], "--trace",
+                 path, "--set", "sweep.train.lr_layer.0={logspace: [150, 600, 32]}",
+                 "--set", "sweep.train.lr_layer.1={logspace: [125, 155, 32]}"], env=ENV)
+        rec = dict(x.split(None, 1) for x in p.stdout.split("record:\n", 1)[1].splitlines()
+                   if len(x.split(None, 1)) == 2)
+        check(rec.get("outcome") == want, "train --task %s: %s" % (r["task"], rec.get("outcome")))
+        rows = read_csv(path)
+        v = [min(num(x["loss_ratio"]), 1e6) if math.isfinite(num(x["loss_ratio"])) else 1e6
+             for x in rows]
+        if want == "converged":
+            expect = -sum(v)
+        else:
+            expect = sum(1 / x for x in v) + (1001 - len(v)) * 1e-6
+        check_near(num(rec["bounded_score"]), expect, 1e-7 * abs(expect),
+                   "bounded_score of a %s run from its trace" % want)
+
+    png = os.path.join(out, "score.png")
+    run(["/usr/bin/python3", os.path.join(SRC, "analysis", "plot_score.py"), out, "--out", png,
+         "--dpi", "60"], env=ENV)
+    check(os.path.getsize(png) > 10000, "plot_score.py drew the score image")
 
 
 def check_catapult_uv():
