@@ -290,6 +290,56 @@ static void gradient_depth(isw_explain_t *ex)
     add(m->text, sizeof m->text, ".");
 }
 
+static void collapsed_layer(isw_explain_t *ex, const isw_spec_t *spec)
+{
+    const isw_record_t *r = &ex->rec;
+    int L = ex->probe.nlayers, n = ex->nep;
+    if (spec->model.activation != ISW_ACT_SIGMOID || r->outcome == ISW_OUTCOME_CONVERGED ||
+        n < 2 || L < 2)
+        return;
+    /* the layer and evaluation furthest from 1/2 among those that started
+     * near it */
+    int layer = -1, at = -1;
+    double worst = 0.4;                  /* |mean - 1/2| > 0.4: below 0.1 or above 0.9 */
+    for (int l = 0; l + 1 < L; l++) {
+        double a0 = ex->ep[0].act_mean[l];
+        if (!(fabs(a0 - 0.5) < 0.2))
+            continue;
+        for (int e = 1; e < n; e++) {
+            double d = fabs(ex->ep[e].act_mean[l] - 0.5);
+            if (d > worst) {
+                worst = d;
+                layer = l;
+                at = e;
+            }
+        }
+    }
+    if (layer < 0)
+        return;
+    /* the first evaluation past 0.1 / 0.9 */
+    int first = at;
+    while (first > 1 && fabs(ex->ep[first - 1].act_mean[layer] - 0.5) > 0.4)
+        first--;
+    isw_mechanism_t *m = mechanism(ex, "collapsed_layer");
+    if (!m)
+        return;
+    double a = ex->ep[first].act_mean[layer];
+    add(m->text, sizeof m->text, "Collapsed layer: hidden layer %d's mean sigmoid activation "
+        "went from %.3g at init to %.3g after epoch %d (%.3g at the end), where sigma' = a(1 - a) "
+        "is about %.2g against 0.25 at 1/2; the other hidden layers after epoch %d:", layer + 1,
+        ex->ep[0].act_mean[layer], a, ex->ep[first].epoch, ex->ep[n - 1].act_mean[layer],
+        a * (1 - a), ex->ep[first].epoch);
+    for (int l = 0; l + 1 < L; l++)
+        if (l != layer)
+            add(m->text, sizeof m->text, " layer %d %.3g", l + 1, ex->ep[first].act_mean[l]);
+    add(m->text, sizeof m->text, ". The output layer fits the class frequencies fastest by "
+        "driving its inputs to %s, where the sigmoid is flat, and they leave it only slowly "
+        "(Glorot & Bengio 2010)", a < 0.5 ? "0" : "1");
+    if (isfinite(r->accuracy_final))
+        add(m->text, sizeof m->text, "; accuracy %.3f at the end", r->accuracy_final);
+    add(m->text, sizeof m->text, ".");
+}
+
 static void slow(isw_explain_t *ex, const isw_spec_t *spec)
 {
     const isw_record_t *r = &ex->rec;
@@ -333,6 +383,7 @@ void isw_explain_diagnose(isw_explain_t *ex, const isw_spec_t *spec, const isw_d
     dead_relu(ex, spec);
     curvature(ex);
     gradient_depth(ex);
+    collapsed_layer(ex, spec);
     slow(ex, spec);
     if (r->outcome == ISW_OUTCOME_CONVERGED && ex->nmech == 0) {
         isw_mechanism_t *m = mechanism(ex, "healthy");
@@ -353,7 +404,8 @@ void isw_explain_diagnose(isw_explain_t *ex, const isw_spec_t *spec, const isw_d
     }
 
     /* labels that are right by the rules but mislead */
-    int saturated = has(ex, "saturated_units") || has(ex, "saturated_softmax_mse");
+    int saturated = has(ex, "saturated_units") || has(ex, "saturated_softmax_mse") ||
+                    has(ex, "collapsed_layer");
     if (saturated && (r->outcome == ISW_OUTCOME_SLOW || r->outcome == ISW_OUTCOME_STALLED))
         add(ex->note, sizeof ex->note, "Labelled %s by the rules, but it is a saturated crawl: "
             "the units or outputs are saturated, so more epochs or a smaller lr change little. ",
@@ -386,6 +438,11 @@ void isw_explain_diagnose(isw_explain_t *ex, const isw_spec_t *spec, const isw_d
         try_cf(ex, "a 10x smaller learning rate", "train.lr=%g", lr / 10);
         try_cf(ex, "half the init scale (lower curvature)", "init.scale=%g", s / 2);
         try_fan(ex, spec);
+    }
+    if (has(ex, "collapsed_layer")) {
+        try_cf(ex, "a zero-mean activation", "model.activation=tanh");
+        try_fan(ex, spec);
+        try_cf(ex, "a 3x larger learning rate (out of the plateau sooner)", "train.lr=%g", lr * 3);
     }
     if (has(ex, "vanishing_gradient")) {
         try_fan(ex, spec);

@@ -22,6 +22,12 @@
  * - vanishing_gradient / exploding_gradient: the per-layer ratio of the
  *   gradient norms at init, (|g_1| / |g_L|)^(1/(L-1)), below 1/2 or above
  *   2 with at least 3 weight layers;
+ * - collapsed_layer: a sigmoid hidden layer whose mean activation starts
+ *   near 1/2 (within 0.2) and falls below 0.1 (or rises above 0.9) at a
+ *   later evaluation while the run does not converge (the top layer's
+ *   collapse of Glorot & Bengio 2010: the output layer fits the class
+ *   frequencies fastest by driving its inputs to 0, where sigma' is small),
+ *   with the epoch, the other layers' means and the slope left there;
  * - slow: still improving when the epochs ran out (or `stalled` while the
  *   loss still falls), with the per-epoch rate;
  * - healthy: converged, none of the above.

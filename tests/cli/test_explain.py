@@ -13,7 +13,9 @@ fixes, on the seeds' two cases and on a diverging, a dead and a healthy run:
 - least squares at lr 1 (sweeps/least_squares.yaml): diverged, lr lambda_0
   = 1 x 2/0.53486 = 3.739 (the exact threshold's inverse), lr / 10 fixes it;
 - the quickstart net at lr 3: dead ReLUs, alive at init, lr / 10 fixes it;
-- the quickstart itself: healthy.
+- the quickstart itself: healthy;
+- 784-256x4-10 sigmoid with U[+-1/sqrt(n)] (sweeps/glorot_sigmoid.yaml): the
+  top hidden layer collapses to 0 after epoch 1, tanh fixes it.
 The JSON output is checked field by field; under mpirun -np 2 the report
 is the same as on one process.  Bad options exit 2."""
 import json
@@ -120,6 +122,19 @@ check("only too slow" in r["note"], "the stalled label seen through: %s" % r["no
 check(cf(r, "init.scale=1") is not None and cf(r, "train.lr=0.01") is not None,
       "the family's own scale and a larger lr tried: %s" % [c["set"] for c in
                                                            r["counterfactuals"]])
+
+# ---- the Glorot collapse: the top sigmoid layer driven to 0 (run under
+# mpirun -np 2: the counterfactuals of this 400k-parameter net share out)
+if not SANITIZED:
+    r, _ = explain("glorot_sigmoid.yaml", "train.epochs=3", mpi=2)
+    m = mech(r, "collapsed_layer")
+    check(m is not None and "hidden layer 4's mean sigmoid activation went from 0.5" in m["text"]
+          and re.search(r"to 0\.0[0-9]+ after epoch 1", m["text"]),
+          "glorot: the top layer's collapse named: %s" % (m or {}).get("text"))
+    check("saturated crawl" in r["note"], "glorot: slow seen through: %s" % r["note"])
+    t = cf(r, "model.activation=tanh")
+    check(t is not None and t["outcome"] == "converged",
+          "glorot: tanh tried and fixes it: %s" % t)
 
 # ---- healthy; and the same report under mpirun -np 2
 r, out1 = explain("quickstart.yaml")
