@@ -297,6 +297,30 @@ def build(outdir, dpi):
              "none (no power law fits). The law holds on x_min..x_max.</p>")
     parts.append(section("fits", "Power-law fits (fit.csv)", body))
 
+    # ---- 2-D edge geometry (geometry.csv): one row per plane, its fit
+    geo = res.geometry
+    planes = {}
+    for r in geo:
+        planes.setdefault(tuple(str(r[a]) for a in res.axes["geometry"]) +
+                          (str(r["axis_x"]), str(r["axis_y"])), r)
+    ax_g = res.axes["geometry"]
+    gcols = ["axis_x", "axis_y", "nx", "ny", "n_converged", "n_other", "dimension",
+             "dimension_se", "dimension_1d_x", "dimension_1d_y"]
+    if planes:
+        rows = [[r[a] for a in ax_g] + [r[c] for c in gcols]
+                for r in list(planes.values())[:MAX_TABLE_ROWS]]
+        body = table(ax_g + gcols, rows, list(range(len(ax_g) + 2)))
+        body += ("<p class='note'>The edge between trainable (p_converged ≥ 0.5) and not, "
+                 "per plane of two numeric axes with 8 or more values (their own columns "
+                 "empty): dimension is the box-counting dimension (1 a smooth curve, 2 noise) "
+                 "fitted over box sides with enough boxes, dimension_1d_x/y that of the "
+                 "outcome switches along 1-D slices; geometry.csv has every box scale. "
+                 "analysis/plot_score.py draws a bounded-rule sweep's score.</p>")
+    else:
+        body = ("<p>No plane: the sweep has no two numeric axes with 8 or more values each "
+                "(besides the seed), so geometry.csv has no rows.</p>")
+    parts.append(section("geometry", "Edge geometry (geometry.csv)", body))
+
     # ---- refinement and crossings
     multi_b = int((bnd["crossings_boundary"] > 1).sum())
     multi_d = int((bnd["crossings_diverge"] > 1).sum())
@@ -332,7 +356,8 @@ def build(outdir, dpi):
 
     nav = "".join('<a href="#%s">%s</a>' % (s, t) for s, t in (
         ("summary", "summary"), ("outcomes", "outcomes"), ("maps", "maps"), ("law", "law"),
-        ("boundary", "edges"), ("fits", "fits"), ("refinement", "refinement"),
+        ("boundary", "edges"), ("fits", "fits"), ("geometry", "geometry"),
+        ("refinement", "refinement"),
         ("provenance", "provenance"), ("spec", "spec")))
     return ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'

@@ -17,8 +17,8 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
-SECTIONS = ("summary", "outcomes", "maps", "law", "boundary", "fits", "refinement",
-            "provenance", "spec")
+SECTIONS = ("summary", "outcomes", "maps", "law", "boundary", "fits", "geometry",
+            "refinement", "provenance", "spec")
 
 
 def blank(png):
