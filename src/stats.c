@@ -682,6 +682,16 @@ out:
 
 /* ---- slices ------------------------------------------------------------------------- */
 
+/* The end of the group of cells idx[a..) sorted by k: the first index past
+ * a whose cell's key differs from idx[a]'s. */
+static size_t cells_group_end(const key_ctx_t *k, const size_t *idx, size_t a, size_t n)
+{
+    size_t b = a + 1;
+    while (b < n && key_cmp(k, k->s->cells[idx[a]].run, k->s->cells[idx[b]].run) == 0)
+        b++;
+    return b;
+}
+
 static int compute_slices(isw_stats_t *s, isw_error_t *err)
 {
     size_t n = s->ncells;
@@ -694,9 +704,7 @@ static int compute_slices(isw_stats_t *s, isw_error_t *err)
         goto out;
     }
     for (size_t a = 0; a < n;) {
-        size_t b = a + 1;
-        while (b < n && key_cmp(&k, s->cells[idx[a]].run, s->cells[idx[b]].run) == 0)
-            b++;
+        size_t b = cells_group_end(&k, idx, a, n);
         isw_stats_slice_t *sl = &s->slices[s->nslices++];
         sl->scale = NAN;
         if (!(sl->points = malloc((b - a) * sizeof *sl->points))) {
@@ -914,9 +922,7 @@ static int compute_geometry(isw_stats_t *s, isw_error_t *err)
                 goto out;
             }
             for (size_t a = 0; a < n;) {
-                size_t b = a + 1;
-                while (b < n && key_cmp(&k, s->cells[idx[a]].run, s->cells[idx[b]].run) == 0)
-                    b++;
+                size_t b = cells_group_end(&k, idx, a, n);
                 if (s->ngeo == cap) {
                     size_t nc2 = cap ? 2 * cap : 8;
                     isw_stats_georow_t *g = realloc(s->geo, nc2 * sizeof *g);

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <gsl/gsl_fit.h>
 #include <gsl/gsl_rng.h>
 
 #include "initsweep/hessian.h"
@@ -534,20 +535,21 @@ static void probe_signal(isw_init_probe_t *out, isw_mlp_t *net, const isw_data_t
     /* least squares of ln delta_sq on the layer index, skipping the first
      * hidden layer (its q is still the data's, not q*) when there are three
      * or more */
-    int lo = L - 1 >= 3 ? 1 : 0, n = 0;
-    double sx = 0, sy = 0, sxx = 0, sxy = 0;
+    int lo = L - 1 >= 3 ? 1 : 0;
+    size_t n = 0;
+    double x[ISW_MAX_LAYERS], y[ISW_MAX_LAYERS];
     for (int l = lo; l + 1 < L; l++) {
         double d = out->layer[l].delta_sq;
         if (!(d > 0) || !isfinite(d)) {
             n = 0;
             break;
         }
-        double x = l, y = log(d);
-        sx += x, sy += y, sxx += x * x, sxy += x * y;
-        n++;
+        x[n] = l;
+        y[n++] = log(d);
     }
-    double det = n * sxx - sx * sx;
-    out->chi1 = n >= 2 && det > 0 ? exp(-(n * sxy - sx * sy) / det) : NAN;
+    double c0, c1, cov00, cov01, cov11, sumsq;
+    out->chi1 = n >= 2 && gsl_fit_linear(x, 1, y, 1, n, &c0, &c1, &cov00, &cov01, &cov11,
+                                         &sumsq) == 0 ? exp(-c1) : NAN;
 }
 
 int isw_train_probe_init(isw_init_probe_t *out, const isw_spec_t *spec, const isw_data_t *data,
